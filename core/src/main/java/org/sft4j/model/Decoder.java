@@ -1,0 +1,351 @@
+package org.sft4j.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import org.sft4j.model.lora.LoraAdapter;
+import org.sft4j.model.lora.LoraConfig;
+import org.sft4j.nd.Engines;
+import org.sft4j.nd.Scalars;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The decoder-only transformer shared by Llama, Qwen2 and Mistral, holding its weights by their
+ * Hugging Face names.
+ *
+ * <pre>{@code
+ * try (Decoder model = Decoder.load(Path.of("models/smollm2"), Device.cpu());
+ *      NDManager step = model.manager().newSubManager()) {
+ *     NDArray hidden = model.forward(ModelInputs.of(ids), step, null, false);  // (B, T, hidden)
+ *     NDArray logits = model.logits(hidden);                                   // (B, T, vocab)
+ * }
+ * }</pre>
+ *
+ * <p>Memory: weights live in {@link #manager()}; every array a forward pass creates is attached to
+ * the manager passed to {@link #forward} (activations are always the first operand), so closing that
+ * manager, or the {@code NDScope} around the step, frees the step.
+ */
+public final class Decoder implements AutoCloseable {
+
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final DataType dataType;
+    private final Scalars scalars;
+    private final Parameter embed;
+    private final List<DecoderLayer> layers;
+    private final Parameter finalNorm;
+    private final Parameter lmHead;
+    private final Rope rope;
+    private LoraConfig lora;
+
+    Decoder(ModelConfig config, NDManager manager, DataType dataType, Scalars scalars, Parameter embed,
+            List<DecoderLayer> layers, Parameter finalNorm, Parameter lmHead) {
+        this.config = config;
+        this.manager = manager;
+        this.dataType = dataType;
+        this.scalars = scalars;
+        this.embed = embed;
+        this.layers = layers;
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+        this.rope = new Rope(config.rope(), config.headDim());
+    }
+
+    /** Loads a Hugging Face checkpoint directory onto {@code device} in fp32. */
+    public static Decoder load(java.nio.file.Path dir, Device device) throws java.io.IOException {
+        return WeightLoader.load(dir, device, DataType.FLOAT32);
+    }
+
+    /** A model with weights initialised as transformers does (normal(0, initializer_range), norms 1). */
+    public static Decoder randomInit(ModelConfig config, long seed, Device device) {
+        return WeightLoader.randomInit(config, seed, device, DataType.FLOAT32);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public Device device() {
+        return manager.getDevice();
+    }
+
+    public DataType dataType() {
+        return dataType;
+    }
+
+    Scalars scalars() {
+        return scalars;
+    }
+
+    public LoraConfig loraConfig() {
+        return lora;
+    }
+
+    /**
+     * Runs the decoder and returns the final hidden states (B, T, hidden), after the last norm.
+     *
+     * @param in the batch
+     * @param scope the manager new arrays are attached to
+     * @param cache keys/values of earlier tokens, extended in place; null for training
+     * @param training turns on LoRA dropout
+     */
+    public NDArray forward(ModelInputs in, NDManager scope, KvCache cache, boolean training) {
+        int b = in.batchSize();
+        int t = in.length();
+        long[] flat = new long[b * t];
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(in.inputIds()[i], 0, flat, i * t, t);
+        }
+        NDArray ids = scope.create(flat, new Shape(b, t));
+        NDArray x = JniUtils.embedding((PtNDArray) ids, (PtNDArray) embed.array(), false);  // (B, T, C)
+        int past = 0;
+        int[][] keyValid = in.attentionMask();
+        if (cache != null) {
+            past = cache.length();
+            cache.extendValidity(in.attentionMask());
+            keyValid = cache.keyValid();
+        }
+        NDArray mask = AttentionMask.build(scope, keyValid, in.segmentIds(), past, t, config.slidingWindow(),
+                dataType);
+        NDList cs = rope.tables(scope, in.positionIds(), dataType);
+        for (DecoderLayer layer : layers) {
+            x = layer.forward(x, cs.get(0), cs.get(1), mask, cache, training);
+        }
+        if (cache != null) {
+            cache.advance(t);
+        }
+        return layers.get(0).rmsNorm(x, finalNorm);
+    }
+
+    /** Projects hidden states (..., hidden) onto the vocabulary (..., vocab). */
+    public NDArray logits(NDArray hidden) {
+        return Linear.linear(hidden, lmHead.array()).head();
+    }
+
+    /** The LM head weight [vocab, hidden] (the embedding when tied). */
+    public Parameter lmHead() {
+        return lmHead;
+    }
+
+    /** A new KV cache sized for this model, owned by the caller. */
+    public KvCache newCache(NDManager parent) {
+        return new KvCache(parent, layers.size());
+    }
+
+    /** Every base weight in checkpoint order (the tied head is not listed twice). */
+    public List<Parameter> baseParameters() {
+        List<Parameter> ps = new ArrayList<>();
+        ps.add(embed);
+        for (DecoderLayer l : layers) {
+            ps.add(l.norms().get(0));
+            for (Projection p : l.projections()) {
+                ps.add(p.weight());
+                if (p.bias() != null) {
+                    ps.add(p.bias());
+                }
+            }
+            ps.add(l.norms().get(1));
+        }
+        ps.add(finalNorm);
+        if (lmHead != embed) {
+            ps.add(lmHead);
+        }
+        return ps;
+    }
+
+    /** The LoRA A/B parameters, PEFT-named, in layer order; empty without adapters. */
+    public List<Parameter> loraParameters() {
+        List<Parameter> ps = new ArrayList<>();
+        for (Projection p : projections()) {
+            if (p.lora() != null) {
+                ps.add(p.lora().a());
+                ps.add(p.lora().b());
+            }
+        }
+        return ps;
+    }
+
+    /** Every parameter with gradients on: the whole model, or only the adapters under LoRA. */
+    public List<Parameter> trainableParameters() {
+        List<Parameter> all = new ArrayList<>(baseParameters());
+        all.addAll(loraParameters());
+        return all.stream().filter(Parameter::trainable).toList();
+    }
+
+    /** All projections of all layers, q..down per layer. */
+    public List<Projection> projections() {
+        List<Projection> ps = new ArrayList<>();
+        for (DecoderLayer l : layers) {
+            ps.addAll(l.projections());
+        }
+        return Collections.unmodifiableList(ps);
+    }
+
+    /** Freezes or unfreezes every base weight. */
+    public void setBaseTrainable(boolean trainable) {
+        for (Parameter p : baseParameters()) {
+            p.setTrainable(trainable);
+        }
+    }
+
+    /**
+     * Adds LoRA adapters (A Kaiming-uniform, B zero, as PEFT initialises them) to the targeted
+     * projections and freezes the base weights.
+     */
+    public void addLora(LoraConfig cfg, long seed) {
+        if (lora != null) {
+            throw new IllegalStateException("the model already has LoRA adapters; merge or reload first");
+        }
+        java.util.Random rnd = new java.util.Random(seed);
+        for (Projection p : projections()) {
+            if (!cfg.targets(p.kind())) {
+                continue;
+            }
+            long[] w = p.weight().array().getShape().getShape();
+            // PEFT: kaiming_uniform_(A, a=sqrt(5)) -> bound = 1/sqrt(fan_in)
+            double bound = 1.0 / Math.sqrt(w[1]);
+            float[] a = new float[(int) (cfg.rank() * w[1])];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) ((rnd.nextDouble() * 2 - 1) * bound);
+            }
+            NDArray aArr = WeightLoader.place(manager, manager.create(a, new Shape(cfg.rank(), w[1])), dataType);
+            NDArray bArr = WeightLoader.place(manager, manager.zeros(new Shape(w[0], cfg.rank())), dataType);
+            attachLora(p, cfg, aArr, bArr);
+        }
+        this.lora = cfg;
+        setBaseTrainable(false);
+    }
+
+    /** Installs given A/B arrays (loaded from a PEFT adapter) on one projection. */
+    void attachLora(Projection p, LoraConfig cfg, NDArray a, NDArray b) {
+        String prefix = "base_model.model." + p.name();
+        Parameter pa = new Parameter(prefix + ".lora_A.weight", a, true);
+        Parameter pb = new Parameter(prefix + ".lora_B.weight", b, true);
+        p.setLora(new LoraAdapter(pa, pb, scalars.of(cfg.scale()), cfg.dropout()));
+    }
+
+    void setLoraConfig(LoraConfig cfg) {
+        this.lora = cfg;
+        setBaseTrainable(false);
+    }
+
+    /** Folds every adapter into its base weight ({@code W += scale * B A}) and removes the adapters. */
+    public void mergeLora() {
+        if (lora == null) {
+            return;
+        }
+        boolean was = org.sft4j.nd.Tensors.gradMode(false);
+        try {
+            for (Projection p : projections()) {
+                LoraAdapter ad = p.lora();
+                if (ad == null) {
+                    continue;
+                }
+                NDArray merged = p.weight().array().add(ad.delta());
+                p.weight().replace(org.sft4j.nd.Tensors.keep(merged, manager));
+                ad.a().array().close();
+                ad.b().array().close();
+                p.setLora(null);
+            }
+        } finally {
+            org.sft4j.nd.Tensors.gradMode(was);
+        }
+        lora = null;
+        setBaseTrainable(true);
+    }
+
+    @Override
+    public void close() {
+        scalars.close();
+        manager.close();
+    }
+
+    static Decoder assemble(ModelConfig cfg, NDManager manager, DataType dataType,
+                            java.util.function.Function<String, NDArray> weights) {
+        Scalars scalars = new Scalars(manager, dataType);
+        Parameter embed = new Parameter("model.embed_tokens.weight", weights.apply("model.embed_tokens.weight"), true);
+        List<DecoderLayer> layers = new ArrayList<>();
+        for (int i = 0; i < cfg.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            layers.add(new DecoderLayer(cfg, i,
+                    new Parameter(p + "input_layernorm.weight", weights.apply(p + "input_layernorm.weight"), true),
+                    new Parameter(p + "post_attention_layernorm.weight",
+                            weights.apply(p + "post_attention_layernorm.weight"), true),
+                    projection(weights, p + "self_attn.q_proj", cfg.qkvBias()),
+                    projection(weights, p + "self_attn.k_proj", cfg.qkvBias()),
+                    projection(weights, p + "self_attn.v_proj", cfg.qkvBias()),
+                    projection(weights, p + "self_attn.o_proj", cfg.oBias()),
+                    projection(weights, p + "mlp.gate_proj", cfg.mlpBias()),
+                    projection(weights, p + "mlp.up_proj", cfg.mlpBias()),
+                    projection(weights, p + "mlp.down_proj", cfg.mlpBias()),
+                    scalars));
+        }
+        Parameter norm = new Parameter("model.norm.weight", weights.apply("model.norm.weight"), true);
+        Parameter head = cfg.tieWordEmbeddings() ? embed
+                : new Parameter("lm_head.weight", weights.apply("lm_head.weight"), true);
+        return new Decoder(cfg, manager, dataType, scalars, embed, layers, norm, head);
+    }
+
+    private static Projection projection(java.util.function.Function<String, NDArray> w, String name, boolean bias) {
+        Parameter weight = new Parameter(name + ".weight", w.apply(name + ".weight"), true);
+        Parameter b = bias ? new Parameter(name + ".bias", w.apply(name + ".bias"), true) : null;
+        return new Projection(name, weight, b);
+    }
+
+    /** Shapes every checkpoint tensor must have, by name, in checkpoint order. */
+    static java.util.LinkedHashMap<String, long[]> expectedShapes(ModelConfig c) {
+        java.util.LinkedHashMap<String, long[]> s = new java.util.LinkedHashMap<>();
+        long h = c.hiddenSize();
+        long qd = (long) c.numHeads() * c.headDim();
+        long kvd = (long) c.numKvHeads() * c.headDim();
+        s.put("model.embed_tokens.weight", new long[] {c.vocabSize(), h});
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            s.put(p + "input_layernorm.weight", new long[] {h});
+            s.put(p + "self_attn.q_proj.weight", new long[] {qd, h});
+            s.put(p + "self_attn.k_proj.weight", new long[] {kvd, h});
+            s.put(p + "self_attn.v_proj.weight", new long[] {kvd, h});
+            if (c.qkvBias()) {
+                s.put(p + "self_attn.q_proj.bias", new long[] {qd});
+                s.put(p + "self_attn.k_proj.bias", new long[] {kvd});
+                s.put(p + "self_attn.v_proj.bias", new long[] {kvd});
+            }
+            s.put(p + "self_attn.o_proj.weight", new long[] {h, qd});
+            if (c.oBias()) {
+                s.put(p + "self_attn.o_proj.bias", new long[] {h});
+            }
+            s.put(p + "mlp.gate_proj.weight", new long[] {c.intermediateSize(), h});
+            s.put(p + "mlp.up_proj.weight", new long[] {c.intermediateSize(), h});
+            s.put(p + "mlp.down_proj.weight", new long[] {h, c.intermediateSize()});
+            if (c.mlpBias()) {
+                s.put(p + "mlp.gate_proj.bias", new long[] {c.intermediateSize()});
+                s.put(p + "mlp.up_proj.bias", new long[] {c.intermediateSize()});
+                s.put(p + "mlp.down_proj.bias", new long[] {h});
+            }
+            s.put(p + "post_attention_layernorm.weight", new long[] {h});
+        }
+        s.put("model.norm.weight", new long[] {h});
+        if (!c.tieWordEmbeddings()) {
+            s.put("lm_head.weight", new long[] {c.vocabSize(), h});
+        }
+        return s;
+    }
+
+    /** The engine is started before any model exists, so errors about natives surface early. */
+    static {
+        Engines.pytorch();
+    }
+}

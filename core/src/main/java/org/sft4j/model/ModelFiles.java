@@ -1,0 +1,194 @@
+package org.sft4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.model.io.AtomicDirectory;
+import org.sft4j.model.io.CheckpointFiles;
+import org.sft4j.model.io.HalfFloats;
+import org.sft4j.model.io.NamedTensor;
+import org.sft4j.model.io.SafetensorsWriter;
+import org.sft4j.model.io.StDType;
+import org.sft4j.model.io.TensorInfo;
+import org.sft4j.model.lora.LoraConfig;
+import org.sft4j.model.lora.PeftAdapter;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Writes a {@link Decoder} back out in Hugging Face layout (config.json, generation_config.json,
+ * safetensors shards + index, tokenizer files) and reads/writes PEFT adapters.
+ */
+public final class ModelFiles {
+
+    /** Tokenizer files copied next to saved weights, when the source has them. */
+    public static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json", "vocab.json", "merges.txt", "tokenizer.model", "added_tokens.json",
+            "chat_template.jinja");
+    /** transformers' default shard size for {@code save_pretrained}. */
+    public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ModelFiles() {}
+
+    /**
+     * Saves the full model (adapters must be merged first) to {@code dir}, atomically.
+     *
+     * @param saveType F32, F16 or BF16
+     * @param sourceDir where config/tokenizer files came from (copied when present), may be null
+     */
+    public static Path saveModel(Decoder model, Path dir, StDType saveType, Path sourceDir, long maxShardBytes)
+            throws IOException {
+        if (model.loraConfig() != null) {
+            throw new IllegalStateException("the model has LoRA adapters: save them with saveAdapter, "
+                    + "or mergeLora() first");
+        }
+        try (AtomicDirectory out = AtomicDirectory.begin(dir)) {
+            List<NamedTensor> tensors = new ArrayList<>();
+            for (Parameter p : model.baseParameters()) {
+                tensors.add(tensor(p.name(), p.array(), saveType));
+            }
+            SafetensorsWriter.writeSharded(out.path(), "model", tensors, maxShardBytes);
+            String dtypeName = switch (saveType) {
+                case BF16 -> "bfloat16";
+                case F16 -> "float16";
+                default -> "float32";
+            };
+            ObjectNode cfg = model.config().raw().deepCopy();
+            cfg.put(cfg.has("dtype") ? "dtype" : "torch_dtype", dtypeName);
+            SafetensorsWriter.writeJsonAtomically(out.path().resolve("config.json"), cfg);
+            writeGenerationConfig(model.config(), sourceDir, out.path());
+            copyTokenizerFiles(sourceDir, out.path());
+            return out.commit();
+        }
+    }
+
+    /** Saves only the LoRA adapters in PEFT layout (adapter_config.json + adapter_model.safetensors). */
+    public static Path saveAdapter(Decoder model, Path dir, String baseModel) throws IOException {
+        LoraConfig cfg = model.loraConfig();
+        if (cfg == null) {
+            throw new IllegalStateException("the model has no LoRA adapters to save");
+        }
+        try (AtomicDirectory out = AtomicDirectory.begin(dir)) {
+            List<NamedTensor> tensors = new ArrayList<>();
+            for (Parameter p : model.loraParameters()) {
+                tensors.add(tensor(p.name(), p.array(), StDType.F32));
+            }
+            SafetensorsWriter.writeFile(out.path().resolve("adapter_model.safetensors"), tensors, java.util.Map.of());
+            PeftAdapter.writeConfig(out.path(), cfg, baseModel);
+            return out.commit();
+        }
+    }
+
+    /** Loads a PEFT LoRA adapter onto {@code model}, checking every A/B tensor's presence and shape. */
+    public static void loadAdapter(Decoder model, Path dir) throws IOException {
+        LoraConfig cfg = PeftAdapter.readConfig(dir);
+        if (model.loraConfig() != null) {
+            throw new IllegalStateException("the model already has LoRA adapters");
+        }
+        Path file = dir.resolve("adapter_model.safetensors");
+        try (CheckpointFiles files = CheckpointFiles.open(dir, "adapter_model")) {
+            List<Object[]> pending = new ArrayList<>();
+            for (Projection p : model.projections()) {
+                if (!cfg.targets(p.kind())) {
+                    continue;
+                }
+                String prefix = "base_model.model." + p.name();
+                long[] w = p.weight().array().getShape().getShape();
+                long[] aShape = {cfg.rank(), w[1]};
+                long[] bShape = {w[0], cfg.rank()};
+                NDArray a = read(model, files, file, prefix + ".lora_A.weight", aShape);
+                NDArray b = read(model, files, file, prefix + ".lora_B.weight", bShape);
+                pending.add(new Object[] {p, a, b});
+            }
+            for (Object[] x : pending) {
+                model.attachLora((Projection) x[0], cfg, (NDArray) x[1], (NDArray) x[2]);
+            }
+            model.setLoraConfig(cfg);
+        }
+    }
+
+    private static NDArray read(Decoder model, CheckpointFiles files, Path file, String name, long[] shape)
+            throws IOException {
+        if (!files.contains(name)) {
+            throw new IOException(file + ": missing tensor '" + name + "' (expected shape " + Arrays.toString(shape) + ")");
+        }
+        TensorInfo info = files.info(name);
+        if (!Arrays.equals(info.shape(), shape)) {
+            throw new IOException(file + ": tensor '" + name + "' has shape " + Arrays.toString(info.shape())
+                    + ", expected " + Arrays.toString(shape));
+        }
+        NDArray a = model.manager().create(files.fileOf(name).readAsFloat32(name), new ai.djl.ndarray.types.Shape(shape),
+                DataType.FLOAT32);
+        return WeightLoader.place(model.manager(), a, model.dataType());
+    }
+
+    /** A tensor of the model as bytes of {@code type}, converted lazily when the writer reaches it. */
+    static NamedTensor tensor(String name, NDArray array, StDType type) {
+        long[] shape = array.getShape().getShape();
+        return new NamedTensor(name, type, shape, () -> bytes(array, type));
+    }
+
+    private static ByteBuffer bytes(NDArray array, StDType type) {
+        float[] values = org.sft4j.nd.Tensors.toFloats(array);
+        ByteBuffer out = ByteBuffer.allocate(values.length * type.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        switch (type) {
+            case F32 -> {
+                FloatBuffer f = out.asFloatBuffer();
+                f.put(values);
+            }
+            case BF16 -> {
+                for (float v : values) {
+                    out.putShort(HalfFloats.floatToBf16(v));
+                }
+            }
+            case F16 -> {
+                for (float v : values) {
+                    out.putShort(HalfFloats.floatToF16(v));
+                }
+            }
+            default -> throw new IllegalArgumentException("cannot save weights as " + type);
+        }
+        out.position(0);
+        out.limit(out.capacity());
+        return out;
+    }
+
+    private static void writeGenerationConfig(ModelConfig cfg, Path sourceDir, Path out) throws IOException {
+        Path src = sourceDir == null ? null : sourceDir.resolve("generation_config.json");
+        if (src != null && Files.exists(src)) {
+            Files.copy(src, out.resolve("generation_config.json"), StandardCopyOption.REPLACE_EXISTING);
+            return;
+        }
+        ObjectNode g = JSON.createObjectNode();
+        for (String key : List.of("bos_token_id", "eos_token_id", "pad_token_id")) {
+            if (cfg.raw().has(key) && !cfg.raw().get(key).isNull()) {
+                g.set(key, cfg.raw().get(key));
+            }
+        }
+        SafetensorsWriter.writeJsonAtomically(out.resolve("generation_config.json"), g);
+    }
+
+    /** Copies the tokenizer files that exist in {@code from} into {@code to}. */
+    public static void copyTokenizerFiles(Path from, Path to) throws IOException {
+        if (from == null) {
+            return;
+        }
+        for (String f : TOKENIZER_FILES) {
+            Path src = from.resolve(f);
+            if (Files.exists(src)) {
+                Files.copy(src, to.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+}

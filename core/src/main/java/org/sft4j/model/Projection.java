@@ -1,0 +1,52 @@
+package org.sft4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.core.Linear;
+import org.sft4j.model.lora.LoraAdapter;
+
+/** A linear layer {@code y = x W^T + b} (W [out, in] as in HF), with an optional LoRA adapter beside it. */
+public final class Projection {
+
+    private final String name;
+    private final Parameter weight;
+    private final Parameter bias;
+    private LoraAdapter lora;
+
+    Projection(String name, Parameter weight, Parameter bias) {
+        this.name = name;
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    /** The module name, e.g. {@code model.layers.0.self_attn.q_proj}. */
+    public String name() {
+        return name;
+    }
+
+    /** The last part of the name, e.g. {@code q_proj}. */
+    public String kind() {
+        return name.substring(name.lastIndexOf('.') + 1);
+    }
+
+    public Parameter weight() {
+        return weight;
+    }
+
+    public Parameter bias() {
+        return bias;
+    }
+
+    public LoraAdapter lora() {
+        return lora;
+    }
+
+    void setLora(LoraAdapter lora) {
+        this.lora = lora;
+    }
+
+    NDArray apply(NDArray x, boolean training) {
+        // x first: results attach to the manager of the first operand, which is the step's scope
+        NDArray y = Linear.linear(x, weight.array(), bias == null ? null : bias.array()).head();
+        return lora == null ? y : y.add(lora.apply(x, training));
+    }
+}

@@ -1,0 +1,114 @@
+package org.sft4j.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import org.sft4j.model.io.CheckpointFiles;
+import org.sft4j.model.io.TensorInfo;
+import org.sft4j.nd.Engines;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Turns a Hugging Face checkpoint directory (or a seed) into a {@link Decoder}: every expected tensor
+ * is looked up by name and its shape checked before anything is built.
+ */
+final class WeightLoader {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WeightLoader.class);
+
+    private WeightLoader() {}
+
+    static Decoder load(Path dir, Device device, DataType dtype) throws IOException {
+        ModelConfig cfg = ModelConfig.read(dir);
+        LinkedHashMap<String, long[]> expected = Decoder.expectedShapes(cfg);
+        try (CheckpointFiles files = CheckpointFiles.open(dir, "model")) {
+            for (Map.Entry<String, long[]> e : expected.entrySet()) {
+                if (!files.contains(e.getKey())) {
+                    throw new IOException(dir + ": the checkpoint is missing tensor '" + e.getKey()
+                            + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
+                }
+                TensorInfo info = files.info(e.getKey());
+                if (!Arrays.equals(info.shape(), e.getValue())) {
+                    throw new IOException(dir + ": tensor '" + e.getKey() + "' has shape "
+                            + Arrays.toString(info.shape()) + ", config.json implies " + Arrays.toString(e.getValue()));
+                }
+                if (!info.dtype().isFloat()) {
+                    throw new IOException(dir + ": tensor '" + e.getKey() + "' is " + info.dtype()
+                            + "; quantized checkpoints are not supported");
+                }
+            }
+            Set<String> unused = new TreeSet<>(files.names());
+            unused.removeAll(expected.keySet());
+            unused.removeIf(n -> n.endsWith("rotary_emb.inv_freq") || (cfg.tieWordEmbeddings() && n.equals("lm_head.weight")));
+            if (!unused.isEmpty()) {
+                LOG.warn("{}: {} checkpoint tensors are not used by the decoder, e.g. {}", dir, unused.size(),
+                        unused.iterator().next());
+            }
+            NDManager manager = Engines.newManager(device);
+            try {
+                Map<String, NDArray> loaded = new HashMap<>();
+                for (Map.Entry<String, long[]> e : expected.entrySet()) {
+                    ByteBuffer buf = files.fileOf(e.getKey()).readAsFloat32(e.getKey());
+                    NDArray a = manager.create(buf, new Shape(e.getValue()), DataType.FLOAT32);
+                    loaded.put(e.getKey(), place(manager, a, dtype));
+                }
+                return Decoder.assemble(cfg, manager, dtype, loaded::get);
+            } catch (IOException | RuntimeException ex) {
+                manager.close();
+                throw ex;
+            }
+        }
+    }
+
+    static Decoder randomInit(ModelConfig cfg, long seed, Device device, DataType dtype) {
+        NDManager manager = Engines.newManager(device);
+        Random rnd = new Random(seed);
+        Map<String, NDArray> w = new HashMap<>();
+        for (Map.Entry<String, long[]> e : Decoder.expectedShapes(cfg).entrySet()) {
+            String name = e.getKey();
+            long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
+            ByteBuffer buf = ByteBuffer.allocateDirect(Math.toIntExact(n * 4)).order(ByteOrder.nativeOrder());
+            java.nio.FloatBuffer f = buf.asFloatBuffer();
+            boolean norm = name.endsWith("norm.weight");
+            boolean bias = name.endsWith(".bias");
+            for (long i = 0; i < n; i++) {
+                f.put(norm ? 1f : bias ? 0f : (float) (rnd.nextGaussian() * cfg.initializerRange()));
+            }
+            w.put(name, place(manager, manager.create(buf, new Shape(e.getValue()), DataType.FLOAT32), dtype));
+        }
+        return Decoder.assemble(cfg, manager, dtype, w::get);
+    }
+
+    /** Converts to the compute dtype and makes {@code manager} the only owner (outside any step scope). */
+    static NDArray place(NDManager manager, NDArray a, DataType dtype) {
+        NDArray out = a;
+        if (a.getDataType() != dtype) {
+            out = a.toType(dtype, false);
+            a.close();
+        }
+        out.attach(manager);
+        NDScope.unregister(out);
+        return out;
+    }
+
+    static UncheckedIOException unchecked(IOException e) {
+        return new UncheckedIOException(e);
+    }
+}

@@ -1,0 +1,30 @@
+package org.sft4j.model.io;
+
+/** The element types of the safetensors format that sft4j reads and writes. */
+public enum StDType {
+    F32(4), F16(2), BF16(2), F64(8), I64(8), I32(4), I16(2), I8(1), U8(1), BOOL(1);
+
+    private final int bytes;
+
+    StDType(int bytes) {
+        this.bytes = bytes;
+    }
+
+    public int bytes() {
+        return bytes;
+    }
+
+    /** Parses the header's dtype string, naming the file and tensor when it is unknown. */
+    public static StDType parse(String s, String where) {
+        try {
+            return valueOf(s);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": unsupported safetensors dtype '" + s + "'");
+        }
+    }
+
+    /** True for the floating point types a model can be computed in after conversion. */
+    public boolean isFloat() {
+        return this == F32 || this == F16 || this == BF16 || this == F64;
+    }
+}
