@@ -1,0 +1,56 @@
+package org.sft4j.hub;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+
+/** Turns what a user wrote for a model or dataset (a path, {@code hf://...}, {@code OWNER/NAME}) into local files. */
+public final class Sources {
+
+    /** The files of a model repository that loading, training and saving need. */
+    private static final Set<String> MODEL_FILES = Set.of("config.json", "generation_config.json",
+            "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+            "tokenizer.model", "added_tokens.json", "chat_template.jinja", "model.safetensors.index.json",
+            "adapter_config.json", "adapter_model.safetensors");
+
+    private Sources() {}
+
+    /**
+     * A local model directory for {@code name}: an existing path as is, else {@code hf://OWNER/MODEL} or a
+     * bare {@code OWNER/MODEL} fetched through the Hub into its cache.
+     */
+    public static Path model(String name, HubClient hub) throws IOException {
+        Path local = Path.of(name.replaceFirst("^file://", ""));
+        if (Files.exists(local)) {
+            return local;
+        }
+        String uri = HubUri.isHub(name) ? name : looksLikeRepo(name) ? "hf://" + name : null;
+        if (uri == null) {
+            throw new IOException("model '" + name + "' is neither an existing path nor a Hub repo (OWNER/NAME or hf://OWNER/NAME)");
+        }
+        return hub.download(HubUri.parse(uri), f -> MODEL_FILES.contains(f)
+                || f.matches("model(-\\d+-of-\\d+)?\\.safetensors"));
+    }
+
+    /** A local dataset file or folder: a path as is, else {@code hf://datasets/...} or {@code hg://...}. */
+    public static Path dataset(String name, HubClient hub) throws IOException {
+        if (HubUri.isHub(name)) {
+            HubUri u = HubUri.parse(name);
+            if (u.type() != HubUri.RepoType.DATASET) {
+                u = new HubUri(HubUri.RepoType.DATASET, u.repoId(), u.revision(), u.path());
+            }
+            return hub.download(u, f -> f.endsWith(".jsonl") || f.endsWith(".json") || f.endsWith(".parquet")
+                    || f.endsWith(".csv") || f.endsWith(".txt") || f.endsWith(".gz"));
+        }
+        Path p = Path.of(name);
+        if (!Files.exists(p)) {
+            throw new IOException("dataset path '" + name + "' does not exist");
+        }
+        return p;
+    }
+
+    private static boolean looksLikeRepo(String s) {
+        return s.matches("[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*");
+    }
+}
