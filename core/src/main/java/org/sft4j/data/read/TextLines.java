@@ -1,4 +1,4 @@
-package org.sft4j.eval;
+package org.sft4j.data.read;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,20 +49,29 @@ public final class TextLines {
         }
     }
 
-    static long firstInvalid(byte[] b) {
+    /** Byte offset of the first byte that does not start a well-formed UTF-8 sequence, or b.length. */
+    public static long firstInvalid(byte[] b) {
         int i = 0;
         while (i < b.length) {
             int c = b[i] & 0xff;
-            int n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
-            if (n < 0 || i + n >= b.length + (n == 0 ? 1 : 0) && n > 0) {
+            int extra;
+            if (c < 0x80) {
+                extra = 0;
+            } else if (c >= 0xc2 && c <= 0xdf) {
+                extra = 1;
+            } else if (c >= 0xe0 && c <= 0xef) {
+                extra = 2;
+            } else if (c >= 0xf0 && c <= 0xf4) {
+                extra = 3;
+            } else {
                 return i;
             }
-            for (int k = 1; k <= n; k++) {
+            for (int k = 1; k <= extra; k++) {
                 if (i + k >= b.length || (b[i + k] & 0xc0) != 0x80) {
                     return i;
                 }
             }
-            i += n + 1;
+            i += extra + 1;
         }
         return b.length;
     }

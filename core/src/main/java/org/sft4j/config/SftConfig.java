@@ -1,0 +1,254 @@
+package org.sft4j.config;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import java.io.IOException;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The one configuration of a job, with LLaMA-Factory's key names (fairseq2's where LLaMA-Factory has
+ * none). It reads YAML or JSON and magic flags alike; keys of those tools that do not apply here
+ * (deepspeed, ddp_timeout, ...) load with a warning, unknown keys fail with a suggestion.
+ *
+ * <p>Immutable: {@link #with(String, Object)} returns a new config, so re-running a notebook cell never
+ * changes another cell's job.
+ */
+public final class SftConfig {
+
+    /** Other tools' names for our keys. */
+    static final Map<String, String> ALIASES = Map.ofEntries(
+            Map.entry("save_total_limit", "keep_last_n_checkpoints"),
+            Map.entry("eval_steps", "validate_every_n_steps"),
+            Map.entry("max_seq_len", "cutoff_len"),
+            Map.entry("num_steps", "max_steps"),
+            Map.entry("checkpoint_every_n_steps", "save_steps"),
+            Map.entry("batch_size", "per_device_train_batch_size"),
+            Map.entry("lr", "learning_rate"),
+            Map.entry("model", "model_name_or_path"),
+            Map.entry("max_length", "cutoff_len"));
+
+    /** Keys of LLaMA-Factory / HF Trainer / fairseq2 that load with a warning because sft4j does not use them. */
+    static final Set<String> NOT_APPLICABLE = Set.of("deepspeed", "ddp_timeout", "preprocessing_num_workers",
+            "overwrite_cache", "overwrite_output_dir", "plot_loss", "report_to", "flash_attn", "trust_remote_code",
+            "dataloader_num_workers", "ddp_find_unused_parameters", "save_only_model", "logging_dir", "run_name",
+            "gradient_checkpointing", "use_fast_tokenizer", "do_eval", "do_predict", "eval_strategy", "save_strategy",
+            "logging_strategy", "include_num_input_tokens_seen", "disable_tqdm", "optim", "lr_scheduler_kwargs",
+            "ddp_backend", "fsdp", "fsdp_config", "torch_compile", "enable_liger_kernel", "use_unsloth", "quantization_bit",
+            "add_special_tokens", "resize_vocab", "neat_packing", "mix_strategy", "streaming", "buffer_size",
+            "predict_with_generate", "load_best_model_at_end", "metric_for_best_model", "push_to_hub", "hub_model_id",
+            "print_param_status", "upcast_layernorm", "tokenized_path_overwrite", "cache_dir", "dataloader_pin_memory");
+
+    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final Set<String> KNOWN = known();
+
+    private final Map<String, Object> values;
+    private final List<String> warnings;
+    private final ModelArgs model;
+    private final DataArgs data;
+    private final TrainArgs train;
+    private final EvalArgs eval;
+
+    private SftConfig(Map<String, Object> values, List<String> warnings) {
+        this.values = Collections.unmodifiableMap(values);
+        this.warnings = List.copyOf(warnings);
+        try {
+            this.model = JSON.convertValue(values, ModelArgs.class);
+            this.data = JSON.convertValue(values, DataArgs.class);
+            this.train = JSON.convertValue(values, TrainArgs.class);
+            this.eval = JSON.convertValue(values, EvalArgs.class);
+        } catch (IllegalArgumentException e) {
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            throw new IllegalArgumentException("config: " + root.getMessage(), e);
+        }
+    }
+
+    /** An empty config: every default. */
+    public static SftConfig defaults() {
+        return of(Map.of());
+    }
+
+    /** A config from flat key/values (magic flags, Java maps); values may be strings. */
+    public static SftConfig of(Map<String, ?> raw) {
+        Map<String, Object> values = new LinkedHashMap<>();
+        List<String> warnings = new ArrayList<>();
+        raw.forEach((k, v) -> put(values, warnings, k, v, "config"));
+        return new SftConfig(values, warnings);
+    }
+
+    /** Reads a YAML (or JSON) file such as LLaMA-Factory's training YAMLs. */
+    public static SftConfig read(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            throw new IOException("config file " + file + " does not exist");
+        }
+        return parse(Files.readString(file), file.toString());
+    }
+
+    /** Parses YAML text (a {@code %%sft.train} cell body); {@code where} names it in errors. */
+    public static SftConfig parse(String yaml, String where) {
+        JsonNode root;
+        try {
+            root = YAML.readTree(yaml);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(where + ": not valid YAML: " + e.getMessage(), e);
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return defaults();
+        }
+        if (!root.isObject()) {
+            throw new IllegalArgumentException(where + ": the config must be a mapping of keys to values");
+        }
+        Map<String, Object> values = new LinkedHashMap<>();
+        List<String> warnings = new ArrayList<>();
+        root.fields().forEachRemaining(e -> put(values, warnings, e.getKey(), JSON.convertValue(e.getValue(), Object.class), where));
+        try {
+            return new SftConfig(values, warnings);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void put(Map<String, Object> values, List<String> warnings, String key, Object value, String where) {
+        String k = key.replace('-', '_');
+        if (NOT_APPLICABLE.contains(k)) {
+            warnings.add(where + ": key '" + k + "' does not apply to sft4j and is ignored");
+            return;
+        }
+        k = ALIASES.getOrDefault(k, k);
+        if (!KNOWN.contains(k)) {
+            throw new IllegalArgumentException(where + ": unknown key '" + key + "'" + suggestion(k));
+        }
+        if (k.equals("stage") && value != null && !"sft".equals(String.valueOf(value))) {
+            throw new IllegalArgumentException(where + ": stage '" + value + "' is not supported; sft4j does sft");
+        }
+        values.put(k, value);
+    }
+
+    private static String suggestion(String k) {
+        String best = null;
+        int bestD = Integer.MAX_VALUE;
+        for (String c : KNOWN) {
+            int d = distance(k, c);
+            if (d < bestD) {
+                bestD = d;
+                best = c;
+            }
+        }
+        return bestD <= Math.max(2, k.length() / 4) ? " (did you mean '" + best + "'?)" : "";
+    }
+
+    private static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    private static Set<String> known() {
+        Set<String> k = new TreeSet<>(List.of("stage", "do_train"));
+        for (Class<?> c : List.of(ModelArgs.class, DataArgs.class, TrainArgs.class, EvalArgs.class)) {
+            for (RecordComponent rc : c.getRecordComponents()) {
+                k.add(snake(rc.getName()));
+            }
+        }
+        return k;
+    }
+
+    static String snake(String camel) {
+        StringBuilder sb = new StringBuilder();
+        for (char ch : camel.toCharArray()) {
+            if (Character.isUpperCase(ch) || (Character.isDigit(ch) && sb.length() > 0 && !Character.isDigit(sb.charAt(sb.length() - 1)))) {
+                sb.append('_').append(Character.toLowerCase(ch));
+            } else {
+                sb.append(ch);
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Every key sft4j understands (for help and completion). */
+    public static Set<String> knownKeys() {
+        return Collections.unmodifiableSet(KNOWN);
+    }
+
+    /** A copy with {@code key} set (aliases and validation as when reading). */
+    public SftConfig with(String key, Object value) {
+        Map<String, Object> next = new LinkedHashMap<>(values);
+        List<String> w = new ArrayList<>(warnings);
+        put(next, w, key, value, "config");
+        return new SftConfig(next, w);
+    }
+
+    /** A copy with every entry of {@code overrides} set. */
+    public SftConfig withAll(Map<String, ?> overrides) {
+        SftConfig c = this;
+        for (Map.Entry<String, ?> e : overrides.entrySet()) {
+            c = c.with(e.getKey(), e.getValue());
+        }
+        return c;
+    }
+
+    public Map<String, Object> values() {
+        return values;
+    }
+
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    public ModelArgs model() {
+        return model;
+    }
+
+    public DataArgs data() {
+        return data;
+    }
+
+    public TrainArgs train() {
+        return train;
+    }
+
+    public EvalArgs eval() {
+        return eval;
+    }
+
+    /** The config as YAML, keys in the order they were given. */
+    public String toYaml() {
+        try {
+            return YAML.writeValueAsString(values);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return values.toString();
+    }
+}

@@ -1,0 +1,103 @@
+package org.sft4j.config;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+
+import java.util.List;
+
+/**
+ * The optimisation: batch, schedule, AdamW, clipping, checkpoints, validation, devices (HF Trainer's
+ * and LLaMA-Factory's keys; fairseq2's {@code keep_last_n_checkpoints} and {@code validate_every_n_steps}).
+ *
+ * @param outputDir where checkpoints, metrics.jsonl and the final model go
+ * @param perDeviceTrainBatchSize examples per micro-batch per process
+ * @param perDeviceEvalBatchSize examples per validation/generation batch
+ * @param gradientAccumulationSteps micro-batches per optimizer step
+ * @param learningRate peak learning rate
+ * @param numTrainEpochs epochs (fractional allowed) when {@code max_steps} is not set
+ * @param maxSteps optimizer steps; overrides epochs when positive
+ * @param lrSchedulerType {@code linear}, {@code cosine} or {@code constant}
+ * @param warmupRatio warm-up as a fraction of the steps
+ * @param warmupSteps warm-up in steps (wins over the ratio)
+ * @param weightDecay decoupled weight decay
+ * @param decayNormsAndBiases also decay RMSNorm weights and biases (the AdamW fixture does)
+ * @param adamBeta1 AdamW beta1
+ * @param adamBeta2 AdamW beta2
+ * @param adamEpsilon AdamW epsilon
+ * @param maxGradNorm global-norm clipping threshold, 0 for none
+ * @param loggingSteps log every N steps
+ * @param saveSteps checkpoint every N steps (and at the end)
+ * @param keepLastNCheckpoints keep at most N checkpoints (LLaMA-Factory's save_total_limit is an alias)
+ * @param validateEveryNSteps validation loss every N steps (eval_steps is an alias)
+ * @param bf16 bf16 compute (needs the native extension on GPU)
+ * @param fp16 fp16 compute with fp32 master weights and loss scaling (GPU)
+ * @param resumeFromCheckpoint a checkpoint directory, or {@code auto}/{@code true} for the latest in output_dir
+ * @param seed seed of initialisation, dropout and shuffling
+ * @param lossChunkRows rows of the LM head computed at once in the loss
+ * @param saveDtype dtype of saved weights: {@code auto} (as loaded), {@code float32}, {@code bfloat16}, {@code float16}
+ * @param nprocPerNode worker processes (GPUs) per node
+ * @param nnodes nodes
+ * @param nodeRank this node's rank
+ * @param masterAddr rendezvous host
+ * @param masterPort rendezvous port
+ */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integer perDeviceEvalBatchSize,
+                        Integer gradientAccumulationSteps, Double learningRate, Double numTrainEpochs, Integer maxSteps,
+                        String lrSchedulerType, Double warmupRatio, Integer warmupSteps, Double weightDecay,
+                        Boolean decayNormsAndBiases, Double adamBeta1, Double adamBeta2, Double adamEpsilon,
+                        Double maxGradNorm, Integer loggingSteps, Integer saveSteps, Integer keepLastNCheckpoints,
+                        Integer validateEveryNSteps, Boolean bf16, Boolean fp16, String resumeFromCheckpoint, Long seed,
+                        Integer lossChunkRows, String saveDtype, Integer nprocPerNode, Integer nnodes, Integer nodeRank,
+                        String masterAddr, Integer masterPort) {
+
+    public TrainArgs {
+        perDeviceTrainBatchSize = def(perDeviceTrainBatchSize, 8);
+        perDeviceEvalBatchSize = def(perDeviceEvalBatchSize, perDeviceTrainBatchSize);
+        gradientAccumulationSteps = def(gradientAccumulationSteps, 1);
+        learningRate = def(learningRate, 5e-5);
+        numTrainEpochs = def(numTrainEpochs, 3.0);
+        maxSteps = def(maxSteps, -1);
+        lrSchedulerType = lrSchedulerType == null ? "linear" : lrSchedulerType.replace("_with_warmup", "");
+        if (!List.of("linear", "cosine", "constant").contains(lrSchedulerType)) {
+            throw new IllegalArgumentException("lr_scheduler_type '" + lrSchedulerType + "' is not supported; use linear, "
+                    + "cosine or constant");
+        }
+        warmupRatio = def(warmupRatio, 0.0);
+        warmupSteps = def(warmupSteps, 0);
+        weightDecay = def(weightDecay, 0.0);
+        decayNormsAndBiases = decayNormsAndBiases != null && decayNormsAndBiases;
+        adamBeta1 = def(adamBeta1, 0.9);
+        adamBeta2 = def(adamBeta2, 0.999);
+        adamEpsilon = def(adamEpsilon, 1e-8);
+        maxGradNorm = def(maxGradNorm, 1.0);
+        loggingSteps = def(loggingSteps, 10);
+        saveSteps = def(saveSteps, 500);
+        validateEveryNSteps = def(validateEveryNSteps, 0);
+        bf16 = bf16 != null && bf16;
+        fp16 = fp16 != null && fp16;
+        seed = seed == null ? 42L : seed;
+        lossChunkRows = def(lossChunkRows, 1024);
+        saveDtype = saveDtype == null ? "auto" : saveDtype;
+        nprocPerNode = def(nprocPerNode, 1);
+        nnodes = def(nnodes, 1);
+        nodeRank = def(nodeRank, 0);
+        masterAddr = masterAddr == null ? "127.0.0.1" : masterAddr;
+        masterPort = def(masterPort, 29500);
+        if (bf16 && fp16) {
+            throw new IllegalArgumentException("bf16 and fp16 are both set; choose one");
+        }
+        if (gradientAccumulationSteps < 1 || perDeviceTrainBatchSize < 1) {
+            throw new IllegalArgumentException("per_device_train_batch_size and gradient_accumulation_steps must be >= 1");
+        }
+        if (warmupRatio < 0 || warmupRatio >= 1) {
+            throw new IllegalArgumentException("warmup_ratio must be in [0, 1), got " + warmupRatio);
+        }
+    }
+
+    private static <T> T def(T v, T d) {
+        return v == null ? d : v;
+    }
+}

@@ -1,0 +1,381 @@
+package org.sft4j.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.Version;
+import org.sft4j.config.DataArgs;
+import org.sft4j.config.SftConfig;
+import org.sft4j.hub.HubClient;
+import org.sft4j.hub.Sources;
+import org.sft4j.model.io.SafetensorsWriter;
+import org.sft4j.template.ChatTemplate;
+import org.sft4j.template.NamedTemplates;
+import org.sft4j.template.TokenizerConfig;
+import org.sft4j.tokenize.DropReason;
+import org.sft4j.tokenize.EncodedExample;
+import org.sft4j.tokenize.LengthPolicy;
+import org.sft4j.tokenize.SftEncoder;
+import org.sft4j.tokenize.Tokenizer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.function.Consumer;
+
+/**
+ * Step 1 of a job: raw files to tokenized, masked Parquet. Streams the datasets in chunks (flat memory),
+ * renders each example with the chat template, tokenizes a chunk at once, masks, applies the length
+ * policy, assigns the split by a hash of the example id (stable across runs and bidirectional pairs), and
+ * writes {@code train.parquet}, {@code val.parquet}, {@code report.json} and {@code manifest.json}. A rerun
+ * whose inputs, tokenizer, template and data settings hash the same reuses the files.
+ */
+public final class DataPipeline {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int CHUNK = 512;
+    /** Examples kept for the notebook's table and masking preview. */
+    public static final int PREVIEW = 8;
+
+    private DataPipeline() {}
+
+    /** An example as shown in the preview: rendered text and tokens with labels. */
+    public record Preview(String id, String text, int[] inputIds, int[] labels) {}
+
+    /** The outcome: where the files are and what happened. */
+    public record Prepared(Path dir, Path train, Path val, DataReport report, List<Preview> preview, boolean reused) {}
+
+    /** Progress of a long data step: examples processed so far. */
+    public record Progress(long examples, long kept) {}
+
+    public static Path outputDir(SftConfig cfg) {
+        if (cfg.data().tokenizedPath() != null) {
+            return Path.of(cfg.data().tokenizedPath());
+        }
+        return cfg.train().outputDir() != null ? Path.of(cfg.train().outputDir(), "data") : Path.of("sft4j-data");
+    }
+
+    public static Prepared prepare(SftConfig cfg, HubClient hub, Consumer<Progress> progress) throws IOException {
+        DataArgs args = cfg.data();
+        if (cfg.model().tokenizerSource() == null) {
+            throw new IllegalArgumentException("the data step needs a tokenizer: set model_name_or_path (or tokenizer_name_or_path)");
+        }
+        Path tokDir = Sources.model(cfg.model().tokenizerSource(), hub);
+        TokenizerConfig tcfg = TokenizerConfig.read(tokDir);
+        ChatTemplate template = NamedTemplates.resolve(cfg.model().template(), tcfg, Clock.systemDefaultZone());
+        Path out = outputDir(cfg);
+        Files.createDirectories(out);
+        List<DatasetSpec> train = specs(args.datasets(), args);
+        List<DatasetSpec> eval = specs(args.evalDatasets(), args);
+        if (train.isEmpty()) {
+            throw new IllegalArgumentException("no dataset given: set 'dataset' to a file, folder, hub URI or dataset_info.json name");
+        }
+        String key = manifestKey(train, eval, tokDir, template, args, cfg.model().template());
+        Path manifest = out.resolve("manifest.json");
+        if (Files.exists(manifest) && Files.exists(out.resolve("train.parquet"))
+                && JSON.readTree(manifest.toFile()).path("key").asText().equals(key)) {
+            return reused(out);
+        }
+        try (Tokenizer tok = Tokenizer.load(tokDir)) {
+            SftEncoder encoder = SftEncoder.of(template, tok, tcfg, args.trainOnPrompt(), args.maskHistory());
+            LengthPolicy policy = new LengthPolicy(args.cutoffLen(), args.overlong(), args.minSeqLen());
+            DataReport report = new DataReport();
+            report.cutoffLen = args.cutoffLen();
+            report.template = template.name();
+            report.tokenizer = tok.file().toString();
+            int[] endIds = template.endOfTurnTokens().stream().map(tok::tokenId).filter(OptionalInt::isPresent)
+                    .mapToInt(OptionalInt::getAsInt).toArray();
+            List<Preview> preview = new ArrayList<>();
+            double valFraction = eval.isEmpty() ? valFraction(args, train, hub) : 0;
+            try (TokenizedWriter trainOut = new TokenizedWriter(out.resolve("train.parquet"));
+                 TokenizedWriter valOut = new TokenizedWriter(out.resolve("val.parquet"))) {
+                Sink sink = new Sink(encoder, policy, tok, report, preview, endIds, progress);
+                sink.run(train, args, hub, e -> splitOf(e.id(), args.seed()) < valFraction ? valOut : trainOut);
+                if (!eval.isEmpty()) {
+                    sink.run(eval, args, hub, e -> valOut);
+                }
+                report.train = trainOut.rows();
+                report.val = valOut.rows();
+                if (report.train == 0) {
+                    throw new DataException(train.get(0).location(), "no training example survived: " + report.dropped
+                            + (report.skippedRows.isEmpty() ? "" : "; first skipped row: " + report.skippedRows.get(0)));
+                }
+                trainOut.commit();
+                valOut.commit();
+            }
+            writeJson(out.resolve("report.json"), reportJson(report));
+            writeJson(out.resolve("preview.json"), previewJson(preview));
+            ObjectNode m = JSON.createObjectNode();
+            m.put("key", key);
+            m.put("sft4j", Version.VERSION);
+            m.set("data", JSON.valueToTree(args));
+            m.put("template", template.name());
+            m.put("tokenizer", tok.file().toString());
+            writeJson(manifest, m);
+            return new Prepared(out, out.resolve("train.parquet"), out.resolve("val.parquet"), report, preview, false);
+        }
+    }
+
+    /** Streams examples through render -> tokenize -> mask -> policy into the writer chosen per example. */
+    private static final class Sink {
+        private final SftEncoder encoder;
+        private final LengthPolicy policy;
+        private final Tokenizer tok;
+        private final DataReport report;
+        private final List<Preview> preview;
+        private final int[] endIds;
+        private final Consumer<Progress> progress;
+
+        Sink(SftEncoder encoder, LengthPolicy policy, Tokenizer tok, DataReport report, List<Preview> preview, int[] endIds,
+             Consumer<Progress> progress) {
+            this.encoder = encoder;
+            this.policy = policy;
+            this.tok = tok;
+            this.report = report;
+            this.preview = preview;
+            this.endIds = endIds;
+            this.progress = progress;
+        }
+
+        void run(List<DatasetSpec> specs, DataArgs args, HubClient hub,
+                 java.util.function.Function<Example, TokenizedWriter> route) throws IOException {
+            try (ExampleReader reader = new ExampleReader(specs, args, hub)) {
+                List<Example> chunk = new ArrayList<>(CHUNK);
+                while (reader.hasNext()) {
+                    chunk.add(reader.next());
+                    if (chunk.size() == CHUNK) {
+                        flush(chunk, route);
+                    }
+                }
+                flush(chunk, route);
+                report.rowsRead += reader.rowsRead();
+                report.formats = report.formats.isEmpty() ? reader.formats() : report.formats + "," + reader.formats();
+                for (ExampleReader.Skipped s : reader.skipped()) {
+                    report.drop(DropReason.MALFORMED_ROW);
+                    if (report.skippedRows.size() < DataReport.MAX_LISTED_SKIPS) {
+                        report.skippedRows.add(s.reason());
+                    }
+                }
+            }
+        }
+
+        private void flush(List<Example> chunk, java.util.function.Function<Example, TokenizedWriter> route)
+                throws IOException {
+            List<Example> ok = new ArrayList<>();
+            List<SftEncoder.Rendered> rendered = new ArrayList<>();
+            for (Example e : chunk) {
+                report.examples++;
+                try {
+                    rendered.add(encoder.render(e));
+                    ok.add(e);
+                } catch (SftEncoder.DropException d) {
+                    report.drop(d.reason());
+                }
+            }
+            Tokenizer.Encoded[] encs = tok.encodeBatch(rendered.stream().map(SftEncoder.Rendered::text).toList());
+            for (int i = 0; i < ok.size(); i++) {
+                Example e = ok.get(i);
+                EncodedExample enc = encoder.encode(e.id(), rendered.get(i), encs[i]);
+                try {
+                    enc = policy.apply(enc, e.origin());
+                } catch (SftEncoder.DropException d) {
+                    report.drop(d.reason());
+                    continue;
+                }
+                if (enc.truncated()) {
+                    report.truncated++;
+                }
+                countEndTokens(enc);
+                report.tokens += enc.length();
+                report.supervisedTokens += enc.supervised();
+                report.lengths.add(enc.length());
+                route.apply(e).write(enc);
+                if (preview.size() < PREVIEW) {
+                    preview.add(new Preview(e.id(), rendered.get(i).text(), enc.inputIds(), enc.labels()));
+                }
+            }
+            chunk.clear();
+            if (progress != null) {
+                progress.accept(new Progress(report.examples, report.lengths.size()));
+            }
+        }
+
+        /** Counts supervised runs whose last token is not an end-of-turn token (the model would never learn to stop). */
+        private void countEndTokens(EncodedExample e) {
+            int[] l = e.labels();
+            for (int t = 1; t < l.length; t++) {
+                boolean runEnds = l[t] != EncodedExample.IGNORE && (t + 1 == l.length || l[t + 1] == EncodedExample.IGNORE);
+                if (runEnds && !e.truncated()) {
+                    boolean endToken = false;
+                    for (int id : endIds) {
+                        endToken |= l[t] == id || (t > 1 && l[t - 1] == id);   // chatml ends with "<|im_end|>\n"
+                    }
+                    if (!endToken) {
+                        report.turnsWithoutEndToken++;
+                    }
+                }
+            }
+        }
+    }
+
+    private static List<DatasetSpec> specs(List<String> names, DataArgs args) throws IOException {
+        List<DatasetSpec> s = new ArrayList<>();
+        for (String n : names) {
+            s.add(DatasetSpec.resolve(n, args));
+        }
+        return s;
+    }
+
+    /** val_size as a fraction; an integer count is turned into one by counting the examples first. */
+    private static double valFraction(DataArgs args, List<DatasetSpec> train, HubClient hub) throws IOException {
+        double v = args.valSize();
+        if (v <= 0 || v < 1) {
+            return Math.max(0, v);
+        }
+        long total = 0;
+        try (ExampleReader r = new ExampleReader(train, args, hub)) {
+            while (r.hasNext()) {
+                r.next();
+                total++;
+            }
+        }
+        return total == 0 ? 0 : Math.min(1.0, v / total);
+    }
+
+    /** A uniform number in [0, 1) from the example id (both directions of a translation pair agree). */
+    static double splitOf(String id, long seed) {
+        String base = id.endsWith(":rev") ? id.substring(0, id.length() - 4) : id;
+        long h = seed * 0x9E3779B97F4A7C15L;
+        for (int i = 0; i < base.length(); i++) {
+            h = (h ^ base.charAt(i)) * 0x100000001B3L;
+        }
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        return (h >>> 11) * 0x1.0p-53;
+    }
+
+    private static String manifestKey(List<DatasetSpec> train, List<DatasetSpec> eval, Path tokDir, ChatTemplate template,
+                                      DataArgs args, String templateName) throws IOException {
+        MessageDigest md = sha256();
+        for (DatasetSpec s : concat(train, eval)) {
+            md.update(s.toString().getBytes(StandardCharsets.UTF_8));
+            for (String loc : new String[] {s.location(), s.parallelTarget()}) {
+                if (loc != null && !loc.contains("://") && Files.exists(Path.of(loc))) {
+                    for (Path f : org.sft4j.data.read.DataFiles.expand(Path.of(loc))) {
+                        hashFile(md, f);
+                    }
+                } else if (loc != null) {
+                    md.update(loc.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+        }
+        hashFile(md, tokDir.resolve("tokenizer.json"));
+        if (Files.exists(tokDir.resolve("tokenizer_config.json"))) {
+            hashFile(md, tokDir.resolve("tokenizer_config.json"));
+        }
+        md.update(String.valueOf(templateName).getBytes(StandardCharsets.UTF_8));
+        md.update(JSON.writeValueAsBytes(args));
+        md.update(Version.VERSION.getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    private static List<DatasetSpec> concat(List<DatasetSpec> a, List<DatasetSpec> b) {
+        List<DatasetSpec> r = new ArrayList<>(a);
+        r.addAll(b);
+        return r;
+    }
+
+    private static void hashFile(MessageDigest md, Path f) throws IOException {
+        try (InputStream in = Files.newInputStream(f)) {
+            byte[] buf = new byte[1 << 16];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                md.update(buf, 0, n);
+            }
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Prepared reused(Path out) throws IOException {
+        JsonNode r = JSON.readTree(out.resolve("report.json").toFile());
+        DataReport report = new DataReport();
+        report.rowsRead = r.path("rows_read").asLong();
+        report.examples = r.path("examples").asLong();
+        report.train = r.path("train").asLong();
+        report.val = r.path("val").asLong();
+        report.truncated = r.path("truncated").asLong();
+        report.tokens = r.path("tokens").asLong();
+        report.supervisedTokens = r.path("supervised_tokens").asLong();
+        report.turnsWithoutEndToken = r.path("turns_without_end_token").asLong();
+        report.cutoffLen = r.path("cutoff_len").asInt();
+        report.formats = r.path("formats").asText();
+        report.template = r.path("template").asText();
+        report.tokenizer = r.path("tokenizer").asText();
+        r.path("dropped").fields().forEachRemaining(e -> report.dropped.put(DropReason.valueOf(e.getKey()), e.getValue().asLong()));
+        r.path("skipped_rows").forEach(s -> report.skippedRows.add(s.asText()));
+        r.path("lengths").forEach(l -> report.lengths.add(l.asInt()));
+        List<Preview> preview = new ArrayList<>();
+        for (JsonNode p : JSON.readTree(out.resolve("preview.json").toFile())) {
+            preview.add(new Preview(p.path("id").asText(), p.path("text").asText(), JSON.convertValue(p.get("input_ids"), int[].class),
+                    JSON.convertValue(p.get("labels"), int[].class)));
+        }
+        return new Prepared(out, out.resolve("train.parquet"), out.resolve("val.parquet"), report, preview, true);
+    }
+
+    private static ObjectNode reportJson(DataReport r) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("rows_read", r.rowsRead);
+        n.put("examples", r.examples);
+        n.put("train", r.train);
+        n.put("val", r.val);
+        n.put("truncated", r.truncated);
+        n.put("tokens", r.tokens);
+        n.put("supervised_tokens", r.supervisedTokens);
+        n.put("turns_without_end_token", r.turnsWithoutEndToken);
+        n.put("cutoff_len", r.cutoffLen);
+        n.put("formats", r.formats);
+        n.put("template", r.template);
+        n.put("tokenizer", r.tokenizer);
+        ObjectNode d = n.putObject("dropped");
+        r.dropped.forEach((k, v) -> d.put(k.name(), v));
+        ArrayNode s = n.putArray("skipped_rows");
+        r.skippedRows.forEach(s::add);
+        ArrayNode l = n.putArray("lengths");
+        r.lengths.forEach(l::add);
+        return n;
+    }
+
+    private static ArrayNode previewJson(List<Preview> preview) {
+        ArrayNode a = JSON.createArrayNode();
+        for (Preview p : preview) {
+            ObjectNode o = a.addObject();
+            o.put("id", p.id());
+            o.put("text", p.text());
+            o.set("input_ids", JSON.valueToTree(p.inputIds()));
+            o.set("labels", JSON.valueToTree(p.labels()));
+        }
+        return a;
+    }
+
+    private static void writeJson(Path f, Object value) throws IOException {
+        SafetensorsWriter.writeJsonAtomically(f, value);
+    }
+}

@@ -1,0 +1,72 @@
+package org.sft4j.data;
+
+import org.sft4j.tokenize.DropReason;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the data step did, so nothing is lost silently: rows read, examples kept per split, examples
+ * dropped per reason, truncations, token and supervised-token counts, token lengths (for the
+ * histogram), and the first skipped rows with their locations.
+ */
+public final class DataReport {
+
+    public static final int MAX_LISTED_SKIPS = 20;
+
+    public long rowsRead;
+    public long examples;
+    public long train;
+    public long val;
+    public long truncated;
+    public long tokens;
+    public long supervisedTokens;
+    public long turnsWithoutEndToken;
+    public int cutoffLen;
+    public String formats = "";
+    public String template = "";
+    public String tokenizer = "";
+    public final Map<DropReason, Long> dropped = new EnumMap<>(DropReason.class);
+    public final List<String> skippedRows = new ArrayList<>();
+    public final List<Integer> lengths = new ArrayList<>();
+
+    void drop(DropReason r) {
+        dropped.merge(r, 1L, Long::sum);
+    }
+
+    public long droppedTotal() {
+        return dropped.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    public long kept() {
+        return train + val;
+    }
+
+    /** Rows of (what, count) for a report table. */
+    public List<String[]> rows() {
+        List<String[]> r = new ArrayList<>();
+        r.add(new String[] {"rows read", String.valueOf(rowsRead)});
+        r.add(new String[] {"examples", String.valueOf(examples)});
+        r.add(new String[] {"kept (train)", String.valueOf(train)});
+        r.add(new String[] {"kept (validation)", String.valueOf(val)});
+        for (Map.Entry<DropReason, Long> e : dropped.entrySet()) {
+            r.add(new String[] {"dropped: " + e.getKey().text(), String.valueOf(e.getValue())});
+        }
+        r.add(new String[] {"truncated to cutoff_len " + cutoffLen, String.valueOf(truncated)});
+        r.add(new String[] {"tokens (kept)", String.valueOf(tokens)});
+        r.add(new String[] {"supervised tokens (kept)", String.valueOf(supervisedTokens)});
+        r.add(new String[] {"answers not ending in an end token", String.valueOf(turnsWithoutEndToken)});
+        return r;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        for (String[] row : rows()) {
+            sb.append(String.format("%-40s %s%n", row[0], row[1]));
+        }
+        return sb.toString();
+    }
+}
