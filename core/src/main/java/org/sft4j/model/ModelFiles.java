@@ -49,45 +49,77 @@ public final class ModelFiles {
      */
     public static Path saveModel(Decoder model, Path dir, StDType saveType, Path sourceDir, long maxShardBytes)
             throws IOException {
-        if (model.loraConfig() != null) {
-            throw new IllegalStateException("the model has LoRA adapters: save them with saveAdapter, "
-                    + "or mergeLora() first");
-        }
         try (AtomicDirectory out = AtomicDirectory.begin(dir)) {
-            List<NamedTensor> tensors = new ArrayList<>();
-            for (Parameter p : model.baseParameters()) {
-                tensors.add(tensor(p.name(), p.array(), saveType));
-            }
-            SafetensorsWriter.writeSharded(out.path(), "model", tensors, maxShardBytes);
-            String dtypeName = switch (saveType) {
-                case BF16 -> "bfloat16";
-                case F16 -> "float16";
-                default -> "float32";
-            };
-            ObjectNode cfg = model.config().raw().deepCopy();
-            cfg.put(cfg.has("dtype") ? "dtype" : "torch_dtype", dtypeName);
-            SafetensorsWriter.writeJsonAtomically(out.path().resolve("config.json"), cfg);
-            writeGenerationConfig(model.config(), sourceDir, out.path());
-            copyTokenizerFiles(sourceDir, out.path());
+            writeModel(model, out.path(), saveType, sourceDir, maxShardBytes);
             return out.commit();
         }
     }
 
+    /** Writes the full model into an existing directory (the caller makes the directory atomic). */
+    public static void writeModel(Decoder model, Path dir, StDType saveType, Path sourceDir, long maxShardBytes)
+            throws IOException {
+        if (model.loraConfig() != null) {
+            throw new IllegalStateException("the model has LoRA adapters: save them with saveAdapter, "
+                    + "or mergeLora() first");
+        }
+        List<NamedTensor> tensors = new ArrayList<>();
+        for (Parameter p : model.baseParameters()) {
+            tensors.add(tensor(p.name(), p.array(), saveType));
+        }
+        SafetensorsWriter.writeSharded(dir, "model", tensors, maxShardBytes);
+        String dtypeName = switch (saveType) {
+            case BF16 -> "bfloat16";
+            case F16 -> "float16";
+            default -> "float32";
+        };
+        ObjectNode cfg = model.config().raw().deepCopy();
+        cfg.put(cfg.has("dtype") ? "dtype" : "torch_dtype", dtypeName);
+        SafetensorsWriter.writeJsonAtomically(dir.resolve("config.json"), cfg);
+        writeGenerationConfig(model.config(), sourceDir, dir);
+        copyTokenizerFiles(sourceDir, dir);
+    }
+
     /** Saves only the LoRA adapters in PEFT layout (adapter_config.json + adapter_model.safetensors). */
     public static Path saveAdapter(Decoder model, Path dir, String baseModel) throws IOException {
+        try (AtomicDirectory out = AtomicDirectory.begin(dir)) {
+            writeAdapter(model, out.path(), baseModel);
+            return out.commit();
+        }
+    }
+
+    /** Writes the adapter into an existing directory (the caller makes the directory atomic). */
+    public static void writeAdapter(Decoder model, Path dir, String baseModel) throws IOException {
         LoraConfig cfg = model.loraConfig();
         if (cfg == null) {
             throw new IllegalStateException("the model has no LoRA adapters to save");
         }
-        try (AtomicDirectory out = AtomicDirectory.begin(dir)) {
-            List<NamedTensor> tensors = new ArrayList<>();
-            for (Parameter p : model.loraParameters()) {
-                tensors.add(tensor(p.name(), p.array(), StDType.F32));
-            }
-            SafetensorsWriter.writeFile(out.path().resolve("adapter_model.safetensors"), tensors, java.util.Map.of());
-            PeftAdapter.writeConfig(out.path(), cfg, baseModel);
-            return out.commit();
+        List<NamedTensor> tensors = new ArrayList<>();
+        for (Parameter p : model.loraParameters()) {
+            tensors.add(tensor(p.name(), p.array(), StDType.F32));
         }
+        SafetensorsWriter.writeFile(dir.resolve("adapter_model.safetensors"), tensors, java.util.Map.of());
+        PeftAdapter.writeConfig(dir, cfg, baseModel);
+    }
+
+    /** The dtype a model directory was saved in ({@code torch_dtype}/{@code dtype} of config.json), F32 if unknown. */
+    public static StDType savedDtype(ModelConfig cfg) {
+        String d = cfg.raw().path("dtype").asText(cfg.raw().path("torch_dtype").asText("float32"));
+        return switch (d) {
+            case "bfloat16" -> StDType.BF16;
+            case "float16" -> StDType.F16;
+            default -> StDType.F32;
+        };
+    }
+
+    /** Parses a save_dtype setting: auto (as loaded), float32, bfloat16, float16. */
+    public static StDType parseDtype(String s, ModelConfig cfg) {
+        return switch (s) {
+            case "auto" -> savedDtype(cfg);
+            case "float32", "fp32" -> StDType.F32;
+            case "bfloat16", "bf16" -> StDType.BF16;
+            case "float16", "fp16" -> StDType.F16;
+            default -> throw new IllegalArgumentException("save_dtype '" + s + "' must be auto, float32, bfloat16 or float16");
+        };
     }
 
     /** Loads a PEFT LoRA adapter onto {@code model}, checking every A/B tensor's presence and shape. */

@@ -1,0 +1,155 @@
+package org.sft4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelFiles;
+import org.sft4j.model.io.AtomicDirectory;
+import org.sft4j.model.io.NamedTensor;
+import org.sft4j.model.io.SafetensorsFile;
+import org.sft4j.model.io.SafetensorsWriter;
+import org.sft4j.model.io.StDType;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Writes {@code checkpoint-<step>} directories: the weights in Hugging Face layout (or the PEFT adapter),
+ * {@code optimizer.safetensors} (AdamW moments) and {@code trainer_state.json}. Each checkpoint is built
+ * under a temporary name and renamed when complete, so a process killed mid-write leaves the previous
+ * checkpoint as the latest one. Older checkpoints beyond {@code keep_last_n_checkpoints} are removed.
+ */
+public final class Checkpointer {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String STATE = "trainer_state.json";
+
+    private final Path outputDir;
+    private final Decoder model;
+    private final AdamW optimizer;
+    private final Integer keepLast;
+    private final Path modelSource;
+    private final String baseModel;
+
+    public Checkpointer(Path outputDir, Decoder model, AdamW optimizer, Integer keepLast, Path modelSource, String baseModel) {
+        this.outputDir = outputDir;
+        this.model = model;
+        this.optimizer = optimizer;
+        this.keepLast = keepLast;
+        this.modelSource = modelSource;
+        this.baseModel = baseModel;
+    }
+
+    public Path save(TrainState state) throws IOException {
+        Path target = outputDir.resolve("checkpoint-" + state.step());
+        try (AtomicDirectory dir = AtomicDirectory.begin(target)) {
+            if (model.loraConfig() != null) {
+                ModelFiles.writeAdapter(model, dir.path(), baseModel);
+                ModelFiles.copyTokenizerFiles(modelSource, dir.path());
+            } else {
+                // checkpoints keep the compute precision so that resuming is exact; exports may be bf16
+                ModelFiles.writeModel(model, dir.path(), StDType.F32, modelSource, ModelFiles.DEFAULT_SHARD_BYTES);
+            }
+            List<NamedTensor> moments = new ArrayList<>();
+            for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
+                NDArray a = e.getValue();
+                moments.add(new NamedTensor(e.getKey(), StDType.F32, a.getShape().getShape(), () -> {
+                    float[] f = a.toFloatArray();
+                    ByteBuffer b = ByteBuffer.allocate(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                    b.asFloatBuffer().put(f);
+                    return b;
+                }));
+            }
+            SafetensorsWriter.writeFile(dir.path().resolve("optimizer.safetensors"), moments, Map.of());
+            SafetensorsWriter.writeJsonAtomically(dir.path().resolve(STATE), state);
+            dir.commit();
+        }
+        prune();
+        return target;
+    }
+
+    private void prune() throws IOException {
+        if (keepLast == null || keepLast <= 0) {
+            return;
+        }
+        List<Path> all = list(outputDir);
+        for (int i = 0; i < all.size() - keepLast; i++) {
+            AtomicDirectory.deleteTree(all.get(i));
+        }
+    }
+
+    /** Complete checkpoints (those with trainer_state.json) of a run directory, oldest first. */
+    public static List<Path> list(Path outputDir) throws IOException {
+        if (!Files.isDirectory(outputDir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(outputDir)) {
+            return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+") && Files.exists(p.resolve(STATE)))
+                    .sorted(Comparator.comparingInt(Checkpointer::stepOf)).toList();
+        }
+    }
+
+    public static int stepOf(Path checkpoint) {
+        return Integer.parseInt(checkpoint.getFileName().toString().substring("checkpoint-".length()));
+    }
+
+    public static TrainState readState(Path checkpoint) throws IOException {
+        Path f = checkpoint.resolve(STATE);
+        if (!Files.exists(f)) {
+            throw new IOException(checkpoint + " is not a complete checkpoint: " + STATE + " is missing");
+        }
+        TrainState s = JSON.readValue(f.toFile(), TrainState.class);
+        if (s.formatVersion() != TrainState.FORMAT_VERSION) {
+            throw new IOException(f + ": checkpoint format " + s.formatVersion() + " is not " + TrainState.FORMAT_VERSION);
+        }
+        return s;
+    }
+
+    /** The checkpoint {@code resume_from_checkpoint} names: a path, or auto/true for the latest; null for none. */
+    public static Path resolveResume(String setting, Path outputDir) throws IOException {
+        if (setting == null || setting.isBlank() || setting.equals("false")) {
+            return null;
+        }
+        if (setting.equals("auto") || setting.equals("true")) {
+            List<Path> all = list(outputDir);
+            if (all.isEmpty()) {
+                if (setting.equals("true")) {
+                    throw new IOException("resume_from_checkpoint: true, but " + outputDir + " has no complete checkpoint");
+                }
+                return null;
+            }
+            return all.get(all.size() - 1);
+        }
+        Path p = Path.of(setting);
+        readState(p);
+        return p;
+    }
+
+    /** Loads AdamW moments and step from a checkpoint into {@code optimizer}. */
+    public static void restoreOptimizer(Path checkpoint, AdamW optimizer, int adamStep) throws IOException {
+        try (SafetensorsFile f = SafetensorsFile.open(checkpoint.resolve("optimizer.safetensors"))) {
+            for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
+                if (!f.tensors().containsKey(e.getKey())) {
+                    throw new IOException(checkpoint + "/optimizer.safetensors has no '" + e.getKey()
+                            + "' (was the checkpoint written for another model or method?)");
+                }
+                NDArray target = e.getValue();
+                ByteBuffer b = f.readAsFloat32(e.getKey());
+                try (NDArray loaded = target.getManager().create(b, new Shape(f.info(e.getKey()).shape()), DataType.FLOAT32)) {
+                    target.set(loaded.toType(target.getDataType(), false).toByteBuffer());
+                }
+            }
+        }
+        optimizer.setStepCount(adamStep);
+    }
+}

@@ -1,0 +1,51 @@
+package org.sft4j.train;
+
+import org.sft4j.data.Batch;
+import org.sft4j.data.Batcher;
+
+import java.util.List;
+
+/**
+ * Walks the micro-batches across epochs and remembers where it is (epoch, index), which is what a
+ * checkpoint stores as the data position.
+ */
+final class DataCursor {
+
+    private final Batcher batcher;
+    private int epoch;
+    private int index;
+    private List<List<int[]>> plan;
+
+    DataCursor(Batcher batcher, int epoch, int index) {
+        this.batcher = batcher;
+        this.epoch = epoch;
+        this.index = index;
+        this.plan = batcher.epochPlan(epoch);
+    }
+
+    int batchesPerEpoch() {
+        return plan.size();
+    }
+
+    Batch next() {
+        if (index >= plan.size()) {
+            epoch++;
+            index = 0;
+            plan = batcher.epochPlan(epoch);
+        }
+        return batcher.materialize(plan.get(index++));
+    }
+
+    int epoch() {
+        return epoch;
+    }
+
+    int index() {
+        return index;
+    }
+
+    /** Fractional epochs completed. */
+    double progress() {
+        return epoch + (double) index / plan.size();
+    }
+}

@@ -1,0 +1,216 @@
+package org.sft4j.train;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import org.sft4j.config.TrainArgs;
+import org.sft4j.data.Batch;
+import org.sft4j.data.Batcher;
+import org.sft4j.data.TokenizedSet;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.Parameter;
+import org.sft4j.nd.Engines;
+import org.sft4j.nd.Tensors;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The training loop. One {@link #fit()} call reads top to bottom like nanoGPT's: learning rate, the
+ * micro-batches of one optimizer step (loss per supervised token of the whole accumulated batch, as
+ * torchtune normalises it), clipping, the update, logging, validation and checkpoints.
+ *
+ * <ul>
+ *   <li>Memory: each step runs inside an {@link NDScope}; every array it creates is freed at its end.</li>
+ *   <li>Determinism: batches come from (seed, epoch); dropout is reseeded from (seed, step). A run resumed
+ *       from step k repeats steps k+1.. exactly.</li>
+ *   <li>Stopping: {@link #requestStop()} (kernel interrupt, Ctrl-C) ends the run at the next step boundary
+ *       with a checkpoint; a non-finite loss stops it before the bad update, keeping the last good checkpoint.</li>
+ * </ul>
+ */
+public final class Trainer {
+
+    private final TrainArgs args;
+    private final Decoder model;
+    private final List<Parameter> params;
+    private final AdamW optimizer;
+    private final Checkpointer checkpointer;
+    private final DataCursor data;
+    private final Batcher valBatcher;
+    private final LossStep lossStep;
+    private final LrSchedule schedule;
+    private final List<TrainListener> listeners;
+    private final int totalSteps;
+    private final long seed;
+    private final String finetuningType;
+    private volatile boolean stopRequested;
+    private int step;
+    private double bestVal = Double.NaN;
+
+    /**
+     * @param resumeFrom a checkpoint to continue from (weights already loaded into {@code model}), or null
+     */
+    public Trainer(TrainArgs args, Decoder model, TokenizedSet train, TokenizedSet val, Integer maxNumTokens, boolean packing,
+                   Path modelSource, String baseModel, Path resumeFrom, List<TrainListener> listeners) throws IOException {
+        this.args = args;
+        this.model = model;
+        this.params = model.trainableParameters();
+        this.seed = args.seed();
+        this.finetuningType = model.loraConfig() != null ? "lora" : "full";
+        this.optimizer = new AdamW(params, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay(),
+                args.decayNormsAndBiases(), model.manager());
+        this.checkpointer = new Checkpointer(Path.of(args.outputDir()), model, optimizer, args.keepLastNCheckpoints(),
+                modelSource, baseModel);
+        Batcher batcher = new Batcher(train, args.perDeviceTrainBatchSize(), maxNumTokens, packing, seed, true);
+        this.valBatcher = val == null || val.size() == 0 ? null
+                : new Batcher(val, args.perDeviceEvalBatchSize(), maxNumTokens, packing, seed, false);
+        int epoch = 0;
+        int index = 0;
+        if (resumeFrom != null) {
+            TrainState s = Checkpointer.readState(resumeFrom);
+            if (!s.finetuningType().equals(finetuningType)) {
+                throw new IOException(resumeFrom + " was written by a " + s.finetuningType() + " run; this run is " + finetuningType);
+            }
+            Checkpointer.restoreOptimizer(resumeFrom, optimizer, s.adamStep());
+            step = s.step();
+            epoch = s.epoch();
+            index = s.batchInEpoch();
+            bestVal = s.bestValLoss();
+        }
+        this.data = new DataCursor(batcher, epoch, index);
+        int stepsPerEpoch = Math.max(1, (int) Math.ceil((double) data.batchesPerEpoch() / args.gradientAccumulationSteps()));
+        this.totalSteps = args.maxSteps() > 0 ? args.maxSteps() : (int) Math.ceil(args.numTrainEpochs() * stepsPerEpoch);
+        this.schedule = new LrSchedule(args.lrSchedulerType(), args.learningRate(),
+                LrSchedule.warmupSteps(args.warmupSteps(), args.warmupRatio(), totalSteps), totalSteps);
+        this.lossStep = new LossStep(model, args.lossChunkRows());
+        this.listeners = List.copyOf(listeners);
+    }
+
+    public int totalSteps() {
+        return totalSteps;
+    }
+
+    /** Ends the run at the next step boundary, saving a checkpoint first (safe from any thread). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    public TrainResult fit() throws IOException {
+        long t0 = System.nanoTime();
+        listeners.forEach(l -> l.onStart(step, totalSteps));
+        double firstVal = Double.NaN;
+        double lastVal = Double.NaN;
+        if (step == 0 && valBatcher != null && args.validateEveryNSteps() > 0) {
+            firstVal = lastVal = validate();
+        }
+        int lastSaved = -1;
+        TrainResult.Status status = TrainResult.Status.COMPLETED;
+        String message = null;
+        while (step < totalSteps) {
+            if (stopRequested) {
+                status = TrainResult.Status.INTERRUPTED;
+                break;
+            }
+            double lr = schedule.lrAt(step);
+            Engines.pytorch().setRandomSeed((int) (seed * 31 + step));            // dropout masks depend on the step only
+            List<Batch> micro = new ArrayList<>();
+            long supervised = 0;
+            int tokens = 0;
+            for (int k = 0; k < args.gradientAccumulationSteps(); k++) {
+                Batch b = data.next();
+                micro.add(b);
+                supervised += b.supervised();
+                tokens += b.tokens();
+            }
+            long stepStart = System.nanoTime();
+            double lossSum = 0;
+            for (Batch b : micro) {
+                try (NDScope scope = new NDScope(); NDManager sm = model.manager().newSubManager()) {
+                    lossSum += lossStep.forwardBackward(b, 1.0 / Math.max(1, supervised), sm);
+                }
+            }
+            double loss = lossSum / Math.max(1, supervised);
+            double gradNorm = GradientClipping.clip(params, args.maxGradNorm());
+            if (!Double.isFinite(loss) || !Double.isFinite(gradNorm)) {
+                zeroGrads();
+                status = TrainResult.Status.NON_FINITE;
+                message = "the loss became non-finite at step " + (step + 1) + " (loss " + loss + ", grad norm " + gradNorm
+                        + "); stopped before applying it. Last good checkpoint: " + lastCheckpointName()
+                        + ". Try a lower learning_rate or max_grad_norm.";
+                break;
+            }
+            optimizer.step(lr);
+            zeroGrads();
+            step++;
+            double secs = (System.nanoTime() - stepStart) / 1e9;
+            StepLog log = new StepLog(step, totalSteps, data.progress(), loss, lr, gradNorm, tokens / secs, supervised,
+                    (System.nanoTime() - t0) / 1e9, Memory.residentMb());
+            if (step % args.loggingSteps() == 0 || step == totalSteps || step == 1) {
+                listeners.forEach(l -> l.onStep(log));
+            }
+            if (valBatcher != null && args.validateEveryNSteps() > 0
+                    && (step % args.validateEveryNSteps() == 0 || step == totalSteps)) {
+                lastVal = validate();
+            }
+            if (step % args.saveSteps() == 0) {
+                save();
+                lastSaved = step;
+            }
+        }
+        if (step > 0 && lastSaved != step && status != TrainResult.Status.NON_FINITE) {
+            save();
+        }
+        if (message == null) {
+            message = (status == TrainResult.Status.INTERRUPTED ? "interrupted at step " : "finished at step ") + step
+                    + "; model: " + lastCheckpointName();
+        }
+        TrainResult result = new TrainResult(status, step, bestVal, lastVal, firstVal, (System.nanoTime() - t0) / 1e9,
+                Checkpointer.list(Path.of(args.outputDir())), message);
+        listeners.forEach(l -> l.onEnd(result));
+        return result;
+    }
+
+    private double validate() {
+        double sum = 0;
+        double count = 0;
+        for (List<int[]> plan : valBatcher.epochPlan(0)) {
+            try (NDScope scope = new NDScope(); NDManager sm = model.manager().newSubManager()) {
+                double[] r = lossStep.evaluate(valBatcher.materialize(plan), sm);
+                sum += r[0];
+                count += r[1];
+            }
+        }
+        double v = sum / Math.max(1, count);
+        if (Double.isNaN(bestVal) || v < bestVal) {
+            bestVal = v;
+        }
+        int at = step;
+        listeners.forEach(l -> l.onValidation(at, v));
+        return v;
+    }
+
+    private void save() throws IOException {
+        TrainState s = new TrainState(TrainState.FORMAT_VERSION, step, data.epoch(), data.index(), optimizer.stepCount(),
+                bestVal, seed, finetuningType, org.sft4j.Version.VERSION);
+        Path dir = checkpointer.save(s);
+        int at = step;
+        listeners.forEach(l -> l.onCheckpoint(at, dir));
+    }
+
+    private void zeroGrads() {
+        for (Parameter p : params) {
+            Tensors.zeroGrad(p.array());
+        }
+    }
+
+    private String lastCheckpointName() throws IOException {
+        List<Path> all = Checkpointer.list(Path.of(args.outputDir()));
+        return all.isEmpty() ? "none" : all.get(all.size() - 1).toString();
+    }
+
+    /** The optimizer (for tests and the native path). */
+    AdamW optimizer() {
+        return optimizer;
+    }
+}
