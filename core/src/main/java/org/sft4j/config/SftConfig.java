@@ -174,22 +174,25 @@ public final class SftConfig {
         Set<String> k = new TreeSet<>(List.of("stage", "do_train"));
         for (Class<?> c : List.of(ModelArgs.class, DataArgs.class, TrainArgs.class, EvalArgs.class)) {
             for (RecordComponent rc : c.getRecordComponents()) {
-                k.add(snake(rc.getName()));
+                k.add(keyOf(rc));
             }
         }
         return k;
     }
 
-    static String snake(String camel) {
-        StringBuilder sb = new StringBuilder();
-        for (char ch : camel.toCharArray()) {
-            if (Character.isUpperCase(ch) || (Character.isDigit(ch) && sb.length() > 0 && !Character.isDigit(sb.charAt(sb.length() - 1)))) {
-                sb.append('_').append(Character.toLowerCase(ch));
-            } else {
-                sb.append(ch);
+    /** The YAML key of a record component: its {@code @JsonProperty}, else Jackson's snake_case of its name. */
+    static String keyOf(RecordComponent rc) {
+        try {
+            // @JsonProperty has no RECORD_COMPONENT target: it is found on the record's field
+            var jp = rc.getDeclaringRecord().getDeclaredField(rc.getName())
+                    .getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+            if (jp != null) {
+                return jp.value();
             }
+        } catch (NoSuchFieldException e) {
+            throw new IllegalStateException(e);
         }
-        return sb.toString();
+        return new com.fasterxml.jackson.databind.PropertyNamingStrategies.SnakeCaseStrategy().translate(rc.getName());
     }
 
     /** Every key sft4j understands (for help and completion). */

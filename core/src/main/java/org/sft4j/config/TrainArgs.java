@@ -1,6 +1,7 @@
 package org.sft4j.config;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 
@@ -48,8 +49,9 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                         Integer gradientAccumulationSteps, Double learningRate, Double numTrainEpochs, Integer maxSteps,
                         String lrSchedulerType, Double warmupRatio, Integer warmupSteps, Double weightDecay,
                         Boolean decayNormsAndBiases, Double adamBeta1, Double adamBeta2, Double adamEpsilon,
-                        Double maxGradNorm, Integer loggingSteps, Integer saveSteps, Integer keepLastNCheckpoints,
-                        Integer validateEveryNSteps, Boolean bf16, Boolean fp16, String resumeFromCheckpoint, Long seed,
+                        Double maxGradNorm, Integer loggingSteps, Integer saveSteps,
+                        @JsonProperty("keep_last_n_checkpoints") Integer keepLastNCheckpoints,
+                        @JsonProperty("validate_every_n_steps") Integer validateEveryNSteps, Boolean bf16, Boolean fp16, String resumeFromCheckpoint, Long seed,
                         Integer lossChunkRows, String saveDtype, Integer nprocPerNode, Integer nnodes, Integer nodeRank,
                         String masterAddr, Integer masterPort) {
 

@@ -60,7 +60,7 @@ public final class AdamW implements AutoCloseable {
         double bc1 = 1 - Math.pow(beta1, step);
         double bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
         boolean was = Tensors.gradMode(false);
-        try {
+        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {   // frees every temporary of the update
             for (Parameter p : params) {
                 NDArray g = Tensors.gradOrNull(p.array());
                 if (g == null) {
@@ -76,8 +76,6 @@ public final class AdamW implements AutoCloseable {
                 vt.muli(beta2).addi(g.square().muli(1 - beta2));
                 NDArray denom = vt.sqrt().divi(bc2Sqrt).addi(eps);
                 w.subi(mt.div(denom).muli(lr / bc1));
-                g.close();
-                denom.close();
             }
         } finally {
             Tensors.gradMode(was);

@@ -15,7 +15,7 @@ public final class GradientClipping {
     public static double clip(List<Parameter> params, double maxNorm) {
         double sumSq = 0;
         boolean was = Tensors.gradMode(false);
-        try {
+        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
             for (Parameter p : params) {
                 NDArray g = Tensors.gradOrNull(p.array());
                 if (g != null) {

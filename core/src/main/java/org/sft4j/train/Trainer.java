@@ -97,12 +97,21 @@ public final class Trainer {
     }
 
     public TrainResult fit() throws IOException {
+        java.nio.file.Files.createDirectories(Path.of(args.outputDir()));
+        try (MetricsLog metrics = new MetricsLog(Path.of(args.outputDir()).resolve("metrics.jsonl"), step)) {
+            List<TrainListener> all = new ArrayList<>(listeners);
+            all.add(0, metrics);
+            return fit(all);
+        }
+    }
+
+    private TrainResult fit(List<TrainListener> listeners) throws IOException {
         long t0 = System.nanoTime();
         listeners.forEach(l -> l.onStart(step, totalSteps));
         double firstVal = Double.NaN;
         double lastVal = Double.NaN;
         if (step == 0 && valBatcher != null && args.validateEveryNSteps() > 0) {
-            firstVal = lastVal = validate();
+            firstVal = lastVal = validate(listeners);
         }
         int lastSaved = -1;
         TrainResult.Status status = TrainResult.Status.COMPLETED;
@@ -151,15 +160,15 @@ public final class Trainer {
             }
             if (valBatcher != null && args.validateEveryNSteps() > 0
                     && (step % args.validateEveryNSteps() == 0 || step == totalSteps)) {
-                lastVal = validate();
+                lastVal = validate(listeners);
             }
             if (step % args.saveSteps() == 0) {
-                save();
+                save(listeners);
                 lastSaved = step;
             }
         }
         if (step > 0 && lastSaved != step && status != TrainResult.Status.NON_FINITE) {
-            save();
+            save(listeners);
         }
         if (message == null) {
             message = (status == TrainResult.Status.INTERRUPTED ? "interrupted at step " : "finished at step ") + step
@@ -171,7 +180,7 @@ public final class Trainer {
         return result;
     }
 
-    private double validate() {
+    private double validate(List<TrainListener> listeners) {
         double sum = 0;
         double count = 0;
         for (List<int[]> plan : valBatcher.epochPlan(0)) {
@@ -190,7 +199,7 @@ public final class Trainer {
         return v;
     }
 
-    private void save() throws IOException {
+    private void save(List<TrainListener> listeners) throws IOException {
         TrainState s = new TrainState(TrainState.FORMAT_VERSION, step, data.epoch(), data.index(), optimizer.stepCount(),
                 bestVal, seed, finetuningType, org.sft4j.Version.VERSION);
         Path dir = checkpointer.save(s);

@@ -1,0 +1,97 @@
+package org.sft4j.config;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SftConfigTest {
+
+    /** The training YAML of shared/seeds/000 (LLaMA-Factory, TowerBlocks recipe), verbatim. */
+    static final String SEED_YAML = """
+            ### model
+            model_name_or_path: Qwen2.5-7B
+
+            ### method
+            stage: sft
+            do_train: true
+            finetuning_type: full
+            deepspeed: examples/deepspeed/ds_z3_config.json
+
+            ### dataset
+            dataset: sft_towerblocks_mt
+            template: chatml
+            cutoff_len: 2048
+            overwrite_cache: true
+            preprocessing_num_workers: 16
+
+            ### output
+            output_dir: saves/qwen-7b/full/eax_sft
+            logging_steps: 1
+            save_steps: 500000
+            plot_loss: true
+            overwrite_output_dir: true
+
+            ### train
+            per_device_train_batch_size: 8
+            gradient_accumulation_steps: 1
+            learning_rate: 7.0e-6
+            num_train_epochs: 1.0
+            lr_scheduler_type: cosine
+            warmup_ratio: 0.1
+            # warmup_steps: 200
+            bf16: true
+            # fp16: true
+            ddp_timeout: 180000000
+            """;
+
+    @Test
+    void llamaFactorySeedYamlLoadsWithWarningsForKeysThatDoNotApply() {
+        SftConfig c = SftConfig.parse(SEED_YAML, "seed.yaml");
+        assertEquals("Qwen2.5-7B", c.model().modelNameOrPath());
+        assertEquals("chatml", c.model().template());
+        assertEquals(2048, c.data().cutoffLen());
+        assertEquals(7.0e-6, c.train().learningRate());
+        assertEquals("cosine", c.train().lrSchedulerType());
+        assertEquals(0.1, c.train().warmupRatio());
+        assertTrue(c.train().bf16());
+        assertEquals(6, c.warnings().size(), c.warnings().toString());
+        assertTrue(c.warnings().stream().anyMatch(w -> w.contains("deepspeed")));
+        assertTrue(c.warnings().stream().anyMatch(w -> w.contains("ddp_timeout")));
+    }
+
+    @Test
+    void loraSeedKeysAndFairseq2Aliases() {
+        SftConfig c = SftConfig.of(java.util.Map.of("finetuning_type", "lora", "lora_rank", "64", "lora_alpha", "128",
+                "lora_dropout", "0.05", "save_total_limit", "3", "eval_steps", "50", "max_seq_len", "20480", "adam_beta1", "0.8"));
+        assertEquals(64, c.model().loraRank());
+        assertEquals(128.0, c.model().loraAlpha());
+        assertEquals(3, c.train().keepLastNCheckpoints());
+        assertEquals(50, c.train().validateEveryNSteps());
+        assertEquals(20480, c.data().cutoffLen());
+        assertEquals(0.8, c.train().adamBeta1());
+        assertEquals(16.0, SftConfig.of(java.util.Map.of("lora_rank", 8)).model().loraAlpha(), "alpha defaults to 2 x rank");
+    }
+
+    @Test
+    void typosAndContradictionsAreClearErrors() {
+        IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
+                () -> SftConfig.parse("learning_rat: 1e-4", "x.yaml"));
+        assertTrue(typo.getMessage().contains("unknown key 'learning_rat'") && typo.getMessage().contains("learning_rate"),
+                typo.getMessage());
+        IllegalArgumentException both = assertThrows(IllegalArgumentException.class,
+                () -> SftConfig.parse("bf16: true\nfp16: true", "x.yaml"));
+        assertTrue(both.getMessage().contains("bf16 and fp16"), both.getMessage());
+        IllegalArgumentException stage = assertThrows(IllegalArgumentException.class, () -> SftConfig.parse("stage: dpo", "x.yaml"));
+        assertTrue(stage.getMessage().contains("dpo"), stage.getMessage());
+    }
+
+    @Test
+    void withReturnsANewConfig() {
+        SftConfig a = SftConfig.defaults();
+        SftConfig b = a.with("learning_rate", 1e-4);
+        assertEquals(5e-5, a.train().learningRate());
+        assertEquals(1e-4, b.train().learningRate());
+    }
+}
