@@ -12,6 +12,7 @@ import java.util.List;
  * @param dataset comma-separated dataset names of {@code dataset_info.json}, files, folders or hub URIs
  * @param datasetDir where {@code dataset_info.json} and relative files live
  * @param evalDataset a separate validation set (instead of {@code val_size})
+ * @param testDataset the set generation is scored on (default: the validation examples)
  * @param formatting {@code auto}, {@code alpaca}, {@code sharegpt}, {@code openai}, {@code src_tgt}, {@code translation}
  * @param cutoffLen maximum tokens per example
  * @param overlong what to do with longer examples: {@code drop}, {@code truncate} or {@code error}
@@ -32,7 +33,7 @@ import java.util.List;
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record DataArgs(String dataset, String datasetDir, String evalDataset, String formatting, Integer cutoffLen,
+public record DataArgs(String dataset, String datasetDir, String evalDataset, String testDataset, String formatting, Integer cutoffLen,
                        String overlong, Integer minSeqLen, Integer maxSamples, Double valSize, Boolean trainOnPrompt,
                        Boolean maskHistory, Boolean packing, Integer maxNumTokens, String onError, String tokenizedPath,
                        String srcLang, String tgtLang, String translationTemplate, Boolean bidirectional, Long seed) {
@@ -76,6 +77,10 @@ public record DataArgs(String dataset, String datasetDir, String evalDataset, St
 
     public List<String> evalDatasets() {
         return evalDataset == null ? List.of() : split(evalDataset);
+    }
+
+    public List<String> testDatasets() {
+        return testDataset == null ? List.of() : split(testDataset);
     }
 
     /** Splits a dataset list on commas outside braces ({@code train.{en,de}.gz} is one dataset). */

@@ -253,7 +253,7 @@ public final class DataPipeline {
     }
 
     /** A uniform number in [0, 1) from the example id (both directions of a translation pair agree). */
-    static double splitOf(String id, long seed) {
+    public static double splitOf(String id, long seed) {
         String base = id.endsWith(":rev") ? id.substring(0, id.length() - 4) : id;
         long h = seed * 0x9E3779B97F4A7C15L;
         for (int i = 0; i < base.length(); i++) {

@@ -102,6 +102,19 @@ public final class SftEncoder {
         }
     }
 
+    /** The ids of a generation prompt: the conversation so far with {@code add_generation_prompt}, BOS as in training. */
+    public int[] promptIds(List<Message> prompt, Tokenizer tok) {
+        String text = template.render(prompt, true);
+        int[] ids = tok.ids(text);
+        if (bosToken == null || text.startsWith(bosToken)) {
+            return ids;
+        }
+        int[] out = new int[ids.length + 1];
+        out[0] = bosId;
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
+    }
+
     /** Ids and labels from the rendered text and its tokenization. */
     public EncodedExample encode(String id, Rendered r, Tokenizer.Encoded enc) {
         int n = enc.length();

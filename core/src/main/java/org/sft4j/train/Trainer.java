@@ -37,7 +37,7 @@ public final class Trainer {
     private final AdamW optimizer;
     private final Checkpointer checkpointer;
     private final DataCursor data;
-    private final Batcher valBatcher;
+    private final TokenizedSet val;
     private final LossStep lossStep;
     private final LrSchedule schedule;
     private final List<TrainListener> listeners;
@@ -63,8 +63,7 @@ public final class Trainer {
         this.checkpointer = new Checkpointer(Path.of(args.outputDir()), model, optimizer, args.keepLastNCheckpoints(),
                 modelSource, baseModel);
         Batcher batcher = new Batcher(train, args.perDeviceTrainBatchSize(), maxNumTokens, packing, seed, true);
-        this.valBatcher = val == null || val.size() == 0 ? null
-                : new Batcher(val, args.perDeviceEvalBatchSize(), maxNumTokens, packing, seed, false);
+        this.val = val == null || val.size() == 0 ? null : val;
         int epoch = 0;
         int index = 0;
         if (resumeFrom != null) {
@@ -110,7 +109,7 @@ public final class Trainer {
         listeners.forEach(l -> l.onStart(step, totalSteps));
         double firstVal = Double.NaN;
         double lastVal = Double.NaN;
-        if (step == 0 && valBatcher != null && args.validateEveryNSteps() > 0) {
+        if (step == 0 && val != null && args.validateEveryNSteps() > 0) {
             firstVal = lastVal = validate(listeners);
         }
         int lastSaved = -1;
@@ -158,7 +157,7 @@ public final class Trainer {
             if (step % args.loggingSteps() == 0 || step == totalSteps || step == 1) {
                 listeners.forEach(l -> l.onStep(log));
             }
-            if (valBatcher != null && args.validateEveryNSteps() > 0
+            if (val != null && args.validateEveryNSteps() > 0
                     && (step % args.validateEveryNSteps() == 0 || step == totalSteps)) {
                 lastVal = validate(listeners);
             }
@@ -181,16 +180,7 @@ public final class Trainer {
     }
 
     private double validate(List<TrainListener> listeners) {
-        double sum = 0;
-        double count = 0;
-        for (List<int[]> plan : valBatcher.epochPlan(0)) {
-            try (NDScope scope = new NDScope(); NDManager sm = model.manager().newSubManager()) {
-                double[] r = lossStep.evaluate(valBatcher.materialize(plan), sm);
-                sum += r[0];
-                count += r[1];
-            }
-        }
-        double v = sum / Math.max(1, count);
+        double v = Validation.meanLoss(model, val, args.perDeviceEvalBatchSize(), args.lossChunkRows());
         if (Double.isNaN(bestVal) || v < bestVal) {
             bestVal = v;
         }
