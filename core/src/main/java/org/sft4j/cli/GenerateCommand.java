@@ -1,0 +1,88 @@
+package org.sft4j.cli;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.GenerationOptions;
+import org.sft4j.model.Generator;
+import org.sft4j.model.ModelFiles;
+import org.sft4j.nd.Engines;
+import org.sft4j.tokenize.Tokenizer;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "generate", description = "Continue a prompt with a model (the same generation code as eval).")
+final class GenerateCommand implements Callable<Integer> {
+
+    @Option(names = "--model-dir", required = true, description = "A Hugging Face model directory.")
+    Path modelDir;
+
+    @Option(names = "--adapter", description = "A PEFT LoRA adapter directory to apply.")
+    Path adapter;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Prompt prompt;
+
+    static final class Prompt {
+        @Option(names = "--prompt", description = "Prompt text (tokenized as is, no template).")
+        String text;
+
+        @Option(names = "--prompt-ids", split = ",", description = "Prompt token ids, comma-separated.")
+        int[] ids;
+    }
+
+    @Option(names = "--max-new-tokens", defaultValue = "64")
+    int maxNewTokens;
+
+    @Option(names = "--greedy", description = "Greedy decoding (the default unless --temperature is given).")
+    boolean greedy;
+
+    @Option(names = "--temperature")
+    Double temperature;
+
+    @Option(names = "--top-p", defaultValue = "1.0")
+    double topP;
+
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+
+    @Option(names = "--ids", description = "Print the new token ids as a JSON array instead of text.")
+    boolean printIds;
+
+    @Option(names = "--device", defaultValue = "cpu")
+    String device;
+
+    @Override
+    public Integer call() throws Exception {
+        boolean sample = temperature != null && !greedy;
+        Tokenizer tok = prompt.text != null || !printIds ? Tokenizer.load(modelDir) : null;
+        try (Decoder model = Decoder.load(modelDir, Engines.device(device))) {
+            if (adapter != null) {
+                ModelFiles.loadAdapter(model, adapter);
+            }
+            int[] ids = prompt.ids != null ? prompt.ids : tok.ids(prompt.text);
+            int[] eos = model.config().eosTokenIds();
+            Path gen = modelDir.resolve("generation_config.json");
+            if (Files.exists(gen)) {
+                eos = org.sft4j.model.TokenIds.of(new ObjectMapper().readTree(gen.toFile()).path("eos_token_id"));
+            }
+            GenerationOptions opt = new GenerationOptions(maxNewTokens, !sample, sample ? temperature : 1.0, topP, seed, eos,
+                    eos.length > 0 ? eos[0] : 0, true);
+            int[] out = new Generator(model).generate(List.of(ids), opt, null).get(0).tokens();
+            System.out.println(printIds ? Arrays.toString(out).replace(" ", "") : tok.decode(out, true));
+        } finally {
+            if (tok != null) {
+                tok.close();
+            }
+        }
+        return 0;
+    }
+
+}
