@@ -141,17 +141,30 @@ final class JShellEvaluator implements AutoCloseable {
         return out;
     }
 
-    /** Signature and javadoc of what is at the cursor, or null. */
+    /**
+     * Signature and javadoc of what is at the cursor, or null. JShell documents a method only when an
+     * opening parenthesis follows it, so the identifier under the cursor is also tried as a call.
+     */
     String inspect(String code, int cursor) {
-        StringBuilder sb = new StringBuilder();
-        for (SourceCodeAnalysis.Documentation d : shell.sourceCodeAnalysis().documentation(code, cursor, true)) {
-            sb.append(d.signature());
-            if (d.javadoc() != null) {
-                sb.append("\n").append(d.javadoc());
-            }
-            sb.append("\n\n");
+        int end = Math.min(cursor, code.length());
+        while (end < code.length() && Character.isJavaIdentifierPart(code.charAt(end))) {
+            end++;
         }
-        return sb.length() == 0 ? null : sb.toString().strip();
+        String head = code.substring(0, end);
+        for (String candidate : new String[] {head + "(", head}) {
+            StringBuilder sb = new StringBuilder();
+            for (SourceCodeAnalysis.Documentation d : shell.sourceCodeAnalysis().documentation(candidate, candidate.length(), true)) {
+                sb.append(d.signature());
+                if (d.javadoc() != null) {
+                    sb.append("\n").append(d.javadoc());
+                }
+                sb.append("\n\n");
+            }
+            if (sb.length() > 0) {
+                return sb.toString().strip();
+            }
+        }
+        return null;
     }
 
     /** {@code complete}, {@code incomplete} or {@code invalid} for is_complete_request. */
