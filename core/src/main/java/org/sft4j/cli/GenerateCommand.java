@@ -59,6 +59,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu")
     String device;
 
+    @Option(names = "--no-cache", hidden = true, description = "Recompute the whole sequence each step (to measure the cache).")
+    boolean noCache;
+
     @Override
     public Integer call() throws Exception {
         boolean sample = temperature != null && !greedy;
@@ -74,7 +77,7 @@ final class GenerateCommand implements Callable<Integer> {
                 eos = org.sft4j.model.TokenIds.of(new ObjectMapper().readTree(gen.toFile()).path("eos_token_id"));
             }
             GenerationOptions opt = new GenerationOptions(maxNewTokens, !sample, sample ? temperature : 1.0, topP, seed, eos,
-                    eos.length > 0 ? eos[0] : 0, true);
+                    eos.length > 0 ? eos[0] : 0, !noCache);
             int[] out = new Generator(model).generate(List.of(ids), opt, null).get(0).tokens();
             System.out.println(printIds ? Arrays.toString(out).replace(" ", "") : tok.decode(out, true));
         } finally {

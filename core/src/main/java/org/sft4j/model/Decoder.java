@@ -306,7 +306,7 @@ public final class Decoder implements AutoCloseable {
     }
 
     /** Shapes every checkpoint tensor must have, by name, in checkpoint order. */
-    static java.util.LinkedHashMap<String, long[]> expectedShapes(ModelConfig c) {
+    public static java.util.LinkedHashMap<String, long[]> expectedShapes(ModelConfig c) {
         java.util.LinkedHashMap<String, long[]> s = new java.util.LinkedHashMap<>();
         long h = c.hiddenSize();
         long qd = (long) c.numHeads() * c.headDim();

@@ -6,6 +6,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.List;
 import org.sft4j.model.io.CheckpointFiles;
 import org.sft4j.model.io.TensorInfo;
 import org.sft4j.nd.Engines;
@@ -63,17 +68,64 @@ final class WeightLoader {
             }
             NDManager manager = Engines.newManager(device);
             try {
-                Map<String, NDArray> loaded = new HashMap<>();
-                for (Map.Entry<String, long[]> e : expected.entrySet()) {
-                    ByteBuffer buf = files.fileOf(e.getKey()).readAsFloat32(e.getKey());
-                    NDArray a = manager.create(buf, new Shape(e.getValue()), DataType.FLOAT32);
-                    loaded.put(e.getKey(), place(manager, a, dtype));
-                }
+                Map<String, NDArray> loaded = readAll(files, expected, manager, device, dtype);
                 return Decoder.assemble(cfg, manager, dtype, loaded::get);
             } catch (IOException | RuntimeException ex) {
                 manager.close();
                 throw ex;
             }
+        }
+    }
+
+    /**
+     * Reads every tensor, several at once. On CPU in fp32 each tensor is created uninitialised and the
+     * file's values are converted straight into its memory (no zeroing, no second copy); elsewhere they
+     * go through a direct buffer that DJL copies to the device.
+     */
+    private static Map<String, NDArray> readAll(CheckpointFiles files, Map<String, long[]> expected, NDManager manager,
+                                                Device device, DataType dtype) throws IOException {
+        boolean direct = !device.isGpu() && dtype == DataType.FLOAT32;
+        Map<String, NDArray> loaded = new java.util.concurrent.ConcurrentHashMap<>();
+        int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<?>> jobs = new java.util.ArrayList<>();
+            for (Map.Entry<String, long[]> e : expected.entrySet()) {
+                jobs.add(pool.submit(() -> {
+                    Shape shape = new Shape(e.getValue());
+                    NDArray a;
+                    if (direct) {
+                        a = JniUtils.createEmptyNdArray((PtNDManager) manager, shape, DataType.FLOAT32, device,
+                                SparseFormat.DENSE);
+                        files.fileOf(e.getKey()).readAsFloat32Into(e.getKey(), JniUtils.getByteBuffer((PtNDArray) a, true));
+                    } else {
+                        ByteBuffer buf = files.fileOf(e.getKey()).readAsFloat32(e.getKey());
+                        a = manager.create(buf, shape, DataType.FLOAT32);
+                    }
+                    loaded.put(e.getKey(), place(manager, a, dtype));
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> j : jobs) {
+                try {
+                    j.get();
+                } catch (java.util.concurrent.ExecutionException ex) {
+                    Throwable c = ex.getCause();
+                    if (c instanceof IOException io) {
+                        throw io;
+                    }
+                    if (c instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new IOException(c);
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while loading", ex);
+                }
+            }
+            return loaded;
+        } finally {
+            pool.shutdown();
         }
     }
 

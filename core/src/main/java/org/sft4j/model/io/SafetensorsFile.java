@@ -152,13 +152,28 @@ public final class SafetensorsFile implements AutoCloseable {
                     + " elements; one fp32 tensor over 2 GiB is not supported");
         }
         ByteBuffer out = ByteBuffer.allocateDirect((int) (n * 4)).order(ByteOrder.nativeOrder());
+        readAsFloat32Into(name, out);
+        return out;
+    }
+
+    /**
+     * Converts a floating point tensor to fp32 directly into {@code dst} (native order, exactly the
+     * tensor's fp32 size), e.g. the memory of an uninitialised CPU tensor: one pass, no zeroing.
+     * Safe to call from several threads at once (positional reads).
+     */
+    public void readAsFloat32Into(String name, ByteBuffer dst) throws IOException {
+        TensorInfo t = info(name);
+        if (dst.capacity() != t.numel() * 4) {
+            throw new IllegalArgumentException(path + ": tensor '" + name + "' needs " + t.numel() * 4
+                    + " bytes of fp32, the target has " + dst.capacity());
+        }
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            throw new IOException("big-endian hosts are not supported");
+        }
+        ByteBuffer out = dst.duplicate().order(ByteOrder.nativeOrder());
+        out.clear();
         switch (t.dtype()) {
-            case F32 -> {
-                readFully(channel, out, dataStart + t.begin(), path);
-                if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
-                    throw new IOException("big-endian hosts are not supported");
-                }
-            }
+            case F32 -> readFully(channel, out, dataStart + t.begin(), path);
             case BF16, F16 -> convertHalf(t, out);
             case F64 -> {
                 ByteBuffer raw = readRaw(name);
@@ -169,29 +184,41 @@ public final class SafetensorsFile implements AutoCloseable {
             default -> throw new IOException(path + ": tensor '" + name + "' is " + t.dtype()
                     + ", not a floating point type");
         }
-        return out.flip();
     }
 
+    /** Chunk buffers per thread: direct for the read, heap arrays for a conversion loop the JIT vectorises. */
+    private static final ThreadLocal<ByteBuffer> CHUNKS =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.LITTLE_ENDIAN));
+    private static final ThreadLocal<short[]> HALVES = ThreadLocal.withInitial(() -> new short[CHUNK / 2]);
+    private static final ThreadLocal<int[]> WORDS = ThreadLocal.withInitial(() -> new int[CHUNK / 2]);
+
     private void convertHalf(TensorInfo t, ByteBuffer out) throws IOException {
-        ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer chunk = CHUNKS.get();
+        short[] halves = HALVES.get();
+        int[] words = WORDS.get();
         long pos = dataStart + t.begin();
         long remaining = t.byteLength();
         boolean bf16 = t.dtype() == StDType.BF16;
-        java.nio.FloatBuffer floats = out.asFloatBuffer();
+        java.nio.IntBuffer ints = out.asIntBuffer();
         while (remaining > 0) {
             chunk.clear().limit((int) Math.min(CHUNK, remaining));
             readFully(channel, chunk, pos, path);
             chunk.flip();
-            java.nio.ShortBuffer s = chunk.asShortBuffer();
-            int k = s.remaining();
-            for (int i = 0; i < k; i++) {
-                short h = s.get(i);
-                floats.put(bf16 ? Float.intBitsToFloat((h & 0xffff) << 16) : HalfFloats.f16ToFloat(h));
+            int k = chunk.remaining() / 2;
+            chunk.asShortBuffer().get(halves, 0, k);
+            if (bf16) {
+                for (int i = 0; i < k; i++) {
+                    words[i] = (halves[i] & 0xffff) << 16;   // bf16 is the top half of an fp32
+                }
+            } else {
+                for (int i = 0; i < k; i++) {
+                    words[i] = Float.floatToRawIntBits(HalfFloats.f16ToFloat(halves[i]));
+                }
             }
+            ints.put(words, 0, k);
             pos += chunk.limit();
             remaining -= chunk.limit();
         }
-        out.position(out.capacity()); // written through a view; the caller flips
     }
 
     private static void readFully(FileChannel ch, ByteBuffer dst, long position, Path path) throws IOException {
