@@ -86,7 +86,7 @@ final class WeightLoader {
                                                 Device device, DataType dtype) throws IOException {
         boolean direct = !device.isGpu() && dtype == DataType.FLOAT32;
         Map<String, NDArray> loaded = new java.util.concurrent.ConcurrentHashMap<>();
-        int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        int threads = Integer.getInteger("sft4j.loadThreads", Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
         try {
             List<java.util.concurrent.Future<?>> jobs = new java.util.ArrayList<>();

@@ -78,7 +78,7 @@ record KernelSpec(Path dataDir, String name, List<String> javaOpts) {
         spec.put("display_name", "Java (sft4j)");
         spec.put("language", "java");
         spec.put("interrupt_mode", "message");
-        spec.put("env", Map.of("DJL_OFFLINE", "true", "OPT_OUT_TRACKING", "true", "RUST_FLAVOR", "cpu"));
+        spec.put("env", Map.of("DJL_OFFLINE", "true", "OPT_OUT_TRACKING", "true", "RUST_FLAVOR", "cpu", "THP_MEM_ALLOC_ENABLE", "1"));
         Gson gson = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
         Path tmp = dir.resolve("kernel.json.tmp");
         Files.writeString(tmp, gson.toJson(spec));
