@@ -147,17 +147,59 @@ public final class DataPipeline {
             this.progress = progress;
         }
 
+        /** A chunk read and rendered ahead of tokenization: its examples, their renders, the drops. */
+        private record Rendered(List<Example> examples, List<SftEncoder.Rendered> renders, List<DropReason> drops) {}
+
+        private static final Rendered END = new Rendered(List.of(), List.of(), List.of());
+
+        /**
+         * Reading and rendering run on a second thread, one chunk ahead, so they overlap tokenization (whose
+         * batch call keeps the cores busy) and the Parquet writes.
+         */
         void run(List<DatasetSpec> specs, DataArgs args, HubClient hub,
                  java.util.function.Function<Example, TokenizedWriter> route) throws IOException {
+            java.util.concurrent.BlockingQueue<Rendered> queue = new java.util.concurrent.ArrayBlockingQueue<>(2);
+            Throwable[] failure = new Throwable[1];
             try (ExampleReader reader = new ExampleReader(specs, args, hub)) {
-                List<Example> chunk = new ArrayList<>(CHUNK);
-                while (reader.hasNext()) {
-                    chunk.add(reader.next());
-                    if (chunk.size() == CHUNK) {
-                        flush(chunk, route);
+                Thread producer = new Thread(() -> {
+                    try {
+                        List<Example> chunk = new ArrayList<>(CHUNK);
+                        while (reader.hasNext()) {
+                            chunk.add(reader.next());
+                            if (chunk.size() == CHUNK) {
+                                queue.put(render(chunk));
+                                chunk = new ArrayList<>(CHUNK);
+                            }
+                        }
+                        queue.put(render(chunk));
+                    } catch (Throwable t) {
+                        failure[0] = t;
+                    } finally {
+                        try {
+                            queue.put(END);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
                     }
+                }, "sft4j-data-reader");
+                producer.setDaemon(true);
+                producer.start();
+                try {
+                    for (Rendered r = queue.take(); r != END; r = queue.take()) {
+                        write(r, route);
+                    }
+                    producer.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted", e);
                 }
-                flush(chunk, route);
+                if (failure[0] instanceof IOException io) {
+                    throw io;
+                } else if (failure[0] instanceof RuntimeException re) {
+                    throw re;
+                } else if (failure[0] != null) {
+                    throw new IOException(failure[0]);
+                }
                 report.rowsRead += reader.rowsRead();
                 report.formats = report.formats.isEmpty() ? reader.formats() : report.formats + "," + reader.formats();
                 for (ExampleReader.Skipped s : reader.skipped()) {
@@ -169,22 +211,28 @@ public final class DataPipeline {
             }
         }
 
-        private void flush(List<Example> chunk, java.util.function.Function<Example, TokenizedWriter> route)
-                throws IOException {
+        private Rendered render(List<Example> chunk) {
             List<Example> ok = new ArrayList<>();
-            List<SftEncoder.Rendered> rendered = new ArrayList<>();
+            List<SftEncoder.Rendered> renders = new ArrayList<>();
+            List<DropReason> drops = new ArrayList<>();
             for (Example e : chunk) {
-                report.examples++;
                 try {
-                    rendered.add(encoder.render(e));
+                    renders.add(encoder.render(e));
                     ok.add(e);
                 } catch (SftEncoder.DropException d) {
-                    report.drop(d.reason());
+                    drops.add(d.reason());
                 }
             }
+            return new Rendered(ok, renders, drops);
+        }
+
+        private void write(Rendered chunk, java.util.function.Function<Example, TokenizedWriter> route) throws IOException {
+            report.examples += chunk.examples().size() + chunk.drops().size();
+            chunk.drops().forEach(report::drop);
+            List<SftEncoder.Rendered> rendered = chunk.renders();
             Tokenizer.Encoded[] encs = tok.encodeBatch(rendered.stream().map(SftEncoder.Rendered::text).toList());
-            for (int i = 0; i < ok.size(); i++) {
-                Example e = ok.get(i);
+            for (int i = 0; i < chunk.examples().size(); i++) {
+                Example e = chunk.examples().get(i);
                 EncodedExample enc = encoder.encode(e.id(), rendered.get(i), encs[i]);
                 try {
                     enc = policy.apply(enc, e.origin());
@@ -204,7 +252,6 @@ public final class DataPipeline {
                     preview.add(new Preview(e.id(), rendered.get(i).text(), enc.inputIds(), enc.labels()));
                 }
             }
-            chunk.clear();
             if (progress != null) {
                 progress.accept(new Progress(report.examples, report.lengths.size()));
             }

@@ -41,7 +41,7 @@ public final class TokenizedWriter implements AutoCloseable {
         this.tmp = target.resolveSibling(target.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         this.writer = new Builder(new LocalOutputFile(tmp)).withConf(new PlainParquetConfiguration())
-                .withCompressionCodec(CompressionCodecName.ZSTD).build();
+                .withCompressionCodec(CompressionCodecName.SNAPPY).build();
     }
 
     public void write(EncodedExample e) throws IOException {
