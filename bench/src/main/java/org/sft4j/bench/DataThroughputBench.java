@@ -111,7 +111,7 @@ public final class DataThroughputBench {
 
     static List<String> renderAll(SftConfig cfg, Path tok, HubClient hub) throws Exception {
         TokenizerConfig tc = TokenizerConfig.read(tok);
-        ChatTemplate t = NamedTemplates.resolve(cfg.model().template(), tc, Clock.systemDefaultZone());
+        ChatTemplate t = NamedTemplates.resolve(cfg.model(), tc, Clock.systemDefaultZone());
         SftEncoder enc = new SftEncoder(t, false, false, null, -1);
         List<String> texts = new ArrayList<>();
         try (ExampleReader r = new ExampleReader(List.of(DatasetSpec.resolve(cfg.data().dataset(), cfg.data())), cfg.data(), hub)) {

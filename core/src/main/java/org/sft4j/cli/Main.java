@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sft4j", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Supervised fine-tuning of LLMs, in Java.",
         subcommands = {DataCommand.class, TrainCommand.class, EvalCommand.class, GenerateCommand.class,
-            TemplateCommand.class, BleuCommand.class, InitModelCommand.class})
+            TemplateCommand.class, BleuCommand.class, InitModelCommand.class, ExportCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -14,6 +14,7 @@ import java.util.List;
  * @param tokenizerNameOrPath where tokenizer files come from when not beside the model
  * @param adapterNameOrPath a PEFT adapter to load on top of the model
  * @param template named template, or null for the model's own {@code chat_template}
+ * @param chatTemplate a Jinja chat template, inline or the path of a {@code .jinja} file (wins over {@code template})
  * @param finetuningType {@code full} or {@code lora}
  * @param loraRank r
  * @param loraAlpha alpha; LLaMA-Factory's default is twice the rank
@@ -24,6 +25,7 @@ import java.util.List;
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ModelArgs(String modelNameOrPath, String tokenizerNameOrPath, String adapterNameOrPath, String template,
+                        String chatTemplate,
                         String finetuningType, Integer loraRank, Double loraAlpha, Double loraDropout, String loraTarget,
                         String device) {
 

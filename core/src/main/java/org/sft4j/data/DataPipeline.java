@@ -72,7 +72,7 @@ public final class DataPipeline {
         }
         Path tokDir = Sources.model(cfg.model().tokenizerSource(), hub);
         TokenizerConfig tcfg = TokenizerConfig.read(tokDir);
-        ChatTemplate template = NamedTemplates.resolve(cfg.model().template(), tcfg, Clock.systemDefaultZone());
+        ChatTemplate template = NamedTemplates.resolve(cfg.model(), tcfg, Clock.systemDefaultZone());
         Path out = outputDir(cfg);
         Files.createDirectories(out);
         List<DatasetSpec> train = specs(args.datasets(), args);
@@ -80,7 +80,7 @@ public final class DataPipeline {
         if (train.isEmpty()) {
             throw new IllegalArgumentException("no dataset given: set 'dataset' to a file, folder, hub URI or dataset_info.json name");
         }
-        String key = manifestKey(train, eval, tokDir, template, args, cfg.model().template());
+        String key = manifestKey(train, eval, tokDir, template, args, cfg.model().template() + "|" + cfg.model().chatTemplate());
         Path manifest = out.resolve("manifest.json");
         if (Files.exists(manifest) && Files.exists(out.resolve("train.parquet"))
                 && JSON.readTree(manifest.toFile()).path("key").asText().equals(key)) {

@@ -66,7 +66,7 @@ public final class Evaluator {
         Path modelDir = Sources.model(require(cfg.model().modelNameOrPath(), "model_name_or_path"), hub);
         Path tokDir = Sources.model(cfg.model().tokenizerSource(), hub);
         TokenizerConfig tcfg = TokenizerConfig.read(tokDir);
-        ChatTemplate template = NamedTemplates.resolve(cfg.model().template(), tcfg, Clock.systemDefaultZone());
+        ChatTemplate template = NamedTemplates.resolve(cfg.model(), tcfg, Clock.systemDefaultZone());
         Path outDir = Path.of(require(cfg.train().outputDir(), "output_dir"));
         List<Example> test = testExamples(cfg, hub);
         TokenizedSet val = validationSet(cfg, hub);

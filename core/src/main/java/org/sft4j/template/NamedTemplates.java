@@ -77,6 +77,22 @@ public final class NamedTemplates {
         return new ChatTemplate(key, source, tokens, ends, clock);
     }
 
+    /**
+     * The template a config asks for: a custom Jinja template ({@code chat_template}, inline or a .jinja file),
+     * a named one, or the model's own; an error when there is none.
+     */
+    public static ChatTemplate resolve(org.sft4j.config.ModelArgs args, TokenizerConfig model, Clock clock)
+            throws java.io.IOException {
+        String custom = args.chatTemplate();
+        if (custom != null && !custom.isBlank()) {
+            java.nio.file.Path p = custom.endsWith(".jinja") ? java.nio.file.Path.of(custom) : null;
+            String source = p != null ? java.nio.file.Files.readString(p) : custom;
+            List<String> ends = model.eosToken() == null ? List.of() : List.of(model.eosToken());
+            return new ChatTemplate(p != null ? p.getFileName().toString() : "custom", source, model.specialTokens(), ends, clock);
+        }
+        return resolve(args.template(), model, clock);
+    }
+
     /** The template a config asks for: the named one, or the model's own; an error when there is neither. */
     public static ChatTemplate resolve(String name, TokenizerConfig model, Clock clock) {
         if (name != null && !name.isBlank() && !name.equals("auto")) {

@@ -19,7 +19,9 @@ final class HelpMagic {
             new String[] {"%sft.train / %%sft.train", "[CONFIG.yaml] [--key value ...]",
                 "fine-tune with a live loss chart; interrupt the kernel to stop with a checkpoint"},
             new String[] {"%sft.eval / %%sft.eval", "[CONFIG.yaml] [--key value ...] [--samples N]",
-                "generate on the test split per checkpoint; BLEU/chrF table, BLEU chart, samples"});
+                "generate on the test split per checkpoint; BLEU/chrF table, BLEU chart, samples"},
+            new String[] {"%sft.export", "llamafactory [--out DIR] [--key value ...]",
+                "the job as LLaMA-Factory files (dataset, dataset_info.json, YAML, DeepSpeed ZeRO-3) for a cluster"});
 
     private HelpMagic() {}
 

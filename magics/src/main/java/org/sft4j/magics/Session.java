@@ -11,6 +11,7 @@ import java.nio.file.Path;
 public final class Session {
 
     private static volatile SftConfig current = SftConfig.defaults();
+    private static volatile java.util.Map<String, Object> overrides = java.util.Map.of();
 
     private Session() {}
 
@@ -35,8 +36,22 @@ public final class Session {
         } else {
             base = current;
         }
-        SftConfig c = base.withAll(flags.options());
+        SftConfig c = base.withAll(flags.options()).withAll(overrides);
         current = c;
         return c;
+    }
+
+    /**
+     * Keys applied on top of every config the magics resolve from now on, even a cell's own YAML: how a
+     * notebook switches to small settings for a smoke run ({@code SFT4J_SMOKE}) without editing its cells.
+     */
+    public static void override(java.util.Map<String, ?> keys) {
+        SftConfig.of(keys);   // validate the keys now, not at the next magic
+        overrides = java.util.Map.copyOf(keys);
+        current = current.withAll(overrides);
+    }
+
+    public static void clearOverrides() {
+        overrides = java.util.Map.of();
     }
 }

@@ -39,6 +39,7 @@ public final class SftExtension implements Extension {
         both(r, "sft.data", DataMagic::run);
         both(r, "sft.train", TrainMagic::run);
         both(r, "sft.eval", EvalMagic::run);
+        both(r, "sft.export", ExportMagic::run);
         kernel.eval(STARTUP);
     }
 
