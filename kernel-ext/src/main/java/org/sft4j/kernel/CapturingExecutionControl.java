@@ -5,8 +5,10 @@ import jdk.jshell.spi.ExecutionControl;
 import jdk.jshell.spi.ExecutionControlProvider;
 import jdk.jshell.spi.ExecutionEnv;
 
+import java.lang.reflect.Field;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -18,6 +20,9 @@ final class CapturingExecutionControl extends DirectExecutionControl {
 
     private volatile Thread running;
     private volatile Object lastValue;
+    /** While set, {@link #varValue} reads (or restores) variables' objects instead of rendering them. */
+    private Map<String, Object> saved;
+    private boolean restoring;
 
     Object lastValue() {
         return lastValue;
@@ -53,6 +58,56 @@ final class CapturingExecutionControl extends DirectExecutionControl {
         }
         lastValue = result[0];
         return valueString(result[0]);
+    }
+
+    /**
+     * Runs {@code query}, which asks JShell for variables' values, and returns name to object instead of
+     * the rendered strings: the objects that {@link #restoreVars} can put back.
+     */
+    Map<String, Object> saveVars(Runnable query) {
+        saved = new HashMap<>();
+        try {
+            query.run();
+            return saved;
+        } finally {
+            saved = null;
+        }
+    }
+
+    /**
+     * Runs {@code query} and puts the saved objects back into the variables it asks for. JShell recompiles
+     * a variable's wrapper class when a later import or declaration might change what its type means;
+     * in-process it cannot redefine the class, so it loads a new one and the value silently becomes null.
+     */
+    void restoreVars(Map<String, Object> values, Runnable query) {
+        saved = values;
+        restoring = true;
+        try {
+            query.run();
+        } finally {
+            saved = null;
+            restoring = false;
+        }
+    }
+
+    @Override
+    public String varValue(String className, String varName) throws ExecutionControl.RunException,
+            ExecutionControl.EngineTerminationException, ExecutionControl.InternalException {
+        if (saved == null) {
+            return super.varValue(className, varName);
+        }
+        try {
+            Field field = findClass(className).getDeclaredField(varName);
+            field.setAccessible(true);
+            if (!restoring) {
+                saved.put(varName, field.get(null));
+            } else if (saved.get(varName) != null) {
+                field.set(null, saved.get(varName));
+            }
+        } catch (ReflectiveOperationException | IllegalArgumentException e) {
+            // a variable whose type itself changed keeps JShell's fresh value
+        }
+        return "";
     }
 
     @Override

@@ -7,6 +7,7 @@ import jdk.jshell.Snippet;
 import jdk.jshell.SnippetEvent;
 import jdk.jshell.SourceCodeAnalysis;
 import jdk.jshell.UnresolvedReferenceException;
+import jdk.jshell.VarSnippet;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -61,11 +62,19 @@ final class JShellEvaluator implements AutoCloseable {
     }
 
     private Object run(String snippet, int lineOffset) {
+        List<VarSnippet> vars = shell.variables().filter(v -> shell.status(v) == Snippet.Status.VALID).toList();
+        Map<String, Object> before = control.saveVars(() -> vars.forEach(this::askValue));
         List<SnippetEvent> events = shell.eval(snippet);
+        List<VarSnippet> recompiled = events.stream()
+                .filter(e -> e.causeSnippet() != null && e.snippet() instanceof VarSnippet && e.status() == Snippet.Status.VALID)
+                .map(e -> (VarSnippet) e.snippet()).toList();
+        if (!recompiled.isEmpty()) {
+            control.restoreVars(before, () -> recompiled.forEach(this::askValue));
+        }
         Object value = null;
         for (SnippetEvent e : events) {
             if (e.causeSnippet() != null) {
-                continue;   // side effects on other snippets (redefinitions)
+                continue;   // side effects on other snippets (recompiled dependents)
             }
             Snippet s = e.snippet();
             if (e.status() == Snippet.Status.REJECTED) {
@@ -81,6 +90,14 @@ final class JShellEvaluator implements AutoCloseable {
             }
         }
         return value;
+    }
+
+    private void askValue(VarSnippet v) {
+        try {
+            shell.varValue(v);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            // not (or no longer) a live variable
+        }
     }
 
     private CellError compileError(Snippet s, int lineOffset) {

@@ -44,6 +44,15 @@ class SftKernelTest {
     }
 
     @Test
+    void variablesKeepTheirValuesWhenALaterImportRecompilesThem() {
+        kernel.eval("java.nio.file.Path kept = java.nio.file.Path.of(\"x\");\nint count = 7;");
+        // on-demand imports make JShell recompile earlier declarations that name a simple type
+        kernel.eval("import ai.djl.Device;\nimport org.sft4j.model.*;\nimport org.sft4j.train.*;");
+        assertEquals("x", text(kernel.eval("kept.toString()")));
+        assertEquals("7", text(kernel.eval("count")));
+    }
+
+    @Test
     void aTablesawTableIsShownAsHtml() {
         DisplayData d = kernel.eval("Table.create(\"demo\", IntColumn.create(\"x\", 1, 2), StringColumn.create(\"y\", \"<a>\", \"b\"))");
         String html = String.valueOf(d.getData(MIMEType.TEXT_HTML));
