@@ -1,6 +1,7 @@
 """Every notebook executed headlessly (SFT4J_SMOKE keeps them small) and its saved outputs checked."""
 import base64
 import json
+import re
 import unittest
 
 from common import cell_with, execute, outputs
@@ -51,6 +52,71 @@ class Notebooks(unittest.TestCase):
         listing = cell_with(nb, "Files.list").outputs[0]["text"]
         for f in ["checkpoint-12", "metrics.jsonl", "eval", "loss.png", "run.json"]:
             self.assertIn(f, listing)
+
+    def test_02_instruction_tuning(self):
+        nb = execute("02-instruction-tuning")
+        data = " ".join(htmls_of(cell_with(nb, "%sft.data")))
+        self.assertIn("&lt;|im_start|&gt;assistant", data, "SmolLM2's chat template rendered")
+        self.assertIn("dropped: longer than cutoff_len", data)
+        train = texts_of(cell_with(nb, "%sft.train"))
+        self.assertIn("completed", train)
+        self.assertIn("checkpoint-6", train)
+        merge = cell_with(nb, "mergeLora").outputs[0]["text"]
+        diff = float(re.search(r"max \|merged - base\+adapter\| over \d+ logits: (\S+)", merge).group(1))
+        self.assertLess(diff, 1e-4, "merging the adapter leaves the logits unchanged")
+        for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]:
+            self.assertIn(f, merge)
+        self.assertIn("<|im_start|>assistant", cell_with(nb, "Generator(m)").outputs[0]["text"])
+        export = texts_of(cell_with(nb, "%sft.export"))
+        for f in ["train.yaml", "dataset_info.json", "sft4j_export.jsonl"]:
+            self.assertIn(f, export)
+
+    def test_03_translation_sft(self):
+        nb = execute("03-translation-sft")
+        self.assertRegex(texts_of(cell_with(nb, "TextParquetWriter")), r"kept \d+, filtered \d+")
+        train = cell_with(nb, "%%sft.train")
+        text = texts_of(train)
+        self.assertIn("'deepspeed' does not apply", text, "LLaMA-Factory keys sft4j ignores are named")
+        self.assertIn("completed", text)
+        self.assertTrue(any("image/png" in o.get("data", {}) for o in train.outputs), "the loss chart")
+        ev = texts_of(cell_with(nb, "%sft.eval"))
+        self.assertRegex(ev, r"base\s+0\s+[\d.]+\s+[\d,.]+\s+[\d.]+\s+[\d.]+", "a score row for the base model")
+        self.assertIn("checkpoint-6", ev)
+        self.assertIn("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp", ev)
+
+    def test_04_multi_gpu(self):
+        nb = execute("04-multi-gpu")
+        gpus = int(cell_with(nb, "getGpuCount").outputs[-1]["data"]["text/plain"])
+        if gpus == 0:
+            self.assertIn("no GPU here", texts_of(cell_with(nb, "gpus > 0")))
+        yaml = cell_with(nb, "train.yaml").outputs[0]["data"]["text/plain"]
+        self.assertIn("deepspeed:", yaml)
+        self.assertIn("per_device_train_batch_size: 2", yaml)
+        self.assertIn("gradient_accumulation_steps: 4", yaml)
+
+    def test_05_data_debugging(self):
+        nb = execute("05-data-debugging")
+        broken = cell_with(nb, "%sft.data --model_name_or_path").outputs[0]
+        self.assertEqual("error", broken.output_type)
+        self.assertIn("messy.jsonl:42", broken.evalue, "the error names the file and line")
+        report = texts_of(cell_with(nb, "--on_error skip"))
+        self.assertIn("dropped: malformed row (on_error: skip)  1", report)
+        self.assertIn("dropped: longer than cutoff_len          1", report)
+        self.assertIn("dropped: empty response                  1", report)
+        wrong_template = texts_of(nb.cells[7])
+        self.assertIn("answers not ending in an end token       40", wrong_template)
+        self.assertIn("Assistant:·Hello[·]", wrong_template, "the preview shows the answer's first word masked")
+        fixed = texts_of(nb.cells[9])
+        self.assertIn("answers not ending in an end token       0", fixed)
+        self.assertIn("assistant↵[Hello]", fixed)
+
+
+def texts_of(cell):
+    return " ".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+
+
+def htmls_of(cell):
+    return [o["data"]["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
 
 
 if __name__ == "__main__":

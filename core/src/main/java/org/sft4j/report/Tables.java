@@ -10,6 +10,7 @@ import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
+import tech.tablesaw.columns.numbers.NumberColumnFormatter;
 
 import java.util.List;
 import java.util.Map;
@@ -60,6 +61,11 @@ public final class Tables {
             ppl.append(round(c.perplexity(), 2));
             bleu.append(round(c.bleu(), 2));
             chrf.append(round(c.chrf(), 2));
+        }
+        // fixed decimals, so a BLEU of 0 reads 0.00 beside 4.54 rather than 0
+        loss.setPrintFormatter(NumberColumnFormatter.fixedWithGrouping(4));
+        for (DoubleColumn c : List.of(ppl, bleu, chrf)) {
+            c.setPrintFormatter(NumberColumnFormatter.fixedWithGrouping(2));
         }
         return Table.create("scores", model, step, loss, ppl, bleu, chrf);
     }
