@@ -55,7 +55,9 @@ record KernelSpec(Path dataDir, String name, List<String> javaOpts) {
 
     static Path userDataDir() {
         String env = System.getenv("JUPYTER_DATA_DIR");
-        return env != null ? Path.of(env) : Path.of(System.getProperty("user.home"), ".local/share/jupyter");
+        // Jupyter expands ~ from $HOME; Java's user.home comes from the password database instead
+        String home = System.getenv("HOME") != null ? System.getenv("HOME") : System.getProperty("user.home");
+        return env != null ? Path.of(env) : Path.of(home, ".local/share/jupyter");
     }
 
     Path dir() {
