@@ -17,7 +17,9 @@ USER = "sft4j-binder"
 
 def as_user(cmd, home, cwd, timeout):
     """Runs cmd as the unprivileged user (created when we are root; otherwise ourselves) with its own HOME."""
-    env = {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    env = {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+           # Maven finds ~ through Java's user.home (the password database): keep its repository fresh too
+           "MAVEN_OPTS": f"-Dmaven.repo.local={home}/.m2/repository"}
     prefix = ["runuser", "-u", USER, "--"] if os.geteuid() == 0 else []
     return subprocess.run(prefix + ["env", "-i"] + [f"{k}={v}" for k, v in env.items()] + cmd, cwd=cwd,
                           timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
