@@ -50,7 +50,7 @@ final class BleuCommand implements Callable<Integer> {
         if (hyps.isEmpty()) {
             throw new IllegalArgumentException(hyp + " is empty");
         }
-        ObjectMapper om = new ObjectMapper();
+        ObjectMapper om = json ? new ObjectMapper() : null;   // Jackson's start-up only when JSON is asked for
         for (String m : metrics) {
             switch (m) {
                 case "bleu" -> {

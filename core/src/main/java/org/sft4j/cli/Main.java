@@ -3,12 +3,23 @@ package org.sft4j.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /** {@code sft4j <command>}: the command line over the same core as the notebook magics. */
 @Command(name = "sft4j", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
-        description = "Supervised fine-tuning of LLMs, in Java.",
-        subcommands = {DataCommand.class, TrainCommand.class, EvalCommand.class, GenerateCommand.class,
-            TemplateCommand.class, BleuCommand.class, InitModelCommand.class, ExportCommand.class})
+        description = "Supervised fine-tuning of LLMs, in Java.")
 public final class Main {
+
+    /** The subcommands by name, in the order help lists them. */
+    static final Map<String, Class<?>> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        for (Class<?> c : new Class<?>[] {DataCommand.class, TrainCommand.class, EvalCommand.class, GenerateCommand.class,
+            TemplateCommand.class, BleuCommand.class, InitModelCommand.class, ExportCommand.class}) {
+            COMMANDS.put(c.getAnnotation(Command.class).name(), c);
+        }
+    }
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -17,6 +28,14 @@ public final class Main {
     /** Runs a command line and returns its exit code (used by tests). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        // a named command is the only one picocli builds: introspecting all of them (and loading the model
+        // and data classes they reference) costs more than a whole `sft4j bleu` run
+        Class<?> only = args.length > 0 ? COMMANDS.get(args[0]) : null;
+        for (Map.Entry<String, Class<?>> e : COMMANDS.entrySet()) {
+            if (only == null || only == e.getValue()) {
+                cl.addSubcommand(e.getKey(), e.getValue());
+            }
+        }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             // bad input is a one-line message, not a stack trace
             cmd.getErr().println("sft4j " + cmd.getCommandName() + ": " + ex.getMessage());

@@ -16,12 +16,12 @@ import org.sft4j.nd.Tensors;
  * logits, and one final backward carries the collected gradient through the decoder. Peak memory of
  * the head is one chunk, whatever the vocabulary.
  */
-final class LossStep {
+public final class LossStep {
 
     private final Decoder model;
     private final int chunkRows;
 
-    LossStep(Decoder model, int chunkRows) {
+    public LossStep(Decoder model, int chunkRows) {
         this.model = model;
         this.chunkRows = chunkRows;
     }
@@ -32,7 +32,7 @@ final class LossStep {
      * @param scale 1 / supervised tokens of the accumulated batch
      * @return the summed (unscaled) loss of this micro-batch
      */
-    double forwardBackward(Batch batch, double scale, NDManager scope) {
+    public double forwardBackward(Batch batch, double scale, NDManager scope) {
         CausalLmLoss.Targets targets = CausalLmLoss.Targets.of(batch.labels());
         if (targets.count() == 0) {
             return 0;

@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * Corpus and sentence BLEU with sacrebleu 2.x semantics: same tokenizers, smoothing, closest reference
@@ -91,22 +92,34 @@ public final class Bleu {
      */
     public BleuScore corpusScore(List<String> hyps, List<List<String>> refStreams) {
         checkLengths(hyps, refStreams);
+        List<List<String>> refsPerSegment = refsPerSegment(hyps.size(), refStreams);
+        // segments are independent: their statistics in parallel, summed in order (integers, so exactly)
+        long[][] segs = new long[hyps.size()][];
+        IntStream.range(0, hyps.size()).parallel().forEach(i -> segs[i] = segmentStats(hyps.get(i), refsPerSegment.get(i)));
         long[] stats = new long[2 + 2 * maxOrder];
+        for (long[] seg : segs) {
+            for (int k = 0; k < stats.length; k++) {
+                stats[k] += seg[k];
+            }
+        }
         Set<Integer> numRefs = new HashSet<>();
-        for (int i = 0; i < hyps.size(); i++) {
+        refsPerSegment.forEach(r -> numRefs.add(r.size()));
+        return compute(stats, signature(numRefs.size() == 1 ? numRefs.iterator().next() : -1));
+    }
+
+    /** The references of each segment, without the null lines of streams that have none there. */
+    static List<List<String>> refsPerSegment(int segments, List<List<String>> refStreams) {
+        List<List<String>> out = new ArrayList<>(segments);
+        for (int i = 0; i < segments; i++) {
             List<String> refs = new ArrayList<>();
             for (List<String> stream : refStreams) {
                 if (stream.get(i) != null) {
                     refs.add(stream.get(i));
                 }
             }
-            numRefs.add(refs.size());
-            long[] seg = segmentStats(hyps.get(i), refs);
-            for (int k = 0; k < stats.length; k++) {
-                stats[k] += seg[k];
-            }
+            out.add(refs);
         }
-        return compute(stats, signature(numRefs.size() == 1 ? numRefs.iterator().next() : -1));
+        return out;
     }
 
     /** BLEU of one sentence against its references (use with effective order, as sacrebleu recommends). */

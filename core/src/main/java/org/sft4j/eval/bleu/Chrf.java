@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * chrF (Popović 2015) and chrF++ (word order 2) with sacrebleu 2.x semantics: character n-grams up
@@ -48,22 +49,19 @@ public final class Chrf {
 
     public ChrfScore corpusScore(List<String> hyps, List<List<String>> refStreams) {
         Bleu.checkLengths(hyps, refStreams);
-        int order = charOrder + wordOrder;
-        double[] stats = new double[3 * order];
-        Set<Integer> numRefs = new HashSet<>();
-        for (int i = 0; i < hyps.size(); i++) {
-            List<String> refs = new ArrayList<>();
-            for (List<String> s : refStreams) {
-                if (s.get(i) != null) {
-                    refs.add(prep(s.get(i)));
-                }
-            }
-            numRefs.add(refs.size());
-            double[] seg = segmentStats(prep(hyps.get(i)), refs);
+        List<List<String>> refsPerSegment = Bleu.refsPerSegment(hyps.size(), refStreams);
+        // segments in parallel; their statistics are counts, so the ordered sum is exact
+        double[][] segs = new double[hyps.size()][];
+        IntStream.range(0, hyps.size()).parallel().forEach(i ->
+                segs[i] = segmentStats(prep(hyps.get(i)), refsPerSegment.get(i).stream().map(this::prep).toList()));
+        double[] stats = new double[3 * (charOrder + wordOrder)];
+        for (double[] seg : segs) {
             for (int k = 0; k < stats.length; k++) {
                 stats[k] += seg[k];
             }
         }
+        Set<Integer> numRefs = new HashSet<>();
+        refsPerSegment.forEach(r -> numRefs.add(r.size()));
         return new ChrfScore(name(), fScore(stats), signature(numRefs.size() == 1 ? numRefs.iterator().next() : -1));
     }
 

@@ -1,0 +1,128 @@
+package org.sft4j.bench;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.GenerationOptions;
+import org.sft4j.model.Generator;
+import org.sft4j.model.ModelFiles;
+import org.sft4j.model.ModelInputs;
+import org.sft4j.model.Parameter;
+import org.sft4j.nd.Engines;
+import org.sft4j.nd.Tensors;
+import org.sft4j.train.CausalLmLoss;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The fixture checks of the test suite on any device: logits, loss and every gradient norm of the four
+ * architectures against transformers' goldens, the bf16 checkpoints, LoRA, and greedy generation.
+ * Prints one line per check and exits non-zero when one misses its bound.
+ *
+ * <pre>java ... org.sft4j.bench.GpuParity FIXTURES_MODELS_DIR cpu|gpu [...]</pre>
+ */
+public final class GpuParity {
+
+    private static int failures;
+
+    public static void main(String[] args) throws Exception {
+        Path models = Path.of(args[0]);
+        for (String deviceName : Arrays.copyOfRange(args, 1, args.length)) {
+            Device device = Engines.device(deviceName);
+            System.out.println("== " + device + " (engine " + Engines.pytorch().getVersion() + ")");
+            for (String name : List.of("llama", "qwen2", "mistral", "llama3-rope")) {
+                forwardLossGradients(models, name, device);
+                bf16Logits(models, name, device);
+            }
+            lora(models, device);
+            greedy(models, device);
+        }
+        System.out.println(failures == 0 ? "ALL CHECKS PASSED" : failures + " CHECKS FAILED");
+        System.exit(failures == 0 ? 0 : 1);
+    }
+
+    private static void check(String what, double err, double bound) {
+        boolean ok = err < bound;
+        failures += ok ? 0 : 1;
+        System.out.printf("%-44s rel. error %.3e  (bound %.0e) %s%n", what, err, bound, ok ? "ok" : "FAIL");
+    }
+
+    private static void forwardLossGradients(Path models, String name, Device device) throws Exception {
+        Path dir = models.resolve(name);
+        try (Fixture exp = new Fixture(dir.resolve("expected.safetensors"));
+             Decoder model = Decoder.load(dir, device);
+             NDScope scope = new NDScope();
+             NDManager step = model.manager().newSubManager()) {
+            long[][] ids = exp.longs("input_ids");
+            long[][] labels = exp.longs("labels");
+            boolean was = Tensors.gradMode(true);
+            try {
+                NDArray hidden = model.forward(new ModelInputs(ids, Fixture.positions(ids), exp.ints("attention_mask"), null),
+                        step, null, false);
+                check(name + " logits", Fixture.relError(Tensors.toFloats(model.logits(hidden)), exp.floats("logits")), 1e-4);
+                NDArray loss = CausalLmLoss.mean(hidden, labels, model.lmHead().array(), 7, step);
+                check(name + " loss", Math.abs(Tensors.scalar(loss) - exp.floats("loss")[0]) / Math.abs(exp.floats("loss")[0]), 1e-5);
+                Tensors.backward(loss, step.ones(loss.getShape()), false);
+                double worst = 0;
+                int n = 0;
+                for (Parameter p : model.baseParameters()) {
+                    float expected = exp.floats("grad_norm." + p.name())[0];
+                    double norm = Tensors.scalar(Tensors.gradOrNull(p.array()).norm());
+                    worst = Math.max(worst, Math.abs(norm - expected) / Math.abs(expected));
+                    n++;
+                }
+                check(name + " worst of " + n + " gradient norms", worst, 1e-3);
+            } finally {
+                Tensors.gradMode(was);
+            }
+        }
+    }
+
+    private static void bf16Logits(Path models, String name, Device device) throws Exception {
+        try (Fixture exp = new Fixture(models.resolve(name).resolve("expected.safetensors"));
+             Decoder model = Decoder.load(models.resolve(name + "-bf16"), device);
+             NDScope scope = new NDScope();
+             NDManager step = model.manager().newSubManager()) {
+            long[][] ids = exp.longs("input_ids");
+            NDArray hidden = model.forward(new ModelInputs(ids, Fixture.positions(ids), exp.ints("attention_mask"), null),
+                    step, null, false);
+            check(name + "-bf16 logits", Fixture.relError(Tensors.toFloats(model.logits(hidden)), exp.floats("logits")), 1e-2);
+        }
+    }
+
+    private static void lora(Path models, Device device) throws Exception {
+        Path dir = models.resolve("llama-lora");
+        try (Fixture inputs = new Fixture(models.resolve("llama/expected.safetensors"));
+             Fixture exp = new Fixture(dir.resolve("expected.safetensors"));
+             Decoder model = Decoder.load(models.resolve("llama"), device);
+             NDScope scope = new NDScope();
+             NDManager step = model.manager().newSubManager()) {
+            ModelFiles.loadAdapter(model, dir);
+            long[][] ids = inputs.longs("input_ids");
+            ModelInputs in = new ModelInputs(ids, Fixture.positions(ids), inputs.ints("attention_mask"), null);
+            float[] expected = exp.floats("logits");
+            check("llama-lora base + adapter logits", Fixture.relError(Tensors.toFloats(model.logits(model.forward(in, step, null, false))), expected), 1e-4);
+            model.mergeLora();
+            check("llama-lora merged logits", Fixture.relError(Tensors.toFloats(model.logits(model.forward(in, step, null, false))), expected), 1e-4);
+        }
+    }
+
+    private static void greedy(Path models, Device device) throws Exception {
+        Path dir = models.resolve("llama");
+        JsonNode g = new ObjectMapper().readTree(dir.resolve("generate.json").toFile());
+        int[] prompt = new ObjectMapper().convertValue(g.get("prompt"), int[].class);
+        int[] expected = new ObjectMapper().convertValue(g.get("greedy_12"), int[].class);
+        try (Decoder model = Decoder.load(dir, device)) {
+            int[] got = new Generator(model).generate(List.of(prompt), GenerationOptions.greedy(12, new int[0], 0), null).get(0).tokens();
+            boolean same = Arrays.equals(got, expected);
+            failures += same ? 0 : 1;
+            System.out.printf("%-44s %s %s%n", "llama greedy 12 tokens (KV cache)", Arrays.toString(got), same ? "ok" : "FAIL, expected " + Arrays.toString(expected));
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package org.sft4j.bench;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import org.sft4j.data.Batch;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelConfig;
+import org.sft4j.nd.Engines;
+import org.sft4j.train.AdamW;
+import org.sft4j.train.GradientClipping;
+import org.sft4j.train.LossStep;
+
+import java.nio.file.Path;
+import java.util.Random;
+
+/**
+ * Full fine-tuning steps of a randomly initialised model on random tokens, the workload of the
+ * transformers anchor {@code hf_bench.py}: forward, loss on every token, backward, clipping, AdamW.
+ * Prints tokens/s over the timed steps (after warm-up steps).
+ *
+ * <pre>java ... org.sft4j.bench.TrainStepBench CONFIG_DIR DEVICE BATCH LENGTH STEPS</pre>
+ */
+public final class TrainStepBench {
+
+    /** Waits for the device: reading a value back ends the stream's queued work. */
+    private static void sync(Decoder model) {
+        var last = model.trainableParameters().get(model.trainableParameters().size() - 1).array();
+        last.get(0).toFloatArray();
+    }
+
+    public static void main(String[] args) throws Exception {
+        ModelConfig cfg = ModelConfig.read(Path.of(args[0]));
+        Device device = Engines.device(args[1]);
+        int b = Integer.parseInt(args[2]);
+        int t = Integer.parseInt(args[3]);
+        int steps = Integer.parseInt(args[4]);
+        int warmup = 3;
+        long[][] ids = new long[b][t];
+        long[][] labels = new long[b][t];
+        int[][] mask = new int[b][t];
+        long[][] pos = new long[b][t];
+        Random r = new Random(0);
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                ids[i][j] = r.nextInt(cfg.vocabSize());
+                mask[i][j] = 1;
+                pos[i][j] = j;
+            }
+            for (int j = 0; j < t - 1; j++) {
+                labels[i][j] = ids[i][j + 1];   // next-token targets, as transformers shifts labels=input_ids
+            }
+            labels[i][t - 1] = -100;
+        }
+        Batch batch = new Batch(ids, labels, mask, pos, null, b * t, b * (t - 1));
+        try (Decoder model = Decoder.randomInit(cfg, 0, device)) {
+            System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, fp32%n", cfg.modelType(),
+                    cfg.parameterCount(), device, b, t);
+            LossStep step = new LossStep(model, 1024);
+            try (AdamW opt = new AdamW(model.trainableParameters(), 0.9, 0.999, 1e-8, 0.0, false, model.manager())) {
+                long start = 0;
+                double loss = 0;
+                for (int i = 0; i < warmup + steps; i++) {
+                    if (i == warmup) {
+                        sync(model);
+                        start = System.nanoTime();
+                    }
+                    try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
+                        loss = step.forwardBackward(batch, 1.0 / batch.supervised(), s) / batch.supervised();
+                        GradientClipping.clip(model.trainableParameters(), 1.0);
+                        opt.step(1e-5);
+                        model.trainableParameters().forEach(p -> org.sft4j.nd.Tensors.zeroGrad(p.array()));
+                    }
+                }
+                sync(model);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                System.out.printf("loss %.4f; %d timed steps in %.2f s: %.0f tokens/s%n", loss, steps, seconds,
+                        (double) b * t * steps / seconds);
+            }
+        }
+    }
+}
