@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.model.Compute;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.GenerationOptions;
 import org.sft4j.model.Generator;
@@ -13,6 +14,7 @@ import org.sft4j.model.ModelFiles;
 import org.sft4j.model.ModelInputs;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.NativeOps;
 import org.sft4j.nd.Tensors;
 import org.sft4j.train.CausalLmLoss;
 
@@ -21,7 +23,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The fixture checks of the test suite on any device: logits, loss and every gradient norm of the four
+ * The fixture checks of the test suite on any device, for each way of computing (DJL's portable
+ * operations; with the native extension, fused attention and bf16 products): logits, loss and every gradient norm of the four
  * architectures against transformers' goldens, the bf16 checkpoints, LoRA, and greedy generation.
  * Prints one line per check and exits non-zero when one misses its bound.
  *
@@ -30,18 +33,38 @@ import java.util.List;
 public final class GpuParity {
 
     private static int failures;
+    private static Compute compute;
+
+    /** bf16 products cannot meet fp32 bounds: they are held to the bf16 checkpoints' bound instead. */
+    private static double bound(double fp32Bound) {
+        return compute.bf16() ? Math.max(fp32Bound, fp32Bound == 1e-3 ? 5e-2 : 1e-2) : fp32Bound;
+    }
+
+    private static Decoder load(Path dir, Device device) throws java.io.IOException {
+        Decoder d = Decoder.load(dir, device);
+        d.setCompute(compute);
+        return d;
+    }
 
     public static void main(String[] args) throws Exception {
         Path models = Path.of(args[0]);
         for (String deviceName : Arrays.copyOfRange(args, 1, args.length)) {
             Device device = Engines.device(deviceName);
-            System.out.println("== " + device + " (engine " + Engines.pytorch().getVersion() + ")");
-            for (String name : List.of("llama", "qwen2", "mistral", "llama3-rope")) {
-                forwardLossGradients(models, name, device);
-                bf16Logits(models, name, device);
+            List<Compute> computes = NativeOps.available()
+                    ? List.of(Compute.portable(), new Compute(true, false), new Compute(true, true))
+                    : List.of(Compute.portable());
+            for (Compute c : computes) {
+                compute = c;
+                String mode = !c.fusedAttention() ? "portable DJL fp32" : c.bf16() ? "native, bf16 products" : "native fused attention, fp32";
+                System.out.println("== " + device + ", " + mode + " (engine " + Engines.pytorch().getVersion()
+                        + (NativeOps.available() ? ", extension built on torch " + NativeOps.version() : "") + ")");
+                for (String name : List.of("llama", "qwen2", "mistral", "llama3-rope")) {
+                    forwardLossGradients(models, name, device);
+                    bf16Logits(models, name, device);
+                }
+                lora(models, device);
+                greedy(models, device);
             }
-            lora(models, device);
-            greedy(models, device);
         }
         System.out.println(failures == 0 ? "ALL CHECKS PASSED" : failures + " CHECKS FAILED");
         System.exit(failures == 0 ? 0 : 1);
@@ -56,7 +79,7 @@ public final class GpuParity {
     private static void forwardLossGradients(Path models, String name, Device device) throws Exception {
         Path dir = models.resolve(name);
         try (Fixture exp = new Fixture(dir.resolve("expected.safetensors"));
-             Decoder model = Decoder.load(dir, device);
+             Decoder model = load(dir, device);
              NDScope scope = new NDScope();
              NDManager step = model.manager().newSubManager()) {
             long[][] ids = exp.longs("input_ids");
@@ -65,9 +88,9 @@ public final class GpuParity {
             try {
                 NDArray hidden = model.forward(new ModelInputs(ids, Fixture.positions(ids), exp.ints("attention_mask"), null),
                         step, null, false);
-                check(name + " logits", Fixture.relError(Tensors.toFloats(model.logits(hidden)), exp.floats("logits")), 1e-4);
+                check(name + " logits", Fixture.relError(Tensors.toFloats(model.logits(hidden)), exp.floats("logits")), bound(1e-4));
                 NDArray loss = CausalLmLoss.mean(hidden, labels, model.lmHead().array(), 7, step);
-                check(name + " loss", Math.abs(Tensors.scalar(loss) - exp.floats("loss")[0]) / Math.abs(exp.floats("loss")[0]), 1e-5);
+                check(name + " loss", Math.abs(Tensors.scalar(loss) - exp.floats("loss")[0]) / Math.abs(exp.floats("loss")[0]), bound(1e-5));
                 Tensors.backward(loss, step.ones(loss.getShape()), false);
                 double worst = 0;
                 int n = 0;
@@ -77,7 +100,7 @@ public final class GpuParity {
                     worst = Math.max(worst, Math.abs(norm - expected) / Math.abs(expected));
                     n++;
                 }
-                check(name + " worst of " + n + " gradient norms", worst, 1e-3);
+                check(name + " worst of " + n + " gradient norms", worst, bound(1e-3));
             } finally {
                 Tensors.gradMode(was);
             }
@@ -86,13 +109,13 @@ public final class GpuParity {
 
     private static void bf16Logits(Path models, String name, Device device) throws Exception {
         try (Fixture exp = new Fixture(models.resolve(name).resolve("expected.safetensors"));
-             Decoder model = Decoder.load(models.resolve(name + "-bf16"), device);
+             Decoder model = load(models.resolve(name + "-bf16"), device);
              NDScope scope = new NDScope();
              NDManager step = model.manager().newSubManager()) {
             long[][] ids = exp.longs("input_ids");
             NDArray hidden = model.forward(new ModelInputs(ids, Fixture.positions(ids), exp.ints("attention_mask"), null),
                     step, null, false);
-            check(name + "-bf16 logits", Fixture.relError(Tensors.toFloats(model.logits(hidden)), exp.floats("logits")), 1e-2);
+            check(name + "-bf16 logits", Fixture.relError(Tensors.toFloats(model.logits(hidden)), exp.floats("logits")), bound(1e-2));
         }
     }
 
@@ -100,16 +123,16 @@ public final class GpuParity {
         Path dir = models.resolve("llama-lora");
         try (Fixture inputs = new Fixture(models.resolve("llama/expected.safetensors"));
              Fixture exp = new Fixture(dir.resolve("expected.safetensors"));
-             Decoder model = Decoder.load(models.resolve("llama"), device);
+             Decoder model = load(models.resolve("llama"), device);
              NDScope scope = new NDScope();
              NDManager step = model.manager().newSubManager()) {
             ModelFiles.loadAdapter(model, dir);
             long[][] ids = inputs.longs("input_ids");
             ModelInputs in = new ModelInputs(ids, Fixture.positions(ids), inputs.ints("attention_mask"), null);
             float[] expected = exp.floats("logits");
-            check("llama-lora base + adapter logits", Fixture.relError(Tensors.toFloats(model.logits(model.forward(in, step, null, false))), expected), 1e-4);
+            check("llama-lora base + adapter logits", Fixture.relError(Tensors.toFloats(model.logits(model.forward(in, step, null, false))), expected), bound(1e-4));
             model.mergeLora();
-            check("llama-lora merged logits", Fixture.relError(Tensors.toFloats(model.logits(model.forward(in, step, null, false))), expected), 1e-4);
+            check("llama-lora merged logits", Fixture.relError(Tensors.toFloats(model.logits(model.forward(in, step, null, false))), expected), bound(1e-4));
         }
     }
 
@@ -118,11 +141,13 @@ public final class GpuParity {
         JsonNode g = new ObjectMapper().readTree(dir.resolve("generate.json").toFile());
         int[] prompt = new ObjectMapper().convertValue(g.get("prompt"), int[].class);
         int[] expected = new ObjectMapper().convertValue(g.get("greedy_12"), int[].class);
-        try (Decoder model = Decoder.load(dir, device)) {
+        try (Decoder model = load(dir, device)) {
             int[] got = new Generator(model).generate(List.of(prompt), GenerationOptions.greedy(12, new int[0], 0), null).get(0).tokens();
             boolean same = Arrays.equals(got, expected);
-            failures += same ? 0 : 1;
-            System.out.printf("%-44s %s %s%n", "llama greedy 12 tokens (KV cache)", Arrays.toString(got), same ? "ok" : "FAIL, expected " + Arrays.toString(expected));
+            // bf16 products may legitimately flip a near-tie argmax: reported, not failed
+            failures += same || compute.bf16() ? 0 : 1;
+            System.out.printf("%-44s %s %s%n", "llama greedy 12 tokens (KV cache)", Arrays.toString(got),
+                    same ? "ok" : (compute.bf16() ? "differs (bf16, info) from " : "FAIL, expected ") + Arrays.toString(expected));
         }
     }
 }

@@ -4,9 +4,11 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import org.sft4j.data.Batch;
+import org.sft4j.model.Compute;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.NativeOps;
 import org.sft4j.train.AdamW;
 import org.sft4j.train.GradientClipping;
 import org.sft4j.train.LossStep;
@@ -19,7 +21,7 @@ import java.util.Random;
  * transformers anchor {@code hf_bench.py}: forward, loss on every token, backward, clipping, AdamW.
  * Prints tokens/s over the timed steps (after warm-up steps).
  *
- * <pre>java ... org.sft4j.bench.TrainStepBench CONFIG_DIR DEVICE BATCH LENGTH STEPS</pre>
+ * <pre>java ... org.sft4j.bench.TrainStepBench CONFIG_DIR DEVICE BATCH LENGTH STEPS [portable|fused|tf32|bf16]</pre>
  */
 public final class TrainStepBench {
 
@@ -36,6 +38,7 @@ public final class TrainStepBench {
         int t = Integer.parseInt(args[3]);
         int steps = Integer.parseInt(args[4]);
         int warmup = 3;
+        String mode = args.length > 5 ? args[5] : "portable";
         long[][] ids = new long[b][t];
         long[][] labels = new long[b][t];
         int[][] mask = new int[b][t];
@@ -54,8 +57,17 @@ public final class TrainStepBench {
         }
         Batch batch = new Batch(ids, labels, mask, pos, null, b * t, b * (t - 1));
         try (Decoder model = Decoder.randomInit(cfg, 0, device)) {
-            System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, fp32%n", cfg.modelType(),
-                    cfg.parameterCount(), device, b, t);
+            model.setCompute(switch (mode) {
+                case "portable" -> Compute.portable();
+                case "fused", "tf32" -> new Compute(true, false);
+                case "bf16" -> new Compute(true, true);
+                default -> throw new IllegalArgumentException("mode: portable, fused, tf32 or bf16");
+            });
+            if (NativeOps.available()) {
+                NativeOps.allowTf32(mode.equals("tf32"));
+            }
+            System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s)%n", cfg.modelType(),
+                    cfg.parameterCount(), device, b, t, mode, model.compute());
             LossStep step = new LossStep(model, 1024);
             try (AdamW opt = new AdamW(model.trainableParameters(), 0.9, 0.999, 1e-8, 0.0, false, model.manager())) {
                 long start = 0;
@@ -76,6 +88,11 @@ public final class TrainStepBench {
                 double seconds = (System.nanoTime() - start) / 1e9;
                 System.out.printf("loss %.4f; %d timed steps in %.2f s: %.0f tokens/s%n", loss, steps, seconds,
                         (double) b * t * steps / seconds);
+                if (NativeOps.available() && device.isGpu()) {
+                    long[] mem = NativeOps.cudaMemory(device);
+                    System.out.printf("CUDA peak allocated %.1f GiB, peak reserved %.1f GiB%n", mem[1] / 1073741824.0,
+                            mem[3] / 1073741824.0);
+                }
             }
         }
     }

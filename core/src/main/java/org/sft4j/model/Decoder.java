@@ -12,6 +12,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import org.sft4j.model.lora.LoraAdapter;
 import org.sft4j.model.lora.LoraConfig;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.NativeOps;
 import org.sft4j.nd.Scalars;
 
 import java.util.ArrayList;
@@ -46,6 +47,7 @@ public final class Decoder implements AutoCloseable {
     private final Parameter lmHead;
     private final Rope rope;
     private LoraConfig lora;
+    private Compute compute = Compute.auto();
 
     Decoder(ModelConfig config, NDManager manager, DataType dataType, Scalars scalars, Parameter embed,
             List<DecoderLayer> layers, Parameter finalNorm, Parameter lmHead) {
@@ -68,6 +70,15 @@ public final class Decoder implements AutoCloseable {
     /** A model with weights initialised as transformers does (normal(0, initializer_range), norms 1). */
     public static Decoder randomInit(ModelConfig config, long seed, Device device) {
         return WeightLoader.randomInit(config, seed, device, DataType.FLOAT32);
+    }
+
+    /** How forward passes compute (portable, fused attention, bf16 products). */
+    public Compute compute() {
+        return compute;
+    }
+
+    public void setCompute(Compute compute) {
+        this.compute = compute;
     }
 
     public ModelConfig config() {
@@ -118,11 +129,14 @@ public final class Decoder implements AutoCloseable {
             cache.extendValidity(in.attentionMask());
             keyValid = cache.keyValid();
         }
-        NDArray mask = AttentionMask.build(scope, keyValid, in.segmentIds(), past, t, config.slidingWindow(),
-                dataType);
+        // plain causal attention needs no mask tensor with fused attention: its causal kernels apply it
+        boolean causalOnly = compute.fusedAttention() && cache == null && in.segmentIds() == null && allOnes(keyValid)
+                && (config.slidingWindow() <= 0 || config.slidingWindow() >= t);
+        NDArray mask = causalOnly ? null : AttentionMask.build(scope, keyValid, in.segmentIds(), past, t,
+                config.slidingWindow(), dataType);
         NDList cs = rope.tables(scope, in.positionIds(), dataType);
         for (DecoderLayer layer : layers) {
-            x = layer.forward(x, cs.get(0), cs.get(1), mask, cache, training);
+            x = layer.forward(x, cs.get(0), cs.get(1), mask, cache, training, compute);
         }
         if (cache != null) {
             cache.advance(t);
@@ -132,7 +146,33 @@ public final class Decoder implements AutoCloseable {
 
     /** Projects hidden states (..., hidden) onto the vocabulary (..., vocab). */
     public NDArray logits(NDArray hidden) {
-        return Linear.linear(hidden, lmHead.array()).head();
+        return head().apply(hidden);
+    }
+
+    /**
+     * The LM head as a function of hidden rows, returning fp32 logits. With bf16 the head's bf16 copy is
+     * made once here, so call this once per step and apply the function to every chunk.
+     */
+    public java.util.function.UnaryOperator<NDArray> head() {
+        if (!compute.bf16()) {
+            return h -> Linear.linear(h, lmHead.array()).head();
+        }
+        NDArray head16 = NativeOps.cast(lmHead.array(), NativeOps.BFLOAT16);
+        return h -> NativeOps.cast(Linear.linear(NativeOps.cast(h, NativeOps.BFLOAT16), head16).head(), NativeOps.FLOAT32);
+    }
+
+    private static boolean allOnes(int[][] mask) {
+        if (mask == null) {
+            return true;
+        }
+        for (int[] row : mask) {
+            for (int v : row) {
+                if (v == 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** The LM head weight [vocab, hidden] (the embedding when tied). */

@@ -2,6 +2,7 @@ package org.sft4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
+import org.sft4j.nd.NativeOps;
 import org.sft4j.nd.Scalars;
 import org.sft4j.nd.Tensors;
 
@@ -54,24 +55,30 @@ final class DecoderLayer {
         return List.of(inputNorm, postAttentionNorm);
     }
 
-    NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training) {
-        NDArray h = x.add(attention(rmsNorm(x, inputNorm), cos, sin, mask, cache, training));
-        return h.add(mlp(rmsNorm(h, postAttentionNorm), training));
+    /** @param mask additive (B, 1, T, S), or null for plain causal attention (fused attention only) */
+    NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training, Compute compute) {
+        NDArray h = x.add(attention(rmsNorm(x, inputNorm), cos, sin, mask, cache, training, compute));
+        return h.add(mlp(rmsNorm(h, postAttentionNorm), training, compute));
     }
 
-    private NDArray attention(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training) {
+    private NDArray attention(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training,
+                              Compute compute) {
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
         int hd = cfg.headDim();
-        NDArray qs = heads(q.apply(x, training), b, t, cfg.numHeads(), hd);   // (B, H, T, D)
-        NDArray ks = heads(k.apply(x, training), b, t, cfg.numKvHeads(), hd); // (B, kvH, T, D)
-        NDArray vs = heads(v.apply(x, training), b, t, cfg.numKvHeads(), hd);
+        NDArray qs = heads(q.apply(x, training, compute), b, t, cfg.numHeads(), hd);   // (B, H, T, D)
+        NDArray ks = heads(k.apply(x, training, compute), b, t, cfg.numKvHeads(), hd); // (B, kvH, T, D)
+        NDArray vs = heads(v.apply(x, training, compute), b, t, cfg.numKvHeads(), hd);
         qs = Rope.apply(qs, cos, sin);
         ks = Rope.apply(ks, cos, sin);
         if (cache != null) {
             NDArray[] full = cache.append(index, ks, vs);                    // (B, kvH, S, D)
             ks = full[0];
             vs = full[1];
+        }
+        if (compute.fusedAttention()) {
+            NDArray out = fused(qs, ks, vs, mask, compute.bf16());
+            return o.apply(out.transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd), training, compute);
         }
         if (cfg.kvGroups() > 1) {
             ks = ks.repeat(1, cfg.kvGroups());                                 // repeat_interleave: (B, H, S, D)
@@ -83,17 +90,30 @@ final class DecoderLayer {
             probs = probs.toType(vs.getDataType(), false);
         }
         NDArray out = probs.matMul(vs).transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd);
-        return o.apply(out, training);
+        return o.apply(out, training, compute);
+    }
+
+    /** PyTorch's fused attention, on bf16 copies when asked; the result is fp32 (B, H, T, D). */
+    private NDArray fused(NDArray qs, NDArray ks, NDArray vs, NDArray mask, boolean bf16) {
+        double scale = 1.0 / Math.sqrt(cfg.headDim());
+        boolean gqa = cfg.kvGroups() > 1;
+        if (!bf16) {
+            return NativeOps.attention(qs, ks, vs, mask, mask == null, scale, gqa);
+        }
+        NDArray out = NativeOps.attention(NativeOps.cast(qs, NativeOps.BFLOAT16), NativeOps.cast(ks, NativeOps.BFLOAT16),
+                NativeOps.cast(vs, NativeOps.BFLOAT16), mask == null ? null : NativeOps.cast(mask, NativeOps.BFLOAT16),
+                mask == null, scale, gqa);
+        return NativeOps.cast(out, NativeOps.FLOAT32);
     }
 
     private static NDArray heads(NDArray x, long b, long t, int heads, int hd) {
         return x.reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
     }
 
-    private NDArray mlp(NDArray x, boolean training) {
-        NDArray g = gate.apply(x, training);
+    private NDArray mlp(NDArray x, boolean training, Compute compute) {
+        NDArray g = gate.apply(x, training, compute);
         NDArray silu = g.mul(Activation.sigmoid(g));
-        return down.apply(silu.mul(up.apply(x, training)), training);
+        return down.apply(silu.mul(up.apply(x, training, compute)), training, compute);
     }
 
     NDArray rmsNorm(NDArray x, Parameter weight) {

@@ -3,6 +3,7 @@ package org.sft4j.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.core.Linear;
 import org.sft4j.model.lora.LoraAdapter;
+import org.sft4j.nd.NativeOps;
 
 /** A linear layer {@code y = x W^T + b} (W [out, in] as in HF), with an optional LoRA adapter beside it. */
 public final class Projection {
@@ -44,9 +45,17 @@ public final class Projection {
         this.lora = lora;
     }
 
-    NDArray apply(NDArray x, boolean training) {
+    NDArray apply(NDArray x, boolean training, Compute compute) {
         // x first: results attach to the manager of the first operand, which is the step's scope
-        NDArray y = Linear.linear(x, weight.array(), bias == null ? null : bias.array()).head();
+        NDArray y = compute.bf16() ? bf16Linear(x)
+                : Linear.linear(x, weight.array(), bias == null ? null : bias.array()).head();
         return lora == null ? y : y.add(lora.apply(x, training));
+    }
+
+    /** x W^T + b on bf16 copies (autograd reaches the fp32 tensors through the casts), back in fp32. */
+    private NDArray bf16Linear(NDArray x) {
+        NDArray y = Linear.linear(NativeOps.cast(x, NativeOps.BFLOAT16), NativeOps.cast(weight.array(), NativeOps.BFLOAT16),
+                bias == null ? null : NativeOps.cast(bias.array(), NativeOps.BFLOAT16)).head();
+        return NativeOps.cast(y, NativeOps.FLOAT32);
     }
 }

@@ -1,7 +1,14 @@
 package org.sft4j.nd;
 
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * sft4j's optional native extension ({@code native/}, C++ over libtorch): bf16 casts that keep autograd,
@@ -14,7 +21,95 @@ public final class NativeOps {
     private static final String LIB = "libsft4j_native.so";
     private static volatile Boolean available;
 
+    /** dtype codes shared with the C++ side. */
+    public static final int FLOAT32 = 0;
+    public static final int BFLOAT16 = 1;
+    public static final int FLOAT16 = 2;
+
     private NativeOps() {}
+
+    private static native String torchVersion();
+
+    private static native long cast(long x, int dtype);
+
+    private static native int dtype(long x);
+
+    private static native long sdpa(long q, long k, long v, long mask, boolean causal, double scale, boolean gqa);
+
+    private static native void setTf32(boolean on);
+
+    private static native void fusedAdamW(long[] params, long[] grads, long[] m, long[] v, long[] steps, double lr,
+                                          double beta1, double beta2, double weightDecay, double eps);
+
+    private static native long[] cudaMemory(int device);
+
+    private static native void resetPeakMemory(int device);
+
+    /** The libtorch version the extension was compiled against. */
+    public static String version() {
+        return torchVersion();
+    }
+
+    /** {@code x} in another dtype ({@link #FLOAT32}, {@link #BFLOAT16}, {@link #FLOAT16}); unlike DJL's toType it keeps autograd. */
+    public static NDArray cast(NDArray x, int dtype) {
+        return wrap(x, cast(handle(x), dtype));
+    }
+
+    /** The dtype code of {@code x} (DJL reports bf16 arrays as UNKNOWN), -1 for other types. */
+    public static int dtypeOf(NDArray x) {
+        return dtype(handle(x));
+    }
+
+    /**
+     * Scaled dot-product attention through PyTorch's fused kernels: q (B, H, T, D), k and v (B, Hkv, S, D).
+     *
+     * @param mask an additive mask broadcastable to (B, H, T, S), or null
+     * @param causal a causal mask of its own (only with {@code mask == null})
+     * @param gqa k and v have fewer heads than q (grouped-query attention)
+     */
+    public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, boolean causal, double scale, boolean gqa) {
+        return wrap(q, sdpa(handle(q), handle(k), handle(v), mask == null ? 0 : handle(mask), causal, scale, gqa));
+    }
+
+    /** Lets fp32 matrix products use TF32 tensor cores (off by default, as in PyTorch). */
+    public static void allowTf32(boolean on) {
+        setTf32(on);
+    }
+
+    /** One AdamW update of all {@code params} with PyTorch's fused kernel; {@code step} is a scalar tensor. */
+    public static void fusedAdamW(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
+                                  NDArray step, double lr, double beta1, double beta2, double weightDecay, double eps) {
+        long[] steps = new long[params.size()];
+        java.util.Arrays.fill(steps, handle(step));   // the kernel only reads the step
+        fusedAdamW(handles(params), handles(grads), handles(m), handles(v), steps, lr, beta1, beta2, weightDecay, eps);
+    }
+
+    /** CUDA allocator statistics of a GPU: allocated, peak allocated, reserved, peak reserved, in bytes. */
+    public static long[] cudaMemory(Device device) {
+        return cudaMemory(device.getDeviceId());
+    }
+
+    public static void resetPeakMemory(Device device) {
+        resetPeakMemory(device.getDeviceId());
+    }
+
+    private static long handle(NDArray x) {
+        return ((PtNDArray) x).getHandle();
+    }
+
+    private static long[] handles(List<NDArray> xs) {
+        long[] out = new long[xs.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = handle(xs.get(i));
+        }
+        return out;
+    }
+
+    /** A new tensor handle from the extension, owned by the manager of {@code like}. */
+    private static NDArray wrap(NDArray like, long h) {
+        NDManager m = like.getManager();
+        return new PtNDArray((PtNDManager) m, h);
+    }
 
     /** Whether the extension is loaded (loads it on first call, after DJL's libtorch). */
     public static synchronized boolean available() {

@@ -12,6 +12,8 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import org.sft4j.nd.Tensors;
 
+import java.util.function.UnaryOperator;
+
 /**
  * Next-token cross-entropy over supervised tokens only, in fp32, without materialising logits for
  * masked positions or for the whole batch at once.
@@ -70,23 +72,32 @@ public final class CausalLmLoss {
         return JniUtils.indexAdv((PtNDArray) flat, new NDIndex("{}", idx), (PtNDManager) flat.getManager());
     }
 
+    private static UnaryOperator<NDArray> linear(NDArray headWeight) {
+        return h -> Linear.linear(h, headWeight).head();
+    }
+
     /** Summed negative log-likelihood of the targets, differentiable w.r.t. {@code rows} and the head. */
     public static NDArray sum(NDArray rows, long[] labels, NDArray headWeight, int chunkRows, NDManager scope) {
+        return sum(rows, labels, linear(headWeight), chunkRows, scope);
+    }
+
+    /** As above, with the head as a function from hidden rows to fp32 logits ({@code Decoder.head()}). */
+    public static NDArray sum(NDArray rows, long[] labels, UnaryOperator<NDArray> head, int chunkRows, NDManager scope) {
         long n = rows.getShape().get(0);
         NDArray total = null;
         for (long start = 0; start < n; start += chunkRows) {
             long end = Math.min(n, start + chunkRows);
             NDArray part = chunkSum(rows.get(new NDIndex(start + ":" + end)), labels, (int) start, (int) end,
-                    headWeight, scope);
+                    head, scope);
             total = total == null ? part : total.add(part);
         }
         return total == null ? scope.zeros(new Shape(), DataType.FLOAT32) : total;
     }
 
     /** NLL summed over rows [start, end) of the selected rows. */
-    static NDArray chunkSum(NDArray rows, long[] labels, int start, int end, NDArray headWeight, NDManager scope) {
+    static NDArray chunkSum(NDArray rows, long[] labels, int start, int end, UnaryOperator<NDArray> head, NDManager scope) {
         long[] tgt = java.util.Arrays.copyOfRange(labels, start, end);
-        NDArray logits = Linear.linear(rows, headWeight).head();            // (n, V)
+        NDArray logits = head.apply(rows);                                   // (n, V)
         NDArray logp = Tensors.logSoftmaxFp32(logits, -1);                   // fp32 whatever the compute dtype
         NDArray picked = logp.gather(scope.create(tgt).reshape(tgt.length, 1), 1);
         return picked.sum().neg();
@@ -96,9 +107,13 @@ public final class CausalLmLoss {
      * Mean loss of a whole batch as one differentiable scalar (used for evaluation and parity tests).
      */
     public static NDArray mean(NDArray hidden, long[][] labels, NDArray headWeight, int chunkRows, NDManager scope) {
+        return mean(hidden, labels, linear(headWeight), chunkRows, scope);
+    }
+
+    public static NDArray mean(NDArray hidden, long[][] labels, UnaryOperator<NDArray> head, int chunkRows, NDManager scope) {
         Targets t = Targets.of(labels);
         NDArray rows = selectRows(hidden, t, scope);
-        NDArray s = sum(rows, t.labels(), headWeight, chunkRows, scope);
+        NDArray s = sum(rows, t.labels(), head, chunkRows, scope);
         NDArray count = scope.create((float) Math.max(1, t.count()));
         return s.div(count);
     }

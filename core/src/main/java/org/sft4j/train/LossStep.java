@@ -7,6 +7,8 @@ import org.sft4j.data.Batch;
 import org.sft4j.model.Decoder;
 import org.sft4j.nd.Tensors;
 
+import java.util.function.UnaryOperator;
+
 /**
  * Forward and backward of one micro-batch, with the loss normalised by the supervised tokens of the
  * whole accumulated batch (so accumulation gives the gradient of one big batch).
@@ -46,10 +48,11 @@ public final class LossStep {
             NDArray scaleArr = scope.create((float) scale);  // kept open until backward: no scalar use-after-free
             double total = 0;
             long n = targets.count();
+            UnaryOperator<NDArray> head = model.head();
             for (long start = 0; start < n; start += chunkRows) {
                 long end = Math.min(n, start + chunkRows);
                 NDArray part = CausalLmLoss.chunkSum(detached.get(new NDIndex(start + ":" + end)), targets.labels(),
-                        (int) start, (int) end, model.lmHead().array(), scope);
+                        (int) start, (int) end, head, scope);
                 total += Tensors.scalar(part);
                 NDArray scaled = part.mul(scaleArr);
                 Tensors.backward(scaled, scope.ones(scaled.getShape()), false);
@@ -72,7 +75,7 @@ public final class LossStep {
         try {
             NDArray hidden = model.forward(batch.inputs(), scope, null, false);
             NDArray rows = CausalLmLoss.selectRows(hidden, targets, scope);
-            double sum = Tensors.scalar(CausalLmLoss.sum(rows, targets.labels(), model.lmHead().array(), chunkRows, scope));
+            double sum = Tensors.scalar(CausalLmLoss.sum(rows, targets.labels(), model.head(), chunkRows, scope));
             return new double[] {sum, targets.count()};
         } finally {
             Tensors.gradMode(was);

@@ -6,6 +6,7 @@ import org.sft4j.config.TrainArgs;
 import org.sft4j.data.Batch;
 import org.sft4j.data.Batcher;
 import org.sft4j.data.TokenizedSet;
+import org.sft4j.model.Compute;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.Engines;
@@ -55,6 +56,13 @@ public final class Trainer {
                    Path modelSource, String baseModel, Path resumeFrom, List<TrainListener> listeners) throws IOException {
         this.args = args;
         this.model = model;
+        Compute compute = Compute.withBf16(args.bf16());
+        if (compute == null) {
+            // a LLaMA-Factory YAML often says bf16: true; on a machine without the extension it still trains
+            System.err.println("sft4j: bf16 needs the native extension (native/build.sh), which is not loaded; training in fp32");
+            compute = Compute.auto();
+        }
+        model.setCompute(compute);
         this.params = model.trainableParameters();
         this.seed = args.seed();
         this.finetuningType = model.loraConfig() != null ? "lora" : "full";

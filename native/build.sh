@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds native/build/libsft4j_native.so against the libtorch it finds: $LIBTORCH (a libtorch folder or a
+# Python install's torch/ folder), else python3's torch. Without libtorch headers or CMake it prints one
+# line and succeeds: sft4j then runs on DJL's portable path.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+prefix="${LIBTORCH:-}"
+if [ -z "$prefix" ]; then
+    prefix="$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)"
+fi
+if [ -z "$prefix" ] || [ ! -d "$prefix/include/torch" ] || ! command -v cmake >/dev/null; then
+    echo "sft4j native extension: skipped (no libtorch headers found: set LIBTORCH or install torch for python3; needs cmake); the portable DJL path is used"
+    exit 0
+fi
+java_home="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
+cmake -S "$HERE" -B "$HERE/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix/share/cmake" \
+      -DJAVA_HOME="$java_home" >"$HERE/build.log" 2>&1 || { cat "$HERE/build.log"; exit 1; }
+cmake --build "$HERE/build" -j "$(nproc)" >>"$HERE/build.log" 2>&1 || { tail -50 "$HERE/build.log"; exit 1; }
+echo "sft4j native extension: built $HERE/build/libsft4j_native.so against $prefix"
