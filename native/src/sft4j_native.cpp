@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <c10/core/GradMode.h>
 #include <torch/version.h>
 
 #ifdef SFT4J_CUDA
@@ -84,6 +85,21 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_sdpa(JNIEnv* env, jclass, jl
   SFT4J_CATCH(0)
 }
 
+// RMSNorm over the last dimension in one kernel (as LlamaRMSNorm computes it, in the input's dtype).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_rmsNorm(JNIEnv* env, jclass, jlong x, jlong weight, jdouble eps) {
+  SFT4J_TRY
+  const at::Tensor& t = tensor(x);
+  return handle(at::rms_norm(t, {t.size(-1)}, tensor(weight), eps));
+  SFT4J_CATCH(0)
+}
+
+// silu(gate) * up, the SwiGLU of Llama's MLP.
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_siluMul(JNIEnv* env, jclass, jlong gate, jlong up) {
+  SFT4J_TRY
+  return handle(at::silu(tensor(gate)) * tensor(up));
+  SFT4J_CATCH(0)
+}
+
 JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_setTf32(JNIEnv* env, jclass, jboolean on) {
   SFT4J_TRY
   at::globalContext().setAllowTF32CuBLAS(on);
@@ -98,7 +114,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_fusedAdamW(JNIEnv* env, jclas
                                                              jdouble beta1, jdouble beta2, jdouble weightDecay,
                                                              jdouble eps) {
   SFT4J_TRY
-  at::NoGradGuard noGrad;
+  c10::NoGradGuard noGrad;
   auto p = tensors(env, params);
   auto g = tensors(env, grads);
   auto ms = tensors(env, m);

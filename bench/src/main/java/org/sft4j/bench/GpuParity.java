@@ -55,7 +55,7 @@ public final class GpuParity {
                     : List.of(Compute.portable());
             for (Compute c : computes) {
                 compute = c;
-                String mode = !c.fusedAttention() ? "portable DJL fp32" : c.bf16() ? "native, bf16 products" : "native fused attention, fp32";
+                String mode = !c.fused() ? "portable DJL fp32" : c.bf16() ? "native, bf16 products" : "native fused attention, fp32";
                 System.out.println("== " + device + ", " + mode + " (engine " + Engines.pytorch().getVersion()
                         + (NativeOps.available() ? ", extension built on torch " + NativeOps.version() : "") + ")");
                 for (String name : List.of("llama", "qwen2", "mistral", "llama3-rope")) {

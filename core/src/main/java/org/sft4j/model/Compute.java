@@ -7,14 +7,14 @@ import org.sft4j.nd.NativeOps;
  * with {@code bf16} the matrix products and attention take bf16 copies of their inputs, cast by the native
  * extension so gradients flow back into the fp32 tensors.
  *
- * @param fusedAttention PyTorch's fused scaled-dot-product attention (native extension) instead of
- *     attention composed of DJL operations
+ * @param fused the native extension's fused kernels (scaled-dot-product attention, RMSNorm, SwiGLU) instead
+ *     of the same operations composed of DJL ones
  * @param bf16 bf16 matrix products and attention (native extension)
  */
-public record Compute(boolean fusedAttention, boolean bf16) {
+public record Compute(boolean fused, boolean bf16) {
 
     public Compute {
-        if ((fusedAttention || bf16) && !NativeOps.available()) {
+        if ((fused || bf16) && !NativeOps.available()) {
             throw new IllegalStateException("fused attention and bf16 need sft4j's native extension (native/build.sh, "
                     + "then SFT4J_NATIVE or SFT4J_ROOT); it is not loaded");
         }
@@ -25,7 +25,7 @@ public record Compute(boolean fusedAttention, boolean bf16) {
         return new Compute(false, false);
     }
 
-    /** The default: fused attention when the native extension is loaded, fp32 products. */
+    /** The default: fused kernels when the native extension is loaded, fp32 products. */
     public static Compute auto() {
         return new Compute(NativeOps.available(), false);
     }

@@ -130,7 +130,7 @@ public final class Decoder implements AutoCloseable {
             keyValid = cache.keyValid();
         }
         // plain causal attention needs no mask tensor with fused attention: its causal kernels apply it
-        boolean causalOnly = compute.fusedAttention() && cache == null && in.segmentIds() == null && allOnes(keyValid)
+        boolean causalOnly = compute.fused() && cache == null && in.segmentIds() == null && allOnes(keyValid)
                 && (config.slidingWindow() <= 0 || config.slidingWindow() >= t);
         NDArray mask = causalOnly ? null : AttentionMask.build(scope, keyValid, in.segmentIds(), past, t,
                 config.slidingWindow(), dataType);
@@ -141,7 +141,7 @@ public final class Decoder implements AutoCloseable {
         if (cache != null) {
             cache.advance(t);
         }
-        return layers.get(0).rmsNorm(x, finalNorm);
+        return layers.get(0).rmsNorm(x, finalNorm, compute);
     }
 
     /** Projects hidden states (..., hidden) onto the vocabulary (..., vocab). */

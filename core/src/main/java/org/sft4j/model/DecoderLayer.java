@@ -57,8 +57,8 @@ final class DecoderLayer {
 
     /** @param mask additive (B, 1, T, S), or null for plain causal attention (fused attention only) */
     NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training, Compute compute) {
-        NDArray h = x.add(attention(rmsNorm(x, inputNorm), cos, sin, mask, cache, training, compute));
-        return h.add(mlp(rmsNorm(h, postAttentionNorm), training, compute));
+        NDArray h = x.add(attention(rmsNorm(x, inputNorm, compute), cos, sin, mask, cache, training, compute));
+        return h.add(mlp(rmsNorm(h, postAttentionNorm, compute), training, compute));
     }
 
     private NDArray attention(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training,
@@ -76,7 +76,7 @@ final class DecoderLayer {
             ks = full[0];
             vs = full[1];
         }
-        if (compute.fusedAttention()) {
+        if (compute.fused()) {
             NDArray out = fused(qs, ks, vs, mask, compute.bf16());
             return o.apply(out.transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd), training, compute);
         }
@@ -111,12 +111,21 @@ final class DecoderLayer {
     }
 
     private NDArray mlp(NDArray x, boolean training, Compute compute) {
+        if (compute.fused()) {
+            // native: SwiGLU in one op, on bf16 activations when the products are bf16
+            NDArray g = gate.applyInComputeType(x, training, compute);
+            NDArray u = up.applyInComputeType(x, training, compute);
+            return down.apply(NativeOps.siluMul(g, u), training, compute);
+        }
         NDArray g = gate.apply(x, training, compute);
         NDArray silu = g.mul(Activation.sigmoid(g));
         return down.apply(silu.mul(up.apply(x, training, compute)), training, compute);
     }
 
-    NDArray rmsNorm(NDArray x, Parameter weight) {
+    NDArray rmsNorm(NDArray x, Parameter weight, Compute compute) {
+        if (compute.fused()) {
+            return NativeOps.rmsNorm(x, weight.array(), cfg.rmsNormEps());
+        }
         NDArray variance = x.square().mean(new int[] {-1}, true);
         NDArray normed = x.div(variance.add(scalars.of(cfg.rmsNormEps())).sqrt());
         return normed.mul(weight.array());

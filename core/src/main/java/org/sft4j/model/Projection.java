@@ -49,13 +49,30 @@ public final class Projection {
         // x first: results attach to the manager of the first operand, which is the step's scope
         NDArray y = compute.bf16() ? bf16Linear(x)
                 : Linear.linear(x, weight.array(), bias == null ? null : bias.array()).head();
-        return lora == null ? y : y.add(lora.apply(x, training));
+        return lora == null ? y : y.add(lora.apply(loraInput(x, compute), training));
+    }
+
+    /** As {@link #apply}, but with bf16 the result stays bf16 (for an elementwise op that feeds another projection). */
+    NDArray applyInComputeType(NDArray x, boolean training, Compute compute) {
+        if (!compute.bf16()) {
+            return apply(x, training, compute);
+        }
+        NDArray y = bf16Product(x);
+        return lora == null ? y : y.add(lora.apply(loraInput(x, compute), training));
+    }
+
+    /** The adapter computes in fp32: with bf16 products its input may arrive as bf16. */
+    private static NDArray loraInput(NDArray x, Compute compute) {
+        return compute.bf16() ? NativeOps.cast(x, NativeOps.FLOAT32) : x;
     }
 
     /** x W^T + b on bf16 copies (autograd reaches the fp32 tensors through the casts), back in fp32. */
     private NDArray bf16Linear(NDArray x) {
-        NDArray y = Linear.linear(NativeOps.cast(x, NativeOps.BFLOAT16), NativeOps.cast(weight.array(), NativeOps.BFLOAT16),
+        return NativeOps.cast(bf16Product(x), NativeOps.FLOAT32);
+    }
+
+    private NDArray bf16Product(NDArray x) {
+        return Linear.linear(NativeOps.cast(x, NativeOps.BFLOAT16), NativeOps.cast(weight.array(), NativeOps.BFLOAT16),
                 bias == null ? null : NativeOps.cast(bias.array(), NativeOps.BFLOAT16)).head();
-        return NativeOps.cast(y, NativeOps.FLOAT32);
     }
 }

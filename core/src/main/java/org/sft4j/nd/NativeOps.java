@@ -38,6 +38,10 @@ public final class NativeOps {
 
     private static native void setTf32(boolean on);
 
+    private static native long rmsNorm(long x, long weight, double eps);
+
+    private static native long siluMul(long gate, long up);
+
     private static native void fusedAdamW(long[] params, long[] grads, long[] m, long[] v, long[] steps, double lr,
                                           double beta1, double beta2, double weightDecay, double eps);
 
@@ -71,6 +75,16 @@ public final class NativeOps {
         return wrap(q, sdpa(handle(q), handle(k), handle(v), mask == null ? 0 : handle(mask), causal, scale, gqa));
     }
 
+    /** RMSNorm over the last dimension, one fused kernel: x / sqrt(mean(x^2) + eps) * weight. */
+    public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        return wrap(x, rmsNorm(handle(x), handle(weight), eps));
+    }
+
+    /** silu(gate) * up (SwiGLU). */
+    public static NDArray siluMul(NDArray gate, NDArray up) {
+        return wrap(gate, siluMul(handle(gate), handle(up)));
+    }
+
     /** Lets fp32 matrix products use TF32 tensor cores (off by default, as in PyTorch). */
     public static void allowTf32(boolean on) {
         setTf32(on);
@@ -86,11 +100,11 @@ public final class NativeOps {
 
     /** CUDA allocator statistics of a GPU: allocated, peak allocated, reserved, peak reserved, in bytes. */
     public static long[] cudaMemory(Device device) {
-        return cudaMemory(device.getDeviceId());
+        return cudaMemory(Math.max(0, device.getDeviceId()));   // DJL names the default GPU -1
     }
 
     public static void resetPeakMemory(Device device) {
-        resetPeakMemory(device.getDeviceId());
+        resetPeakMemory(Math.max(0, device.getDeviceId()));
     }
 
     private static long handle(NDArray x) {
