@@ -16,7 +16,10 @@ import org.sft4j.model.Parameter;
 import org.sft4j.nd.Engines;
 import org.sft4j.nd.NativeOps;
 import org.sft4j.nd.Tensors;
+import org.sft4j.train.AdamW;
 import org.sft4j.train.CausalLmLoss;
+import org.sft4j.train.GradientClipping;
+import org.sft4j.train.LrSchedule;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -64,6 +67,7 @@ public final class GpuParity {
                 }
                 lora(models, device);
                 greedy(models, device);
+                adamW(models, device);
             }
         }
         System.out.println(failures == 0 ? "ALL CHECKS PASSED" : failures + " CHECKS FAILED");
@@ -133,6 +137,39 @@ public final class GpuParity {
             check("llama-lora base + adapter logits", Fixture.relError(Tensors.toFloats(model.logits(model.forward(in, step, null, false))), expected), bound(1e-4));
             model.mergeLora();
             check("llama-lora merged logits", Fixture.relError(Tensors.toFloats(model.logits(model.forward(in, step, null, false))), expected), bound(1e-4));
+        }
+    }
+
+    /** Five steps of clipping + AdamW (fused with the extension) against torch's after_5_steps.safetensors. */
+    private static void adamW(Path models, Device device) throws Exception {
+        Path dir = models.resolve("llama");
+        try (Fixture exp = new Fixture(dir.resolve("expected.safetensors"));
+             Fixture after = new Fixture(dir.resolve("after_5_steps.safetensors"));
+             Decoder model = load(dir, device);
+             AdamW opt = new AdamW(model.trainableParameters(), 0.9, 0.999, 1e-8, 0.01, true, model.manager())) {
+            long[][] ids = exp.longs("input_ids");
+            long[][] labels = exp.longs("labels");
+            ModelInputs in = new ModelInputs(ids, Fixture.positions(ids), exp.ints("attention_mask"), null);
+            LrSchedule schedule = new LrSchedule("cosine", 1e-3, 2, 5);
+            for (int step = 0; step < 5; step++) {
+                try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
+                    boolean was = Tensors.gradMode(true);
+                    try {
+                        NDArray loss = CausalLmLoss.mean(model.forward(in, s, null, true), labels, model.head(), 7, s);
+                        Tensors.backward(loss, s.ones(loss.getShape()), false);
+                    } finally {
+                        Tensors.gradMode(was);
+                    }
+                    GradientClipping.clip(model.trainableParameters(), 1.0);
+                    opt.step(schedule.lrAt(step));
+                    model.trainableParameters().forEach(p -> Tensors.zeroGrad(p.array()));
+                }
+            }
+            double worst = 0;
+            for (Parameter p : model.baseParameters()) {
+                worst = Math.max(worst, Fixture.relError(Tensors.toFloats(p.array()), after.floats(p.name())));
+            }
+            check("llama weights after 5 AdamW steps (" + (NativeOps.available() ? "fused" : "DJL ops") + ")", worst, bound(1e-4));
         }
     }
 
