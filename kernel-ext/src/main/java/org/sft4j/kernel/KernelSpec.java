@@ -80,7 +80,12 @@ record KernelSpec(Path dataDir, String name, List<String> javaOpts) {
         spec.put("display_name", "Java (sft4j)");
         spec.put("language", "java");
         spec.put("interrupt_mode", "message");
-        spec.put("env", Map.of("DJL_OFFLINE", "true", "OPT_OUT_TRACKING", "true", "RUST_FLAVOR", "cpu", "THP_MEM_ALLOC_ENABLE", "1"));
+        Map<String, String> env = new java.util.LinkedHashMap<>(Map.of("DJL_OFFLINE", "true", "OPT_OUT_TRACKING", "true",
+                "RUST_FLAVOR", "cpu", "THP_MEM_ALLOC_ENABLE", "1"));
+        if (System.getenv("SFT4J_ROOT") != null) {
+            env.put("SFT4J_ROOT", System.getenv("SFT4J_ROOT"));   // where the native extension is looked for
+        }
+        spec.put("env", env);
         Gson gson = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
         Path tmp = dir.resolve("kernel.json.tmp");
         Files.writeString(tmp, gson.toJson(spec));
