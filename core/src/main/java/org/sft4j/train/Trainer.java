@@ -63,6 +63,13 @@ public final class Trainer {
             compute = Compute.auto();
         }
         model.setCompute(compute);
+        if (args.fp16()) {
+            System.err.println("sft4j: fp16 training is not built yet; training in " + (compute.bf16() ? "bf16" : "fp32"));
+        }
+        if (args.nprocPerNode() > 1 || args.nnodes() > 1) {
+            System.err.println("sft4j: multi-GPU training is not built yet; this run uses one process on " + model.device()
+                    + " (%sft.export llamafactory writes the job for a cluster)");
+        }
         this.params = model.trainableParameters();
         this.seed = args.seed();
         this.finetuningType = model.loraConfig() != null ? "lora" : "full";
