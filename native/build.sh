@@ -12,8 +12,17 @@ if [ -z "$prefix" ] || [ ! -d "$prefix/include/torch" ] || ! command -v cmake >/
     echo "sft4j native extension: skipped (no libtorch headers found: set LIBTORCH or install torch for python3; needs cmake); the portable DJL path is used"
     exit 0
 fi
+nccl="$(ls -d "$prefix"/../nvidia/nccl/include 2>/dev/null | head -1 || true)"   # pip's NCCL wheel
 java_home="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
 cmake -S "$HERE" -B "$HERE/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix/share/cmake" \
-      -DJAVA_HOME="$java_home" >"$HERE/build.log" 2>&1 || { cat "$HERE/build.log"; exit 1; }
-cmake --build "$HERE/build" -j "$(nproc)" >>"$HERE/build.log" 2>&1 || { tail -50 "$HERE/build.log"; exit 1; }
+      -DJAVA_HOME="$java_home" ${nccl:+-DNCCL_INCLUDE="$nccl"} >"$HERE/build.log" 2>&1 || { cat "$HERE/build.log"; exit 1; }
+cmake --build "$HERE/build" --target sft4j_native -j "$(nproc)" >>"$HERE/build.log" 2>&1 || { tail -50 "$HERE/build.log"; exit 1; }
 echo "sft4j native extension: built $HERE/build/libsft4j_native.so against $prefix"
+if [ -n "$nccl" ]; then
+    # the distributed part is optional: a failure leaves the single-process extension in place
+    if cmake --build "$HERE/build" --target sft4j_dist -j "$(nproc)" >>"$HERE/build.log" 2>&1; then
+        echo "sft4j native extension: built $HERE/build/libsft4j_dist.so (NCCL from $nccl)"
+    else
+        echo "sft4j native extension: the distributed library did not build (see native/build.log); one process per run"
+    fi
+fi

@@ -133,6 +133,12 @@ public final class NativeOps {
         return available;
     }
 
+    /** The folder the extension was loaded from (its optional companion libraries live beside it), or null. */
+    static Path libraryDir() {
+        Path lib = available() ? locate() : null;
+        return lib == null ? null : lib.toAbsolutePath().getParent();
+    }
+
     private static boolean load() {
         Path lib = locate();
         if (lib == null) {

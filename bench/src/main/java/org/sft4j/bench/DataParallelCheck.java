@@ -1,0 +1,114 @@
+package org.sft4j.bench;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import org.sft4j.data.Batch;
+import org.sft4j.model.Compute;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelConfig;
+import org.sft4j.model.Parameter;
+import org.sft4j.nd.Distributed;
+import org.sft4j.nd.Tensors;
+import org.sft4j.train.AdamW;
+import org.sft4j.train.GradientClipping;
+import org.sft4j.train.LossStep;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Data parallel on one host, one process per GPU: every rank holds a replica (rank 0's weights broadcast),
+ * takes its rows of the global batch, and the gradients (scaled by the global supervised count) are summed
+ * across ranks before clipping and AdamW: the same update as one process on the whole batch. Rank 0 prints
+ * the loss of every step and the global tokens/s of the steps after {@code WARMUP}.
+ *
+ * <pre>java ... DataParallelCheck CONFIG_DIR RANK WORLD PORT GLOBAL_BATCH LENGTH STEPS WARMUP fused|bf16</pre>
+ */
+public final class DataParallelCheck {
+
+    public static void main(String[] args) throws Exception {
+        ModelConfig cfg = ModelConfig.read(Path.of(args[0]));
+        int rank = Integer.parseInt(args[1]);
+        int world = Integer.parseInt(args[2]);
+        int port = Integer.parseInt(args[3]);
+        int globalBatch = Integer.parseInt(args[4]);
+        int t = Integer.parseInt(args[5]);
+        int steps = Integer.parseInt(args[6]);
+        int warmup = Integer.parseInt(args[7]);
+        boolean bf16 = args[8].equals("bf16");
+        Device device = Device.gpu(rank);
+        Batch local = rows(cfg, globalBatch, t, rank * globalBatch / world, (rank + 1) * globalBatch / world);
+        long globalSupervised = (long) globalBatch * (t - 1);
+        try (Decoder model = Decoder.randomInit(cfg, 0, device);
+             Distributed group = world > 1 ? Distributed.join("127.0.0.1", port, rank, world, device) : null) {
+            model.setCompute(new Compute(true, bf16));
+            List<Parameter> params = model.trainableParameters();
+            if (group != null) {
+                group.broadcast(params.stream().map(Parameter::array).toList(), 0);
+            }
+            LossStep lossStep = new LossStep(model, 1024);
+            try (AdamW opt = new AdamW(params, 0.9, 0.999, 1e-8, 0.0, false, model.manager())) {
+                long start = System.nanoTime();
+                for (int i = 0; i < warmup + steps; i++) {
+                    if (i == warmup) {
+                        start = System.nanoTime();
+                    }
+                    double loss;
+                    try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
+                        double sum = lossStep.forwardBackward(local, 1.0 / globalSupervised, s);
+                        if (group != null) {
+                            List<NDArray> reduce = new ArrayList<>();
+                            params.forEach(p -> reduce.add(Tensors.gradOrNull(p.array())));
+                            NDArray lossSum = s.create(new float[] {(float) sum});
+                            reduce.add(lossSum);
+                            group.allReduceSum(reduce);
+                            sum = lossSum.toFloatArray()[0];
+                        }
+                        loss = sum / globalSupervised;
+                        GradientClipping.clip(params, 1.0);
+                        opt.step(1e-4);
+                        params.forEach(p -> Tensors.zeroGrad(p.array()));
+                    }
+                    if (rank == 0) {
+                        System.out.printf("step %d loss %.7f%n", i + 1, loss);
+                    }
+                }
+                params.get(0).array().get(0).toFloatArray();   // wait for the device
+                double seconds = (System.nanoTime() - start) / 1e9;
+                if (rank == 0) {
+                    System.out.printf("world %d, global batch %d x %d, %s: %.0f tokens/s over %d steps%n", world, globalBatch,
+                            t, bf16 ? "bf16" : "fp32", (double) globalBatch * t * steps / seconds, steps);
+                }
+            }
+        }
+    }
+
+    /** Rows [from, to) of a global batch of random tokens that every rank generates identically. */
+    private static Batch rows(ModelConfig cfg, int globalBatch, int t, int from, int to) {
+        Random r = new Random(0);
+        long[][] all = new long[globalBatch][t];
+        for (long[] row : all) {
+            for (int j = 0; j < t; j++) {
+                row[j] = r.nextInt(cfg.vocabSize());
+            }
+        }
+        int n = to - from;
+        long[][] ids = new long[n][];
+        long[][] labels = new long[n][t];
+        int[][] mask = new int[n][t];
+        long[][] pos = new long[n][t];
+        for (int i = 0; i < n; i++) {
+            ids[i] = all[from + i];
+            for (int j = 0; j < t; j++) {
+                labels[i][j] = j + 1 < t ? ids[i][j + 1] : -100;
+                mask[i][j] = 1;
+                pos[i][j] = j;
+            }
+        }
+        return new Batch(ids, labels, mask, pos, null, n * t, n * (t - 1));
+    }
+}
