@@ -59,6 +59,13 @@ class DataPipelineTest {
         assertTrue(again.reused(), "same inputs, same settings: the files are reused");
         assertEquals(before, Files.getLastModifiedTime(again.train()).toMillis());
         assertEquals(r.train, again.report().train);
+        DataReport back = again.report();
+        assertEquals(r.toString(), back.toString(), "the reused report.json gives back every count");
+        assertEquals(r.dropped, back.dropped);
+        assertEquals(r.lengths, back.lengths);
+        assertEquals(r.skippedRows, back.skippedRows);
+        assertEquals(List.of(r.formats, r.template, r.tokenizer, r.cutoffLen),
+                List.of(back.formats, back.template, back.tokenizer, back.cutoffLen));
         DataPipeline.Prepared changed = DataPipeline.prepare(cfg.with("cutoff_len", 300), NO_HUB, null);
         assertFalse(changed.reused(), "a changed cutoff_len rebuilds");
         try (var files = Files.list(tmp.resolve("d"))) {
