@@ -113,7 +113,7 @@ public final class DataPipeline {
                 trainOut.commit();
                 valOut.commit();
             }
-            writeJson(out.resolve("report.json"), reportJson(report));
+            writeJson(out.resolve("report.json"), report);
             writeJson(out.resolve("preview.json"), previewJson(preview));
             ObjectNode m = JSON.createObjectNode();
             m.put("key", key);
@@ -362,52 +362,13 @@ public final class DataPipeline {
     }
 
     private static Prepared reused(Path out) throws IOException {
-        JsonNode r = JSON.readTree(out.resolve("report.json").toFile());
-        DataReport report = new DataReport();
-        report.rowsRead = r.path("rows_read").asLong();
-        report.examples = r.path("examples").asLong();
-        report.train = r.path("train").asLong();
-        report.val = r.path("val").asLong();
-        report.truncated = r.path("truncated").asLong();
-        report.tokens = r.path("tokens").asLong();
-        report.supervisedTokens = r.path("supervised_tokens").asLong();
-        report.turnsWithoutEndToken = r.path("turns_without_end_token").asLong();
-        report.cutoffLen = r.path("cutoff_len").asInt();
-        report.formats = r.path("formats").asText();
-        report.template = r.path("template").asText();
-        report.tokenizer = r.path("tokenizer").asText();
-        r.path("dropped").fields().forEachRemaining(e -> report.dropped.put(DropReason.valueOf(e.getKey()), e.getValue().asLong()));
-        r.path("skipped_rows").forEach(s -> report.skippedRows.add(s.asText()));
-        r.path("lengths").forEach(l -> report.lengths.add(l.asInt()));
+        DataReport report = JSON.readValue(out.resolve("report.json").toFile(), DataReport.class);
         List<Preview> preview = new ArrayList<>();
         for (JsonNode p : JSON.readTree(out.resolve("preview.json").toFile())) {
             preview.add(new Preview(p.path("id").asText(), p.path("text").asText(), JSON.convertValue(p.get("input_ids"), int[].class),
                     JSON.convertValue(p.get("labels"), int[].class)));
         }
         return new Prepared(out, out.resolve("train.parquet"), out.resolve("val.parquet"), report, preview, true);
-    }
-
-    private static ObjectNode reportJson(DataReport r) {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("rows_read", r.rowsRead);
-        n.put("examples", r.examples);
-        n.put("train", r.train);
-        n.put("val", r.val);
-        n.put("truncated", r.truncated);
-        n.put("tokens", r.tokens);
-        n.put("supervised_tokens", r.supervisedTokens);
-        n.put("turns_without_end_token", r.turnsWithoutEndToken);
-        n.put("cutoff_len", r.cutoffLen);
-        n.put("formats", r.formats);
-        n.put("template", r.template);
-        n.put("tokenizer", r.tokenizer);
-        ObjectNode d = n.putObject("dropped");
-        r.dropped.forEach((k, v) -> d.put(k.name(), v));
-        ArrayNode s = n.putArray("skipped_rows");
-        r.skippedRows.forEach(s::add);
-        ArrayNode l = n.putArray("lengths");
-        r.lengths.forEach(l::add);
-        return n;
     }
 
     private static ArrayNode previewJson(List<Preview> preview) {

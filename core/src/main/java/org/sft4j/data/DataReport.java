@@ -1,5 +1,8 @@
 package org.sft4j.data;
 
+import com.fasterxml.jackson.annotation.JsonMerge;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import org.sft4j.tokenize.DropReason;
 
 import java.util.ArrayList;
@@ -12,6 +15,7 @@ import java.util.Map;
  * dropped per reason, truncations, token and supervised-token counts, token lengths (for the
  * histogram), and the first skipped rows with their locations.
  */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)   // report.json: rows_read, supervised_tokens, ...
 public final class DataReport {
 
     public static final int MAX_LISTED_SKIPS = 20;
@@ -28,9 +32,9 @@ public final class DataReport {
     public String formats = "";
     public String template = "";
     public String tokenizer = "";
-    public final Map<DropReason, Long> dropped = new EnumMap<>(DropReason.class);
-    public final List<String> skippedRows = new ArrayList<>();
-    public final List<Integer> lengths = new ArrayList<>();
+    @JsonMerge public final Map<DropReason, Long> dropped = new EnumMap<>(DropReason.class);
+    @JsonMerge public final List<String> skippedRows = new ArrayList<>();
+    @JsonMerge public final List<Integer> lengths = new ArrayList<>();
 
     void drop(DropReason r) {
         dropped.merge(r, 1L, Long::sum);
