@@ -1,9 +1,16 @@
 package org.sft4j.bench;
 
+import org.sft4j.data.Batch;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelConfig;
+import org.sft4j.model.Parameter;
+
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
 
 /** Helpers shared by the benchmarks: medians, peak heap, printing. */
 final class Bench {
@@ -32,6 +39,40 @@ final class Bench {
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
             p.resetPeakUsage();
         }
+    }
+
+    /**
+     * Rows [from, to) of a batch of {@code rows} x {@code t} random tokens (seeded: every process draws the
+     * same batch) with next-token targets, as transformers shifts {@code labels=input_ids}.
+     */
+    static Batch randomTokens(ModelConfig cfg, int rows, int t, int from, int to) {
+        Random r = new Random(0);
+        long[][] all = new long[rows][t];
+        for (long[] row : all) {
+            for (int j = 0; j < t; j++) {
+                row[j] = r.nextInt(cfg.vocabSize());
+            }
+        }
+        int n = to - from;
+        long[][] ids = new long[n][];
+        long[][] labels = new long[n][t];
+        int[][] mask = new int[n][t];
+        long[][] pos = new long[n][t];
+        for (int i = 0; i < n; i++) {
+            ids[i] = all[from + i];
+            for (int j = 0; j < t; j++) {
+                labels[i][j] = j + 1 < t ? ids[i][j + 1] : -100;
+                mask[i][j] = 1;
+                pos[i][j] = j;
+            }
+        }
+        return new Batch(ids, labels, mask, pos, null, n * t, n * (t - 1));
+    }
+
+    /** Waits for the model's device: reading a value back ends the stream's queued work. */
+    static void waitFor(Decoder model) {
+        List<Parameter> ps = model.trainableParameters();
+        ps.get(ps.size() - 1).array().get(0).toFloatArray();
     }
 
     static void row(String what, String value) {

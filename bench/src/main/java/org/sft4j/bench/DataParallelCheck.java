@@ -18,7 +18,6 @@ import org.sft4j.train.LossStep;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 /**
  * Data parallel on one host, one process per GPU: every rank holds a replica (rank 0's weights broadcast),
@@ -41,7 +40,7 @@ public final class DataParallelCheck {
         int warmup = Integer.parseInt(args[7]);
         boolean bf16 = args[8].equals("bf16");
         Device device = Device.gpu(rank);
-        Batch local = rows(cfg, globalBatch, t, rank * globalBatch / world, (rank + 1) * globalBatch / world);
+        Batch local = Bench.randomTokens(cfg, globalBatch, t, rank * globalBatch / world, (rank + 1) * globalBatch / world);
         long globalSupervised = (long) globalBatch * (t - 1);
         try (Decoder model = Decoder.randomInit(cfg, 0, device);
              Distributed group = world > 1 ? Distributed.join("127.0.0.1", port, rank, world, device) : null) {
@@ -77,7 +76,7 @@ public final class DataParallelCheck {
                         System.out.printf("step %d loss %.7f%n", i + 1, loss);
                     }
                 }
-                params.get(0).array().get(0).toFloatArray();   // wait for the device
+                Bench.waitFor(model);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 if (rank == 0) {
                     System.out.printf("world %d, global batch %d x %d, %s: %.0f tokens/s over %d steps%n", world, globalBatch,
@@ -85,30 +84,5 @@ public final class DataParallelCheck {
                 }
             }
         }
-    }
-
-    /** Rows [from, to) of a global batch of random tokens that every rank generates identically. */
-    private static Batch rows(ModelConfig cfg, int globalBatch, int t, int from, int to) {
-        Random r = new Random(0);
-        long[][] all = new long[globalBatch][t];
-        for (long[] row : all) {
-            for (int j = 0; j < t; j++) {
-                row[j] = r.nextInt(cfg.vocabSize());
-            }
-        }
-        int n = to - from;
-        long[][] ids = new long[n][];
-        long[][] labels = new long[n][t];
-        int[][] mask = new int[n][t];
-        long[][] pos = new long[n][t];
-        for (int i = 0; i < n; i++) {
-            ids[i] = all[from + i];
-            for (int j = 0; j < t; j++) {
-                labels[i][j] = j + 1 < t ? ids[i][j + 1] : -100;
-                mask[i][j] = 1;
-                pos[i][j] = j;
-            }
-        }
-        return new Batch(ids, labels, mask, pos, null, n * t, n * (t - 1));
     }
 }

@@ -10,6 +10,7 @@ import org.sft4j.model.io.NamedTensor;
 import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
 import org.sft4j.nd.Tensors;
+import org.sft4j.testing.Expected;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -50,13 +51,13 @@ public final class HfInteropExport {
 
     /** Reloads {@code saved} and writes its logits on the fixture's inputs (and the inputs) to {@code file}. */
     private static void writeLogits(Path saved, Path fixture, Path file) throws Exception {
-        try (Fixture exp = new Fixture(fixture.resolve("expected.safetensors"));
+        try (Expected exp = new Expected(fixture.resolve("expected.safetensors"));
              Decoder m = Decoder.load(saved, Device.cpu());
              NDScope scope = new NDScope();
              NDManager step = m.manager().newSubManager()) {
             long[][] ids = exp.longs("input_ids");
             int[][] mask = exp.ints("attention_mask");
-            float[] logits = Tensors.toFloats(m.logits(m.forward(new ModelInputs(ids, Fixture.positions(ids), mask, null), step, null, false)));
+            float[] logits = Tensors.toFloats(m.logits(m.forward(new ModelInputs(ids, Expected.positions(ids), mask, null), step, null, false)));
             long rows = ids.length;
             long cols = ids[0].length;
             ByteBuffer lb = ByteBuffer.allocate(logits.length * 4).order(ByteOrder.LITTLE_ENDIAN);

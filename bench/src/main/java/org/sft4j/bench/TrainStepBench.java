@@ -14,7 +14,6 @@ import org.sft4j.train.GradientClipping;
 import org.sft4j.train.LossStep;
 
 import java.nio.file.Path;
-import java.util.Random;
 
 /**
  * Full fine-tuning steps of a randomly initialised model on random tokens, the workload of the
@@ -25,12 +24,6 @@ import java.util.Random;
  */
 public final class TrainStepBench {
 
-    /** Waits for the device: reading a value back ends the stream's queued work. */
-    private static void sync(Decoder model) {
-        var last = model.trainableParameters().get(model.trainableParameters().size() - 1).array();
-        last.get(0).toFloatArray();
-    }
-
     public static void main(String[] args) throws Exception {
         ModelConfig cfg = ModelConfig.read(Path.of(args[0]));
         Device device = Engines.device(args[1]);
@@ -39,23 +32,7 @@ public final class TrainStepBench {
         int steps = Integer.parseInt(args[4]);
         int warmup = 3;
         String mode = args.length > 5 ? args[5] : "portable";
-        long[][] ids = new long[b][t];
-        long[][] labels = new long[b][t];
-        int[][] mask = new int[b][t];
-        long[][] pos = new long[b][t];
-        Random r = new Random(0);
-        for (int i = 0; i < b; i++) {
-            for (int j = 0; j < t; j++) {
-                ids[i][j] = r.nextInt(cfg.vocabSize());
-                mask[i][j] = 1;
-                pos[i][j] = j;
-            }
-            for (int j = 0; j < t - 1; j++) {
-                labels[i][j] = ids[i][j + 1];   // next-token targets, as transformers shifts labels=input_ids
-            }
-            labels[i][t - 1] = -100;
-        }
-        Batch batch = new Batch(ids, labels, mask, pos, null, b * t, b * (t - 1));
+        Batch batch = Bench.randomTokens(cfg, b, t, 0, b);
         try (Decoder model = Decoder.randomInit(cfg, 0, device)) {
             model.setCompute(switch (mode) {
                 case "portable" -> Compute.portable();
@@ -74,7 +51,7 @@ public final class TrainStepBench {
                 double loss = 0;
                 for (int i = 0; i < warmup + steps; i++) {
                     if (i == warmup) {
-                        sync(model);
+                        Bench.waitFor(model);
                         start = System.nanoTime();
                     }
                     try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
@@ -84,7 +61,7 @@ public final class TrainStepBench {
                         model.trainableParameters().forEach(p -> org.sft4j.nd.Tensors.zeroGrad(p.array()));
                     }
                 }
-                sync(model);
+                Bench.waitFor(model);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 System.out.printf("loss %.4f; %d timed steps in %.2f s: %.0f tokens/s%n", loss, steps, seconds,
                         (double) b * t * steps / seconds);

@@ -31,11 +31,11 @@ class DecoderFixtureTest {
              NDScope scope = new NDScope();
              NDManager step = model.manager().newSubManager()) {
             long[][] ids = exp.longs("input_ids");
-            int[][] mask = toInts(exp.longs("attention_mask"));
+            int[][] mask = exp.ints("attention_mask");
             long[][] labels = exp.longs("labels");
             boolean was = Tensors.gradMode(true);
             try {
-                NDArray hidden = model.forward(new ModelInputs(ids, positions(ids), mask, null), step, null, false);
+                NDArray hidden = model.forward(new ModelInputs(ids, Expected.positions(ids), mask, null), step, null, false);
                 float[] logits = Tensors.toFloats(model.logits(hidden));
                 double err = Numerics.relError(logits, exp.floats("logits"));
                 assertTrue(err < 1e-4, name + " logits rel. error " + err);
@@ -71,32 +71,11 @@ class DecoderFixtureTest {
              NDScope scope = new NDScope();
              NDManager step = model.manager().newSubManager()) {
             long[][] ids = exp.longs("input_ids");
-            int[][] mask = toInts(exp.longs("attention_mask"));
-            NDArray hidden = model.forward(new ModelInputs(ids, positions(ids), mask, null), step, null, false);
+            int[][] mask = exp.ints("attention_mask");
+            NDArray hidden = model.forward(new ModelInputs(ids, Expected.positions(ids), mask, null), step, null, false);
             double err = Numerics.relError(Tensors.toFloats(model.logits(hidden)), exp.floats("logits"));
             assertTrue(err < 1e-2, name + "-bf16 logits rel. error " + err);
             assertTrue(err > 0, "bf16 weights cannot give fp32 logits bit for bit; was the fp32 file read?");
         }
-    }
-
-    static int[][] toInts(long[][] a) {
-        int[][] out = new int[a.length][a[0].length];
-        for (int i = 0; i < a.length; i++) {
-            for (int j = 0; j < a[i].length; j++) {
-                out[i][j] = (int) a[i][j];
-            }
-        }
-        return out;
-    }
-
-    /** transformers uses arange(T) when no position ids are given, padding included. */
-    static long[][] positions(long[][] ids) {
-        long[][] p = new long[ids.length][ids[0].length];
-        for (long[] row : p) {
-            for (int j = 0; j < row.length; j++) {
-                row[j] = j;
-            }
-        }
-        return p;
     }
 }

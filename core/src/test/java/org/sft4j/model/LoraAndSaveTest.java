@@ -28,10 +28,10 @@ class LoraAndSaveTest {
 
     private static float[] logits(Decoder model, Expected exp) throws IOException {
         long[][] ids = exp.longs("input_ids");
-        int[][] mask = DecoderFixtureTest.toInts(exp.longs("attention_mask"));
+        int[][] mask = exp.ints("attention_mask");
         try (NDScope s = new NDScope(); NDManager step = model.manager().newSubManager()) {
             return Tensors.toFloats(model.logits(model.forward(
-                    new ModelInputs(ids, DecoderFixtureTest.positions(ids), mask, null), step, null, false)));
+                    new ModelInputs(ids, Expected.positions(ids), mask, null), step, null, false)));
         }
     }
 

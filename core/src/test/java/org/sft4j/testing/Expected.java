@@ -39,6 +39,29 @@ public final class Expected implements AutoCloseable {
         return out;
     }
 
+    /** An int64 matrix as ints (masks). */
+    public int[][] ints(String name) throws IOException {
+        long[][] l = longs(name);
+        int[][] out = new int[l.length][l[0].length];
+        for (int i = 0; i < l.length; i++) {
+            for (int j = 0; j < l[i].length; j++) {
+                out[i][j] = (int) l[i][j];
+            }
+        }
+        return out;
+    }
+
+    /** transformers uses arange(T) per row when no position ids are given, padding included. */
+    public static long[][] positions(long[][] ids) {
+        long[][] p = new long[ids.length][ids[0].length];
+        for (long[] row : p) {
+            for (int j = 0; j < row.length; j++) {
+                row[j] = j;
+            }
+        }
+        return p;
+    }
+
     public boolean has(String name) {
         return file.tensors().containsKey(name);
     }
