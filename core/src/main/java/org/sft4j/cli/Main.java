@@ -38,7 +38,8 @@ public final class Main {
         }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             // bad input is a one-line message, not a stack trace
-            cmd.getErr().println("sft4j " + cmd.getCommandName() + ": " + ex.getMessage());
+            String message = ex instanceof java.nio.file.NoSuchFileException nf ? "no such file: " + nf.getFile() : ex.getMessage();
+            cmd.getErr().println("sft4j " + cmd.getCommandName() + ": " + message);
             if (System.getenv("SFT4J_DEBUG") != null) {
                 ex.printStackTrace(cmd.getErr());
             }
