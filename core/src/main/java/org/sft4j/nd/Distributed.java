@@ -2,7 +2,6 @@ package org.sft4j.nd;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.pytorch.engine.PtNDArray;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,20 +78,12 @@ public final class Distributed implements AutoCloseable {
 
     /** Replaces every tensor by its sum over the ranks (one collective over a flat buffer). */
     public void allReduceSum(List<NDArray> tensors) {
-        allReduceSum(group, handles(tensors));
+        allReduceSum(group, NativeOps.handles(tensors));
     }
 
     /** Replaces every tensor by rank {@code root}'s. */
     public void broadcast(List<NDArray> tensors, int root) {
-        broadcast(group, handles(tensors), root);
-    }
-
-    private static long[] handles(List<NDArray> xs) {
-        long[] out = new long[xs.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = ((PtNDArray) xs.get(i)).getHandle();
-        }
-        return out;
+        broadcast(group, NativeOps.handles(tensors), root);
     }
 
     @Override

@@ -111,7 +111,8 @@ public final class NativeOps {
         return ((PtNDArray) x).getHandle();
     }
 
-    private static long[] handles(List<NDArray> xs) {
+    /** The libtorch tensor pointers behind DJL arrays, for native calls. */
+    static long[] handles(List<NDArray> xs) {
         long[] out = new long[xs.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = handle(xs.get(i));
