@@ -1,7 +1,7 @@
 // torch.distributed for sft4j: a c10d process group (NCCL, one process per GPU) joined through a TCPStore
 // (rank 0 serves it), and all-reduce / broadcast over DJL tensor handles. Built as its own library so the
 // rest of the extension does not depend on NCCL headers.
-#include <jni.h>
+#include "handles.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -15,22 +15,12 @@
 
 namespace {
 
+using sft4j::tensors;
 using Group = c10::intrusive_ptr<c10d::ProcessGroupNCCL>;
 
 Group& group(jlong h) { return *reinterpret_cast<Group*>(h); }
 
-std::vector<at::Tensor> tensors(JNIEnv* env, jlongArray handles) {
-  jsize n = env->GetArrayLength(handles);
-  std::vector<jlong> raw(n);
-  env->GetLongArrayRegion(handles, 0, n, raw.data());
-  std::vector<at::Tensor> out;
-  for (jlong h : raw) out.push_back(*reinterpret_cast<at::Tensor*>(h));
-  return out;
-}
-
-void throwJava(JNIEnv* env, const std::string& what) {
-  env->ThrowNew(env->FindClass("java/lang/IllegalStateException"), ("sft4j distributed: " + what).c_str());
-}
+void throwJava(JNIEnv* env, const std::string& what) { sft4j::throwJava(env, what, "sft4j distributed"); }
 
 }  // namespace
 

@@ -1,8 +1,8 @@
-// sft4j's native extension. A DJL PtNDArray handle is a pointer to a torch::Tensor allocated by DJL's JNI
-// library; compiled against the same libtorch, these functions read such handles and return new ones
-// (`new at::Tensor(...)`), which Java wraps in PtNDArrays that DJL frees as its own. Operations record
-// autograd history like any other: grad mode is thread-local and DJL turns it on for the calling thread.
-#include <jni.h>
+// sft4j's native extension. Compiled against the libtorch DJL runs on, these functions read DJL tensor
+// handles and return new ones (handles.h), which Java wraps in PtNDArrays that DJL frees as its own.
+// Operations record autograd history like any other: grad mode is thread-local and DJL turns it on for
+// the calling thread.
+#include "handles.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -14,18 +14,13 @@
 #endif
 
 #include <optional>
-#include <string>
-#include <vector>
 
 namespace {
 
-at::Tensor& tensor(jlong handle) { return *reinterpret_cast<at::Tensor*>(handle); }
-
-jlong handle(const at::Tensor& t) { return reinterpret_cast<jlong>(new at::Tensor(t)); }
-
-void throwJava(JNIEnv* env, const std::string& what) {
-  env->ThrowNew(env->FindClass("java/lang/IllegalStateException"), ("sft4j native: " + what).c_str());
-}
+using sft4j::handle;
+using sft4j::tensor;
+using sft4j::tensors;
+using sft4j::throwJava;
 
 at::ScalarType scalarType(jint code) {
   switch (code) {
@@ -33,16 +28,6 @@ at::ScalarType scalarType(jint code) {
     case 2: return at::kHalf;
     default: return at::kFloat;
   }
-}
-
-std::vector<at::Tensor> tensors(JNIEnv* env, jlongArray handles) {
-  jsize n = env->GetArrayLength(handles);
-  std::vector<jlong> raw(n);
-  env->GetLongArrayRegion(handles, 0, n, raw.data());
-  std::vector<at::Tensor> out;
-  out.reserve(n);
-  for (jlong h : raw) out.push_back(tensor(h));
-  return out;
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+// DJL tensor handles and Java exceptions, shared by sft4j's JNI libraries. A DJL PtNDArray handle is a
+// pointer to an at::Tensor allocated with new; handles returned to Java are allocated the same way.
+#pragma once
+
+#include <jni.h>
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+namespace sft4j {
+
+inline at::Tensor& tensor(jlong handle) { return *reinterpret_cast<at::Tensor*>(handle); }
+
+inline jlong handle(const at::Tensor& t) { return reinterpret_cast<jlong>(new at::Tensor(t)); }
+
+inline std::vector<at::Tensor> tensors(JNIEnv* env, jlongArray handles) {
+  jsize n = env->GetArrayLength(handles);
+  std::vector<jlong> raw(n);
+  env->GetLongArrayRegion(handles, 0, n, raw.data());
+  std::vector<at::Tensor> out;
+  out.reserve(n);
+  for (jlong h : raw) out.push_back(tensor(h));
+  return out;
+}
+
+inline void throwJava(JNIEnv* env, const std::string& what, const std::string& library = "sft4j native") {
+  env->ThrowNew(env->FindClass("java/lang/IllegalStateException"), (library + ": " + what).c_str());
+}
+
+}  // namespace sft4j
