@@ -8,8 +8,14 @@
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
 
 #include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,6 +27,129 @@ using Group = c10::intrusive_ptr<c10d::ProcessGroupNCCL>;
 Group& group(jlong h) { return *reinterpret_cast<Group*>(h); }
 
 void throwJava(JNIEnv* env, const std::string& what) { sft4j::throwJava(env, what, "sft4j distributed"); }
+
+// Runs a callback after an autograd node (here: a parameter's gradient accumulator) has run.
+class AfterNode : public torch::autograd::FunctionPostHook {
+ public:
+  explicit AfterNode(std::function<void()> fn) : fn_(std::move(fn)) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list& /*inputs*/) override {
+    fn_();
+    return outputs;
+  }
+
+ private:
+  std::function<void()> fn_;
+};
+
+// Gradients all-reduced in buckets while backward still runs, as DDP's Reducer does. Every parameter's .grad
+// is a view of a flat bucket, so autograd accumulates straight into it (no copies in or out); a post-hook on
+// the parameter's gradient accumulator counts its bucket down, and buckets whose gradients are final are
+// all-reduced at once, strictly in bucket order, so every rank issues the same collectives in the same order.
+// Buckets follow the reverse of the parameters' order: the last layers' gradients are ready first.
+class OverlappedReducer {
+ public:
+  OverlappedReducer(Group pg, std::vector<at::Tensor> params, int64_t bucketBytes)
+      : pg_(std::move(pg)), params_(std::move(params)), bucketOf_(params_.size()), marked_(params_.size(), false) {
+    c10::NoGradGuard noGrad;
+    for (size_t k = params_.size(); k-- > 0;) {
+      const at::Tensor& p = params_[k];
+      bool fresh = buckets_.empty() || buckets_.back().bytes + p.nbytes() > static_cast<size_t>(bucketBytes) ||
+                   buckets_.back().type != p.scalar_type();
+      if (fresh) buckets_.push_back(Bucket{p.scalar_type(), 0, 0, {}, {}, 0, {}});
+      Bucket& b = buckets_.back();
+      b.members.push_back(k);
+      b.bytes += p.nbytes();
+      b.numel += p.numel();
+      bucketOf_[k] = buckets_.size() - 1;
+    }
+    for (Bucket& b : buckets_) {
+      b.flat = at::zeros({b.numel}, params_[b.members[0]].options());
+      int64_t offset = 0;
+      for (size_t k : b.members) {
+        at::Tensor& p = params_[k];
+        at::Tensor view = b.flat.narrow(0, offset, p.numel()).view(p.sizes());
+        if (p.grad().defined()) view.copy_(p.grad());
+        p.mutable_grad() = view;
+        offset += p.numel();
+      }
+    }
+    for (size_t k = 0; k < params_.size(); k++) {
+      auto acc = torch::autograd::impl::grad_accumulator(params_[k]);
+      TORCH_CHECK(acc, "parameter ", k, " does not require a gradient or is not a leaf");
+      hooks_.push_back(acc->add_post_hook(std::make_unique<AfterNode>([this, k] { ready(k); })));
+      accumulators_.push_back(std::move(acc));   // the tensor only holds a weak reference to it
+    }
+  }
+
+  ~OverlappedReducer() {
+    for (size_t k = 0; k < accumulators_.size(); k++) accumulators_[k]->del_post_hook(hooks_[k]);
+  }
+
+  size_t bucketCount() const { return buckets_.size(); }
+
+  // The next backward produces final gradients: reduce each bucket as soon as it is complete.
+  void arm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fill(marked_.begin(), marked_.end(), false);
+    for (Bucket& b : buckets_) {
+      b.pending = b.members.size();
+      b.work.reset();
+    }
+    next_ = 0;
+    armed_ = true;
+  }
+
+  // Reduces the buckets backward did not complete (parameters it did not reach keep what they accumulated),
+  // then makes the caller's CUDA stream wait for every reduction; the host does not block.
+  void finish() {
+    std::lock_guard<std::mutex> lock(mu_);
+    TORCH_CHECK(armed_, "finish() without arm()");
+    for (Bucket& b : buckets_) b.pending = 0;
+    launchReady();
+    for (Bucket& b : buckets_) b.work->wait();
+    armed_ = false;
+  }
+
+ private:
+  struct Bucket {
+    at::ScalarType type;
+    size_t bytes;
+    int64_t numel;
+    std::vector<size_t> members;
+    at::Tensor flat;
+    size_t pending;
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+
+  // Called on autograd's thread once parameter k's gradient is accumulated.
+  void ready(size_t k) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!armed_ || marked_[k]) return;
+    marked_[k] = true;
+    Bucket& b = buckets_[bucketOf_[k]];
+    if (b.pending > 0 && --b.pending == 0) launchReady();
+  }
+
+  void launchReady() {
+    while (next_ < buckets_.size() && buckets_[next_].pending == 0) {
+      std::vector<at::Tensor> one{buckets_[next_].flat};
+      buckets_[next_].work = pg_->allreduce(one);
+      next_++;
+    }
+  }
+
+  Group pg_;
+  std::vector<at::Tensor> params_;
+  std::vector<size_t> bucketOf_;
+  std::vector<bool> marked_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+  std::vector<uintptr_t> hooks_;
+  size_t next_ = 0;
+  bool armed_ = false;
+  std::mutex mu_;
+};
 
 }  // namespace
 
@@ -83,8 +212,46 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_broadcast(JNIEnv* env, jcla
   }
 }
 
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_GradientBuckets_create(JNIEnv* env, jclass, jlong pg, jlongArray params,
+                                                                  jlong bucketBytes, jintArray bucketCount) {
+  try {
+    auto* r = new OverlappedReducer(group(pg), tensors(env, params), bucketBytes);
+    jint n = static_cast<jint>(r->bucketCount());
+    env->SetIntArrayRegion(bucketCount, 0, 1, &n);
+    return reinterpret_cast<jlong>(r);
+  } catch (const std::exception& e) {
+    throwJava(env, e.what());
+    return 0;
+  }
+}
+
+JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_arm(JNIEnv* env, jclass, jlong r) {
+  try {
+    reinterpret_cast<OverlappedReducer*>(r)->arm();
+  } catch (const std::exception& e) {
+    throwJava(env, e.what());
+  }
+}
+
+JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_finish(JNIEnv* env, jclass, jlong r) {
+  try {
+    reinterpret_cast<OverlappedReducer*>(r)->finish();
+  } catch (const std::exception& e) {
+    throwJava(env, e.what());
+  }
+}
+
+JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_destroy(JNIEnv* env, jclass, jlong r) {
+  try {
+    delete reinterpret_cast<OverlappedReducer*>(r);
+  } catch (const std::exception& e) {
+    throwJava(env, e.what());
+  }
+}
+
 JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_destroy(JNIEnv* env, jclass, jlong pg) {
   try {
+    group(pg)->shutdown();   // NCCL's communicators end cleanly instead of warning at exit
     delete reinterpret_cast<Group*>(pg);
   } catch (const std::exception& e) {
     throwJava(env, e.what());

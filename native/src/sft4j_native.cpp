@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <ATen/core/Reduction.h>
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
 
@@ -13,6 +14,7 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+#include <map>
 #include <optional>
 
 namespace {
@@ -108,6 +110,73 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_fusedAdamW(JNIEnv* env, jclas
   std::vector<at::Tensor> none;
   at::_fused_adamw_(p, g, ms, vs, none, st, lr, beta1, beta2, weightDecay, eps, false, false, std::nullopt, std::nullopt);
   SFT4J_CATCH()
+}
+
+// Zeros shaped and typed like x, without autograd (optimizer moments of bf16 parameters: DJL cannot make bf16 arrays).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_zerosLike(JNIEnv* env, jclass, jlong x) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  return handle(at::zeros_like(tensor(x)));
+  SFT4J_CATCH(0)
+}
+
+// dst.copy_(src) without autograd, converting the dtype (restoring bf16 moments from a checkpoint).
+JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_copyInto(JNIEnv* env, jclass, jlong dst, jlong src) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  tensor(dst).copy_(tensor(src));
+  SFT4J_CATCH()
+}
+
+// Summed cross-entropy of logits (N, V) against int64 targets (N), in fp32 whatever the logits' dtype (as
+// transformers upcasts before its loss); rows whose target is ignoreIndex add nothing.
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_crossEntropySum(JNIEnv* env, jclass, jlong logits, jlong targets,
+                                                                   jlong ignoreIndex) {
+  SFT4J_TRY
+  return handle(at::cross_entropy_loss(tensor(logits).to(at::kFloat), tensor(targets), std::nullopt,
+                                       at::Reduction::Sum, ignoreIndex, 0.0));
+  SFT4J_CATCH(0)
+}
+
+// torch.nn.utils.clip_grad_norm_ on the device: per-tensor norms (foreach, by dtype), the norm of those norms,
+// and one in-place scale by min(1, maxNorm / (norm + 1e-6)) when maxNorm > 0. No host sync: the total norm
+// comes back as an fp32 scalar tensor for the caller to read when it needs it.
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_clipGradNorm(JNIEnv* env, jclass, jlongArray grads, jdouble maxNorm) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  std::map<at::ScalarType, std::vector<at::Tensor>> byType;
+  for (auto& g : tensors(env, grads)) byType[g.scalar_type()].push_back(g);
+  std::vector<at::Tensor> norms;
+  for (auto& [type, group] : byType) {
+    for (auto& n : at::_foreach_norm(group, 2)) norms.push_back(n);
+  }
+  if (norms.empty()) return handle(at::zeros({}, at::kFloat));
+  at::Tensor total = at::linalg_vector_norm(at::stack(norms), 2);
+  if (maxNorm > 0) {
+    at::Tensor coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+    for (auto& [type, group] : byType) at::_foreach_mul_(group, coef);
+  }
+  return handle(total.to(at::kFloat));
+  SFT4J_CATCH(0)
+}
+
+// Zeroes every gradient in place (one foreach launch instead of one per parameter).
+JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_zeroAll(JNIEnv* env, jclass, jlongArray xs) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  auto ts = tensors(env, xs);
+  if (!ts.empty()) at::_foreach_zero_(ts);
+  SFT4J_CATCH()
+}
+
+// Rotary embedding x * cos + rotate_half(x) * sin in the input's dtype, as transformers' apply_rotary_pos_emb.
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_rope(JNIEnv* env, jclass, jlong x, jlong cos, jlong sin) {
+  SFT4J_TRY
+  const at::Tensor& t = tensor(x);
+  int64_t half = t.size(-1) / 2;
+  at::Tensor rotated = at::cat({-t.narrow(-1, half, half), t.narrow(-1, 0, half)}, -1);
+  return handle(t * tensor(cos) + rotated * tensor(sin));
+  SFT4J_CATCH(0)
 }
 
 // CUDA caching allocator statistics of a device: allocated, peak allocated, reserved, peak reserved (bytes).

@@ -1,6 +1,7 @@
 package org.sft4j.bench;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import org.sft4j.data.Batch;
@@ -20,7 +21,8 @@ import java.nio.file.Path;
  * transformers anchor {@code hf_bench.py}: forward, loss on every token, backward, clipping, AdamW.
  * Prints tokens/s over the timed steps (after warm-up steps).
  *
- * <pre>java ... org.sft4j.bench.TrainStepBench CONFIG_DIR DEVICE BATCH LENGTH STEPS [portable|fused|tf32|bf16]</pre>
+ * <pre>java ... org.sft4j.bench.TrainStepBench CONFIG_DIR DEVICE BATCH LENGTH STEPS [portable|fused|tf32|bf16|pure-bf16] [MAX_GRAD_NORM]</pre>
+ * (MAX_GRAD_NORM 0 skips clipping, as hf_bench.py does; the default 1.0 clips as training does)
  */
 public final class TrainStepBench {
 
@@ -32,19 +34,21 @@ public final class TrainStepBench {
         int steps = Integer.parseInt(args[4]);
         int warmup = 3;
         String mode = args.length > 5 ? args[5] : "portable";
+        double maxGradNorm = args.length > 6 ? Double.parseDouble(args[6]) : 1.0;
         Batch batch = Bench.randomTokens(cfg, b, t, 0, b);
         try (Decoder model = Decoder.randomInit(cfg, 0, device)) {
             model.setCompute(switch (mode) {
                 case "portable" -> Compute.portable();
                 case "fused", "tf32" -> new Compute(true, false);
                 case "bf16" -> new Compute(true, true);
-                default -> throw new IllegalArgumentException("mode: portable, fused, tf32 or bf16");
+                case "pure-bf16" -> Compute.pure();
+                default -> throw new IllegalArgumentException("mode: portable, fused, tf32, bf16 or pure-bf16");
             });
             if (NativeOps.available()) {
                 NativeOps.allowTf32(mode.equals("tf32"));
             }
-            System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s)%n", cfg.modelType(),
-                    cfg.parameterCount(), device, b, t, mode, model.compute());
+            System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s), max_grad_norm %s%n",
+                    cfg.modelType(), cfg.parameterCount(), device, b, t, mode, model.compute(), maxGradNorm);
             LossStep step = new LossStep(model, 1024);
             try (AdamW opt = new AdamW(model.trainableParameters(), 0.9, 0.999, 1e-8, 0.0, false, model.manager())) {
                 long start = 0;
@@ -55,10 +59,15 @@ public final class TrainStepBench {
                         start = System.nanoTime();
                     }
                     try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
-                        loss = step.forwardBackward(batch, 1.0 / batch.supervised(), s) / batch.supervised();
-                        GradientClipping.clip(model.trainableParameters(), 1.0);
+                        NDArray sum = step.forwardBackwardLazy(batch, 1.0 / batch.supervised(), s, null);
+                        if (maxGradNorm > 0) {
+                            GradientClipping.clip(model.trainableParameters(), maxGradNorm);
+                        }
                         opt.step(1e-5);
                         model.trainableParameters().forEach(p -> org.sft4j.nd.Tensors.zeroGrad(p.array()));
+                        if (i == warmup + steps - 1) {
+                            loss = org.sft4j.nd.Tensors.scalar(sum) / batch.supervised();   // read once, at the end
+                        }
                     }
                 }
                 Bench.waitFor(model);

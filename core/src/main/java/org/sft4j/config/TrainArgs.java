@@ -32,6 +32,8 @@ import java.util.List;
  * @param keepLastNCheckpoints keep at most N checkpoints (LLaMA-Factory's save_total_limit is an alias)
  * @param validateEveryNSteps validation loss every N steps (eval_steps is an alias)
  * @param bf16 bf16 compute (needs the native extension on GPU)
+ * @param pureBf16 bf16 weights, gradients, optimizer moments and activations (LLaMA-Factory's {@code pure_bf16};
+ *     needs the native extension)
  * @param fp16 fp16 compute with fp32 master weights and loss scaling (GPU)
  * @param resumeFromCheckpoint a checkpoint directory, or {@code auto}/{@code true} for the latest in output_dir
  * @param seed seed of initialisation, dropout and shuffling
@@ -51,7 +53,7 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                         Boolean decayNormsAndBiases, Double adamBeta1, Double adamBeta2, Double adamEpsilon,
                         Double maxGradNorm, Integer loggingSteps, Integer saveSteps,
                         @JsonProperty("keep_last_n_checkpoints") Integer keepLastNCheckpoints,
-                        @JsonProperty("validate_every_n_steps") Integer validateEveryNSteps, Boolean bf16, Boolean fp16, String resumeFromCheckpoint, Long seed,
+                        @JsonProperty("validate_every_n_steps") Integer validateEveryNSteps, Boolean bf16, Boolean pureBf16, Boolean fp16, String resumeFromCheckpoint, Long seed,
                         Integer lossChunkRows, String saveDtype, Integer nprocPerNode, Integer nnodes, Integer nodeRank,
                         String masterAddr, Integer masterPort) {
 
@@ -79,6 +81,7 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         saveSteps = def(saveSteps, 500);
         validateEveryNSteps = def(validateEveryNSteps, 0);
         bf16 = bf16 != null && bf16;
+        pureBf16 = pureBf16 != null && pureBf16;
         fp16 = fp16 != null && fp16;
         seed = seed == null ? 42L : seed;
         lossChunkRows = def(lossChunkRows, 1024);
@@ -88,7 +91,7 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         nodeRank = def(nodeRank, 0);
         masterAddr = masterAddr == null ? "127.0.0.1" : masterAddr;
         masterPort = def(masterPort, 29500);
-        if (bf16 && fp16) {
+        if ((bf16 || pureBf16) && fp16) {
             throw new IllegalArgumentException("bf16 and fp16 are both set; choose one");
         }
         if (gradientAccumulationSteps < 1 || perDeviceTrainBatchSize < 1) {

@@ -59,7 +59,7 @@ public final class Decoder implements AutoCloseable {
         this.layers = layers;
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
-        this.rope = new Rope(config.rope(), config.headDim());
+        this.rope = new Rope(config.rope(), config.headDim(), manager);
     }
 
     /** Loads a Hugging Face checkpoint directory onto {@code device} in fp32. */
@@ -77,8 +77,26 @@ public final class Decoder implements AutoCloseable {
         return compute;
     }
 
+    /**
+     * Changes how forward passes compute. Entering or leaving pure bf16 converts the base weights (not LoRA
+     * adapters, which stay fp32) in place: do it before an optimizer is made for them.
+     */
     public void setCompute(Compute compute) {
+        if (compute.pureBf16() != this.compute.pureBf16()) {
+            castBaseWeights(compute.pureBf16() ? NativeOps.BFLOAT16 : NativeOps.FLOAT32);
+        }
         this.compute = compute;
+    }
+
+    private void castBaseWeights(int dtype) {
+        boolean was = org.sft4j.nd.Tensors.gradMode(false);
+        try {
+            for (Parameter p : baseParameters()) {
+                p.replace(org.sft4j.nd.Tensors.keep(NativeOps.cast(p.array(), dtype), manager));
+            }
+        } finally {
+            org.sft4j.nd.Tensors.gradMode(was);
+        }
     }
 
     public ModelConfig config() {
@@ -134,7 +152,7 @@ public final class Decoder implements AutoCloseable {
                 && (config.slidingWindow() <= 0 || config.slidingWindow() >= t);
         NDArray mask = causalOnly ? null : AttentionMask.build(scope, keyValid, in.segmentIds(), past, t,
                 config.slidingWindow(), dataType);
-        NDList cs = rope.tables(scope, in.positionIds(), dataType);
+        NDList cs = rope.tables(scope, in.positionIds(), dataType, compute.pureBf16());
         for (DecoderLayer layer : layers) {
             x = layer.forward(x, cs.get(0), cs.get(1), mask, cache, training, compute);
         }
@@ -144,17 +162,19 @@ public final class Decoder implements AutoCloseable {
         return layers.get(0).rmsNorm(x, finalNorm, compute);
     }
 
-    /** Projects hidden states (..., hidden) onto the vocabulary (..., vocab). */
+    /** Projects hidden states (..., hidden) onto the vocabulary (..., vocab), in fp32. */
     public NDArray logits(NDArray hidden) {
-        return head().apply(hidden);
+        NDArray logits = head().apply(hidden);
+        return compute.pureBf16() ? NativeOps.cast(logits, NativeOps.FLOAT32) : logits;
     }
 
     /**
-     * The LM head as a function of hidden rows, returning fp32 logits. With bf16 the head's bf16 copy is
-     * made once here, so call this once per step and apply the function to every chunk.
+     * The LM head as a function of hidden rows: fp32 logits, or bf16 ones under pure bf16 (the loss upcasts them,
+     * as transformers does). With mixed bf16 the head's bf16 copy is made once here, so call this once per step
+     * and apply the function to every chunk.
      */
     public java.util.function.UnaryOperator<NDArray> head() {
-        if (!compute.bf16()) {
+        if (!compute.bf16() || compute.pureBf16()) {
             return h -> Linear.linear(h, lmHead.array()).head();
         }
         NDArray head16 = NativeOps.cast(lmHead.array(), NativeOps.BFLOAT16);

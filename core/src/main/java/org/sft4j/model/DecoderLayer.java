@@ -69,15 +69,20 @@ final class DecoderLayer {
         NDArray qs = heads(q.apply(x, training, compute), b, t, cfg.numHeads(), hd);   // (B, H, T, D)
         NDArray ks = heads(k.apply(x, training, compute), b, t, cfg.numKvHeads(), hd); // (B, kvH, T, D)
         NDArray vs = heads(v.apply(x, training, compute), b, t, cfg.numKvHeads(), hd);
-        qs = Rope.apply(qs, cos, sin);
-        ks = Rope.apply(ks, cos, sin);
+        if (compute.fused()) {
+            qs = NativeOps.rope(qs, cos, sin);
+            ks = NativeOps.rope(ks, cos, sin);
+        } else {
+            qs = Rope.apply(qs, cos, sin);
+            ks = Rope.apply(ks, cos, sin);
+        }
         if (cache != null) {
             NDArray[] full = cache.append(index, ks, vs);                    // (B, kvH, S, D)
             ks = full[0];
             vs = full[1];
         }
         if (compute.fused()) {
-            NDArray out = fused(qs, ks, vs, mask, compute.bf16());
+            NDArray out = fused(qs, ks, vs, mask, compute);
             return o.apply(out.transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd), training, compute);
         }
         if (cfg.kvGroups() > 1) {
@@ -93,12 +98,18 @@ final class DecoderLayer {
         return o.apply(out, training, compute);
     }
 
-    /** PyTorch's fused attention, on bf16 copies when asked; the result is fp32 (B, H, T, D). */
-    private NDArray fused(NDArray qs, NDArray ks, NDArray vs, NDArray mask, boolean bf16) {
+    /**
+     * PyTorch's fused attention (B, H, T, D): fp32, on bf16 copies returning fp32 (mixed bf16), or all bf16 (pure).
+     */
+    private NDArray fused(NDArray qs, NDArray ks, NDArray vs, NDArray mask, Compute compute) {
         double scale = 1.0 / Math.sqrt(cfg.headDim());
         boolean gqa = cfg.kvGroups() > 1;
-        if (!bf16) {
+        if (!compute.bf16()) {
             return NativeOps.attention(qs, ks, vs, mask, mask == null, scale, gqa);
+        }
+        if (compute.pureBf16()) {
+            return NativeOps.attention(qs, ks, vs, mask == null ? null : NativeOps.cast(mask, NativeOps.BFLOAT16),
+                    mask == null, scale, gqa);
         }
         NDArray out = NativeOps.attention(NativeOps.cast(qs, NativeOps.BFLOAT16), NativeOps.cast(ks, NativeOps.BFLOAT16),
                 NativeOps.cast(vs, NativeOps.BFLOAT16), mask == null ? null : NativeOps.cast(mask, NativeOps.BFLOAT16),

@@ -47,18 +47,31 @@ public final class Projection {
 
     NDArray apply(NDArray x, boolean training, Compute compute) {
         // x first: results attach to the manager of the first operand, which is the step's scope
-        NDArray y = compute.bf16() ? bf16Linear(x)
-                : Linear.linear(x, weight.array(), bias == null ? null : bias.array()).head();
-        return lora == null ? y : y.add(lora.apply(loraInput(x, compute), training));
+        if (compute.pureBf16()) {
+            return withLora(plain(x), x, training, compute);
+        }
+        return withLora(compute.bf16() ? bf16Linear(x) : plain(x), x, training, compute);
     }
 
     /** As {@link #apply}, but with bf16 the result stays bf16 (for an elementwise op that feeds another projection). */
     NDArray applyInComputeType(NDArray x, boolean training, Compute compute) {
-        if (!compute.bf16()) {
+        if (!compute.bf16() || compute.pureBf16()) {
             return apply(x, training, compute);
         }
-        NDArray y = bf16Product(x);
-        return lora == null ? y : y.add(lora.apply(loraInput(x, compute), training));
+        return withLora(bf16Product(x), x, training, compute);
+    }
+
+    private NDArray plain(NDArray x) {
+        return Linear.linear(x, weight.array(), bias == null ? null : bias.array()).head();
+    }
+
+    /** y + the adapter's output; under pure bf16 the sum is taken in fp32 and cast back, as PEFT does. */
+    private NDArray withLora(NDArray y, NDArray x, boolean training, Compute compute) {
+        if (lora == null) {
+            return y;
+        }
+        NDArray sum = y.add(lora.apply(loraInput(x, compute), training));
+        return compute.pureBf16() ? NativeOps.cast(sum, NativeOps.BFLOAT16) : sum;
     }
 
     /** The adapter computes in fp32: with bf16 products its input may arrive as bf16. */

@@ -81,6 +81,14 @@ public final class Distributed implements AutoCloseable {
         allReduceSum(group, NativeOps.handles(tensors));
     }
 
+    /**
+     * Sums the gradients of {@code params} (leaf arrays that require gradients) across the group in buckets of
+     * about {@code bucketBytes}, overlapped with backward; see {@link GradientBuckets}.
+     */
+    public GradientBuckets overlap(List<NDArray> params, long bucketBytes) {
+        return new GradientBuckets(group, params, bucketBytes);
+    }
+
     /** Replaces every tensor by rank {@code root}'s. */
     public void broadcast(List<NDArray> tensors, int root) {
         broadcast(group, NativeOps.handles(tensors), root);

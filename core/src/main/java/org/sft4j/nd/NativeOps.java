@@ -45,6 +45,18 @@ public final class NativeOps {
     private static native void fusedAdamW(long[] params, long[] grads, long[] m, long[] v, long[] steps, double lr,
                                           double beta1, double beta2, double weightDecay, double eps);
 
+    private static native long zerosLike(long x);
+
+    private static native void copyInto(long dst, long src);
+
+    private static native long crossEntropySum(long logits, long targets, long ignoreIndex);
+
+    private static native long clipGradNorm(long[] grads, double maxNorm);
+
+    private static native void zeroAll(long[] xs);
+
+    private static native long rope(long x, long cos, long sin);
+
     private static native long[] cudaMemory(int device);
 
     private static native void resetPeakMemory(int device);
@@ -96,6 +108,43 @@ public final class NativeOps {
         long[] steps = new long[params.size()];
         java.util.Arrays.fill(steps, handle(step));   // the kernel only reads the step
         fusedAdamW(handles(params), handles(grads), handles(m), handles(v), steps, lr, beta1, beta2, weightDecay, eps);
+    }
+
+    /** Zeros shaped and typed like {@code x} (bf16 included), without autograd, owned by {@code x}'s manager. */
+    public static NDArray zerosLike(NDArray x) {
+        return wrap(x, zerosLike(handle(x)));
+    }
+
+    /** {@code dst.copy_(src)}: copies values in place, converting the dtype, without autograd. */
+    public static void copyInto(NDArray dst, NDArray src) {
+        copyInto(handle(dst), handle(src));
+    }
+
+    /**
+     * Summed cross-entropy of {@code logits} (N, V), any float dtype, against int64 {@code targets} (N), computed
+     * in fp32; targets equal to {@code ignoreIndex} add nothing. A differentiable fp32 scalar.
+     */
+    public static NDArray crossEntropySum(NDArray logits, NDArray targets, long ignoreIndex) {
+        return wrap(logits, crossEntropySum(handle(logits), handle(targets), ignoreIndex));
+    }
+
+    /**
+     * {@code torch.nn.utils.clip_grad_norm_} on the device: scales {@code grads} in place when their global L2
+     * norm exceeds {@code maxNorm} (no clipping when {@code maxNorm <= 0}) and returns that norm as an fp32
+     * scalar, without waiting for the device.
+     */
+    public static NDArray clipGradNorm(List<NDArray> grads, double maxNorm, NDManager owner) {
+        return new PtNDArray((PtNDManager) owner, clipGradNorm(handles(grads), maxNorm));
+    }
+
+    /** Zeroes every array in place with one foreach launch. */
+    public static void zeroAll(List<NDArray> xs) {
+        zeroAll(handles(xs));
+    }
+
+    /** Rotary embedding {@code x * cos + rotate_half(x) * sin} in one native call, in x's dtype. */
+    public static NDArray rope(NDArray x, NDArray cos, NDArray sin) {
+        return wrap(x, rope(handle(x), handle(cos), handle(sin)));
     }
 
     /** CUDA allocator statistics of a GPU: allocated, peak allocated, reserved, peak reserved, in bytes. */

@@ -29,13 +29,18 @@ public final class Tensors {
         if (a.getDataType() == DataType.FLOAT32) {
             return a.toFloatArray();
         }
-        try (NDArray f = a.toType(DataType.FLOAT32, true)) {
+        // bf16 arrays read as UNKNOWN in DJL: the extension converts them
+        try (NDArray f = a.getDataType() == DataType.UNKNOWN ? NativeOps.cast(a, NativeOps.FLOAT32)
+                : a.toType(DataType.FLOAT32, true)) {
             return f.toFloatArray();
         }
     }
 
     /** Reads a scalar as a double (a host sync). */
     public static double scalar(NDArray a) {
+        if (a.getDataType() == DataType.UNKNOWN) {
+            return toFloats(a)[0];
+        }
         try (NDArray f = a.toType(DataType.FLOAT64, true)) {
             return f.getDouble();
         }

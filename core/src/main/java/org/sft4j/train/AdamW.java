@@ -21,7 +21,7 @@ import java.util.Map;
  *   v = b2 v + (1 - b2) g^2
  *   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  * </pre>
- * Moments are fp32 and live in the optimizer's own manager, outside every step scope.
+ * Moments are fp32 (bf16 for bf16 parameters) and live in the optimizer's own manager, outside every step scope.
  */
 public final class AdamW implements AutoCloseable {
 
@@ -48,9 +48,17 @@ public final class AdamW implements AutoCloseable {
         this.decayAll = decayAll;
         this.manager = parent.newSubManager();
         for (Parameter p : params) {
-            m.put(p.name(), Tensors.keep(p.array().zerosLike().toType(DataType.FLOAT32, false), manager));
-            v.put(p.name(), Tensors.keep(p.array().zerosLike().toType(DataType.FLOAT32, false), manager));
+            m.put(p.name(), Tensors.keep(zeroMoment(p.array()), manager));
+            v.put(p.name(), Tensors.keep(zeroMoment(p.array()), manager));
         }
+    }
+
+    /** Moments are fp32, or bf16 for bf16 parameters (pure bf16), as torch makes them with zeros_like. */
+    private static NDArray zeroMoment(NDArray param) {
+        if (param.getDataType() == DataType.UNKNOWN) {
+            return NativeOps.zerosLike(param);
+        }
+        return param.zerosLike().toType(DataType.FLOAT32, false);
     }
 
     /** Weight decay applies to matrices (linear weights, embeddings), not to norm weights or biases. */

@@ -10,6 +10,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import org.sft4j.nd.NativeOps;
 import org.sft4j.nd.Tensors;
 
 import java.util.function.UnaryOperator;
@@ -81,23 +82,33 @@ public final class CausalLmLoss {
         return sum(rows, labels, linear(headWeight), chunkRows, scope);
     }
 
-    /** As above, with the head as a function from hidden rows to fp32 logits ({@code Decoder.head()}). */
+    /** As above, with the head as a function from hidden rows to logits ({@code Decoder.head()}). */
     public static NDArray sum(NDArray rows, long[] labels, UnaryOperator<NDArray> head, int chunkRows, NDManager scope) {
+        return sum(rows, labels, head, chunkRows, scope, false);
+    }
+
+    /** As above; {@code fused}: the native extension's cross-entropy kernel instead of log-softmax and gather. */
+    public static NDArray sum(NDArray rows, long[] labels, UnaryOperator<NDArray> head, int chunkRows, NDManager scope,
+                              boolean fused) {
         long n = rows.getShape().get(0);
         NDArray total = null;
         for (long start = 0; start < n; start += chunkRows) {
             long end = Math.min(n, start + chunkRows);
             NDArray part = chunkSum(rows.get(new NDIndex(start + ":" + end)), labels, (int) start, (int) end,
-                    head, scope);
+                    head, scope, fused);
             total = total == null ? part : total.add(part);
         }
         return total == null ? scope.zeros(new Shape(), DataType.FLOAT32) : total;
     }
 
     /** NLL summed over rows [start, end) of the selected rows. */
-    static NDArray chunkSum(NDArray rows, long[] labels, int start, int end, UnaryOperator<NDArray> head, NDManager scope) {
+    static NDArray chunkSum(NDArray rows, long[] labels, int start, int end, UnaryOperator<NDArray> head, NDManager scope,
+                            boolean fused) {
         long[] tgt = java.util.Arrays.copyOfRange(labels, start, end);
         NDArray logits = head.apply(rows);                                   // (n, V)
+        if (fused) {
+            return NativeOps.crossEntropySum(logits, scope.create(tgt), IGNORE_INDEX);
+        }
         NDArray logp = Tensors.logSoftmaxFp32(logits, -1);                   // fp32 whatever the compute dtype
         NDArray picked = logp.gather(scope.create(tgt).reshape(tgt.length, 1), 1);
         return picked.sum().neg();

@@ -64,7 +64,7 @@ public final class Checkpointer {
             for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
                 NDArray a = e.getValue();
                 moments.add(new NamedTensor(e.getKey(), StDType.F32, a.getShape().getShape(), () -> {
-                    float[] f = a.toFloatArray();
+                    float[] f = org.sft4j.nd.Tensors.toFloats(a);
                     ByteBuffer b = ByteBuffer.allocate(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
                     b.asFloatBuffer().put(f);
                     return b;
@@ -146,7 +146,11 @@ public final class Checkpointer {
                 NDArray target = e.getValue();
                 ByteBuffer b = f.readAsFloat32(e.getKey());
                 try (NDArray loaded = target.getManager().create(b, new Shape(f.info(e.getKey()).shape()), DataType.FLOAT32)) {
-                    target.set(loaded.toType(target.getDataType(), false).toByteBuffer());
+                    if (target.getDataType() == DataType.UNKNOWN) {
+                        org.sft4j.nd.NativeOps.copyInto(target, loaded);   // bf16 moments (pure bf16): DJL cannot set them
+                    } else {
+                        target.set(loaded.toType(target.getDataType(), false).toByteBuffer());
+                    }
                 }
             }
         }

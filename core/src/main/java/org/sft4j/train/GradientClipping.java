@@ -1,9 +1,14 @@
 package org.sft4j.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import org.sft4j.model.Parameter;
+import org.sft4j.nd.NativeOps;
 import org.sft4j.nd.Tensors;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /** {@code torch.nn.utils.clip_grad_norm_}: one global L2 norm over all gradients, scaled down when above the limit. */
@@ -11,31 +16,32 @@ public final class GradientClipping {
 
     private GradientClipping() {}
 
-    /** Returns the norm before clipping (a host sync); clips in place when {@code maxNorm > 0}. */
+    /** Returns the norm before clipping (one host sync); clips in place when {@code maxNorm > 0}. */
     public static double clip(List<Parameter> params, double maxNorm) {
-        double sumSq = 0;
         boolean was = Tensors.gradMode(false);
         try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+            List<NDArray> grads = new ArrayList<>();
             for (Parameter p : params) {
                 NDArray g = Tensors.gradOrNull(p.array());
                 if (g != null) {
-                    try (NDArray norm = g.norm()) {   // per-tensor norms, then the norm of norms, as torch does
-                        double n = Tensors.scalar(norm);
-                        sumSq += n * n;
-                    }
-                    g.close();
+                    grads.add(g);
                 }
             }
-            double total = Math.sqrt(sumSq);
+            if (grads.isEmpty()) {
+                return 0;
+            }
+            NDManager owner = grads.get(0).getManager();
+            if (NativeOps.available()) {
+                // torch's foreach kernels: a handful of launches, no sync until the norm is read
+                return Tensors.scalar(NativeOps.clipGradNorm(grads, maxNorm, owner));
+            }
+            // per-tensor norms, then the norm of norms, as torch does; read once
+            NDList norms = new NDList();
+            grads.forEach(g -> norms.add(g.norm()));
+            double total = Tensors.scalar(NDArrays.stack(norms).norm());
             double coef = maxNorm / (total + 1e-6);
             if (maxNorm > 0 && coef < 1.0) {
-                for (Parameter p : params) {
-                    NDArray g = Tensors.gradOrNull(p.array());
-                    if (g != null) {
-                        g.muli(coef);   // the gradient handle is a view of p.grad
-                        g.close();
-                    }
-                }
+                grads.forEach(g -> g.muli(coef));   // each gradient handle is a view of p.grad
             }
             return total;
         } finally {

@@ -32,13 +32,26 @@ public final class LossStep {
      * Runs forward and backward; gradients accumulate in the parameters.
      *
      * @param scale 1 / supervised tokens of the accumulated batch
-     * @return the summed (unscaled) loss of this micro-batch
+     * @return the summed (unscaled) loss of this micro-batch (waits for the device)
      */
     public double forwardBackward(Batch batch, double scale, NDManager scope) {
+        NDArray total = forwardBackwardLazy(batch, scale, scope, null);
+        return total == null ? 0 : Tensors.scalar(total);
+    }
+
+    /**
+     * As {@link #forwardBackward}, without waiting for the device: the summed loss comes back as an fp32 scalar
+     * in {@code scope} (null when the batch supervises nothing), so the host can queue the next work at once.
+     *
+     * @param beforeFinalBackward run just before the backward through the decoder (a gradient all-reduce
+     *     arms its hooks there), or null
+     */
+    public NDArray forwardBackwardLazy(Batch batch, double scale, NDManager scope, Runnable beforeFinalBackward) {
         CausalLmLoss.Targets targets = CausalLmLoss.Targets.of(batch.labels());
         if (targets.count() == 0) {
-            return 0;
+            return null;
         }
+        boolean fused = model.compute().fused();
         boolean was = Tensors.gradMode(true);
         try {
             NDArray hidden = model.forward(batch.inputs(), scope, null, true);
@@ -46,18 +59,22 @@ public final class LossStep {
             NDArray detached = rows.stopGradient();
             detached.setRequiresGradient(true);
             NDArray scaleArr = scope.create((float) scale);  // kept open until backward: no scalar use-after-free
-            double total = 0;
+            NDArray total = null;
             long n = targets.count();
             UnaryOperator<NDArray> head = model.head();
             for (long start = 0; start < n; start += chunkRows) {
                 long end = Math.min(n, start + chunkRows);
                 NDArray part = CausalLmLoss.chunkSum(detached.get(new NDIndex(start + ":" + end)), targets.labels(),
-                        (int) start, (int) end, head, scope);
-                total += Tensors.scalar(part);
+                        (int) start, (int) end, head, scope, fused);
                 NDArray scaled = part.mul(scaleArr);
                 Tensors.backward(scaled, scope.ones(scaled.getShape()), false);
+                NDArray value = part.stopGradient();
+                total = total == null ? value : total.add(value);
             }
             NDArray rowGrad = Tensors.gradOrNull(detached);
+            if (beforeFinalBackward != null) {
+                beforeFinalBackward.run();
+            }
             Tensors.backward(rows, rowGrad, false);
             return total;
         } finally {
@@ -75,7 +92,8 @@ public final class LossStep {
         try {
             NDArray hidden = model.forward(batch.inputs(), scope, null, false);
             NDArray rows = CausalLmLoss.selectRows(hidden, targets, scope);
-            double sum = Tensors.scalar(CausalLmLoss.sum(rows, targets.labels(), model.head(), chunkRows, scope));
+            double sum = Tensors.scalar(CausalLmLoss.sum(rows, targets.labels(), model.head(), chunkRows, scope,
+                    model.compute().fused()));
             return new double[] {sum, targets.count()};
         } finally {
             Tensors.gradMode(was);

@@ -56,10 +56,11 @@ public final class Trainer {
                    Path modelSource, String baseModel, Path resumeFrom, List<TrainListener> listeners) throws IOException {
         this.args = args;
         this.model = model;
-        Compute compute = Compute.withBf16(args.bf16());
+        Compute compute = Compute.withBf16(args.bf16(), args.pureBf16());
         if (compute == null) {
             // a LLaMA-Factory YAML often says bf16: true; on a machine without the extension it still trains
-            System.err.println("sft4j: bf16 needs the native extension (native/build.sh), which is not loaded; training in fp32");
+            System.err.println("sft4j: " + (args.pureBf16() ? "pure_bf16" : "bf16")
+                    + " needs the native extension (native/build.sh), which is not loaded; training in fp32");
             compute = Compute.auto();
         }
         model.setCompute(compute);
