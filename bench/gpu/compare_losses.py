@@ -1,11 +1,11 @@
-"""Compares the per-step losses DataParallelCheck printed for two runs (e.g. 1 GPU and 2 GPUs, same global
+"""Compares the per-step losses DataParallelCheck or LaunchCheck printed for two runs (e.g. 1 GPU and 2 GPUs, same global
 batch). Usage: python3 compare_losses.py RUN_A.log RUN_B.log [BOUND]"""
 import re
 import sys
 
 
 def losses(path):
-    return [float(m.group(1)) for m in re.finditer(r"^step \d+ loss (\S+)$", open(path).read(), re.M)]
+    return [float(m.group(1)) for m in re.finditer(r"^step \d+ loss (\S+)", open(path).read(), re.M)]
 
 
 a, b = losses(sys.argv[1]), losses(sys.argv[2])

@@ -18,6 +18,9 @@ import org.sft4j.model.io.StDType;
 import org.sft4j.model.lora.LoraConfig;
 import org.sft4j.nd.Engines;
 import org.sft4j.train.Checkpointer;
+import org.sft4j.train.Launcher;
+import org.sft4j.train.Stoppable;
+import org.sft4j.train.WorkerEnv;
 import org.sft4j.train.TrainListener;
 import org.sft4j.train.TrainResult;
 import org.sft4j.train.Trainer;
@@ -54,7 +57,8 @@ public final class Sft {
      * Step 2: fine-tune. Resumes from {@code resume_from_checkpoint}; {@code started} receives the trainer so a
      * caller can {@link Trainer#requestStop()} it (kernel interrupt, Ctrl-C).
      */
-    public static TrainResult train(SftConfig cfg, List<TrainListener> listeners, Consumer<Trainer> started) throws IOException {
+    public static TrainResult train(SftConfig cfg, List<TrainListener> listeners, Consumer<? super Stoppable> started)
+            throws IOException {
         HubClient hub = HubClient.fromEnvironment();
         if (cfg.train().outputDir() == null) {
             throw new IllegalArgumentException("training needs output_dir");
@@ -65,9 +69,19 @@ public final class Sft {
         Path modelDir = Sources.model(cfg.model().modelNameOrPath(), hub);
         Path outDir = Files.createDirectories(Path.of(cfg.train().outputDir()));
         Path resume = Checkpointer.resolveResume(cfg.train().resumeFromCheckpoint(), outDir);
+        if (Launcher.wanted(cfg.train())) {
+            // data and model are ready (the workers reuse them); one worker JVM per GPU does the training
+            return Launcher.run(cfg, listeners, started);
+        }
         Device device = Engines.device(cfg.model().device());
+        WorkerEnv worker = WorkerEnv.fromEnvironment();
+        if (worker != null && device.isGpu()) {
+            device = Device.gpu(worker.localRank());
+        }
         try (Decoder model = loadForTraining(cfg, modelDir, resume, device)) {
-            writeRunManifest(cfg, outDir, modelDir, data);
+            if (worker == null || worker.main()) {
+                writeRunManifest(cfg, outDir, modelDir, data);
+            }
             Trainer trainer = new Trainer(cfg.train(), model, train, val, cfg.data().maxNumTokens(), cfg.data().packing(),
                     modelDir, cfg.model().modelNameOrPath(), resume, listeners);
             if (started != null) {

@@ -72,7 +72,7 @@ final class Bench {
     /** Waits for the model's device: reading a value back ends the stream's queued work. */
     static void waitFor(Decoder model) {
         List<Parameter> ps = model.trainableParameters();
-        ps.get(ps.size() - 1).array().get(0).toFloatArray();
+        org.sft4j.nd.Tensors.toFloats(ps.get(ps.size() - 1).array().get(0));   // bf16 weights too
     }
 
     static void row(String what, String value) {

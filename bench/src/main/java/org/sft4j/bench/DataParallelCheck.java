@@ -10,22 +10,23 @@ import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.Distributed;
+import org.sft4j.nd.GradientBuckets;
 import org.sft4j.nd.Tensors;
 import org.sft4j.train.AdamW;
 import org.sft4j.train.GradientClipping;
 import org.sft4j.train.LossStep;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Data parallel on one host, one process per GPU: every rank holds a replica (rank 0's weights broadcast),
  * takes its rows of the global batch, and the gradients (scaled by the global supervised count) are summed
  * across ranks before clipping and AdamW: the same update as one process on the whole batch. Rank 0 prints
- * the loss of every step and the global tokens/s of the steps after {@code WARMUP}.
+ * the loss of every step and the global tokens/s of the steps after {@code WARMUP}. Gradients are summed in
+ * buckets while backward runs ({@link GradientBuckets}).
  *
- * <pre>java ... DataParallelCheck CONFIG_DIR RANK WORLD PORT GLOBAL_BATCH LENGTH STEPS WARMUP fused|bf16</pre>
+ * <pre>java ... DataParallelCheck CONFIG_DIR RANK WORLD PORT GLOBAL_BATCH LENGTH STEPS WARMUP fused|bf16|pure-bf16</pre>
  */
 public final class DataParallelCheck {
 
@@ -38,19 +39,26 @@ public final class DataParallelCheck {
         int t = Integer.parseInt(args[5]);
         int steps = Integer.parseInt(args[6]);
         int warmup = Integer.parseInt(args[7]);
-        boolean bf16 = args[8].equals("bf16");
+        String mode = args[8];
         Device device = Device.gpu(rank);
         Batch local = Bench.randomTokens(cfg, globalBatch, t, rank * globalBatch / world, (rank + 1) * globalBatch / world);
         long globalSupervised = (long) globalBatch * (t - 1);
         try (Decoder model = Decoder.randomInit(cfg, 0, device);
              Distributed group = world > 1 ? Distributed.join("127.0.0.1", port, rank, world, device) : null) {
-            model.setCompute(new Compute(true, bf16));
+            model.setCompute(switch (mode) {
+                case "fused" -> new Compute(true, false);
+                case "bf16" -> new Compute(true, true);
+                case "pure-bf16" -> Compute.pure();
+                default -> throw new IllegalArgumentException("mode: fused, bf16 or pure-bf16");
+            });
             List<Parameter> params = model.trainableParameters();
             if (group != null) {
                 group.broadcast(params.stream().map(Parameter::array).toList(), 0);
             }
             LossStep lossStep = new LossStep(model, 1024);
-            try (AdamW opt = new AdamW(params, 0.9, 0.999, 1e-8, 0.0, false, model.manager())) {
+            try (AdamW opt = new AdamW(params, 0.9, 0.999, 1e-8, 0.0, false, model.manager());
+                 GradientBuckets sync = group == null ? null : group.overlap(params.stream().map(Parameter::array).toList(),
+                         25L << 20)) {
                 long start = System.nanoTime();
                 for (int i = 0; i < warmup + steps; i++) {
                     if (i == warmup) {
@@ -58,13 +66,14 @@ public final class DataParallelCheck {
                     }
                     double loss;
                     try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
-                        double sum = lossStep.forwardBackward(local, 1.0 / globalSupervised, s);
+                        // gradients are summed in buckets while backward runs (armed before the decoder's backward)
+                        NDArray part = lossStep.forwardBackwardLazy(local, 1.0 / globalSupervised, s,
+                                sync == null ? null : sync::arm);
+                        double sum = Tensors.scalar(part);
                         if (group != null) {
-                            List<NDArray> reduce = new ArrayList<>();
-                            params.forEach(p -> reduce.add(Tensors.gradOrNull(p.array())));
+                            sync.finish();
                             NDArray lossSum = s.create(new float[] {(float) sum});
-                            reduce.add(lossSum);
-                            group.allReduceSum(reduce);
+                            group.allReduceSum(List.of(lossSum));
                             sum = lossSum.toFloatArray()[0];
                         }
                         loss = sum / globalSupervised;
@@ -80,7 +89,7 @@ public final class DataParallelCheck {
                 double seconds = (System.nanoTime() - start) / 1e9;
                 if (rank == 0) {
                     System.out.printf("world %d, global batch %d x %d, %s: %.0f tokens/s over %d steps%n", world, globalBatch,
-                            t, bf16 ? "bf16" : "fp32", (double) globalBatch * t * steps / seconds, steps);
+                            t, mode, (double) globalBatch * t * steps / seconds, steps);
                 }
             }
         }

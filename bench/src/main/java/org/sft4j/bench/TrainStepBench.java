@@ -26,6 +26,40 @@ import java.nio.file.Path;
  */
 public final class TrainStepBench {
 
+    /** Where a step's time goes: each phase timed alone over 3 steps, waiting for the device after it. */
+    private static void breakdown(Decoder model, LossStep step, AdamW opt, Batch batch, double maxGradNorm) {
+        double forward = 0;
+        double forwardBackward = 0;
+        double clip = 0;
+        double update = 0;
+        for (int i = 0; i < 3; i++) {
+            try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
+                long t0 = System.nanoTime();
+                boolean was = org.sft4j.nd.Tensors.gradMode(true);
+                model.forward(batch.inputs(), s, null, true);
+                org.sft4j.nd.Tensors.gradMode(was);
+                Bench.waitFor(model);
+                long t1 = System.nanoTime();
+                step.forwardBackwardLazy(batch, 1.0 / batch.supervised(), s, null);
+                Bench.waitFor(model);
+                long t2 = System.nanoTime();
+                GradientClipping.clip(model.trainableParameters(), maxGradNorm);
+                Bench.waitFor(model);
+                long t3 = System.nanoTime();
+                opt.step(1e-5);
+                model.trainableParameters().forEach(p -> org.sft4j.nd.Tensors.zeroGrad(p.array()));
+                Bench.waitFor(model);
+                long t4 = System.nanoTime();
+                forward += (t1 - t0) / 3e6;
+                forwardBackward += (t2 - t1) / 3e6;
+                clip += (t3 - t2) / 3e6;
+                update += (t4 - t3) / 3e6;
+            }
+        }
+        System.out.printf("per step, each phase alone: decoder forward %.1f ms; forward + loss + backward %.1f ms; "
+                + "clipping %.1f ms; AdamW + zeroing %.1f ms%n", forward, forwardBackward, clip, update);
+    }
+
     public static void main(String[] args) throws Exception {
         ModelConfig cfg = ModelConfig.read(Path.of(args[0]));
         Device device = Engines.device(args[1]);
@@ -74,6 +108,7 @@ public final class TrainStepBench {
                 double seconds = (System.nanoTime() - start) / 1e9;
                 System.out.printf("loss %.4f; %d timed steps in %.2f s: %.0f tokens/s%n", loss, steps, seconds,
                         (double) b * t * steps / seconds);
+                breakdown(model, step, opt, batch, maxGradNorm);
                 if (NativeOps.available() && device.isGpu()) {
                     long[] mem = NativeOps.cudaMemory(device);
                     System.out.printf("CUDA peak allocated %.1f GiB, peak reserved %.1f GiB%n", mem[1] / 1073741824.0,

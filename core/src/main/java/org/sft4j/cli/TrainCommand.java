@@ -4,7 +4,9 @@ import org.sft4j.Sft;
 import org.sft4j.train.StepLog;
 import org.sft4j.train.TrainListener;
 import org.sft4j.train.TrainResult;
-import org.sft4j.train.Trainer;
+import org.sft4j.train.Stoppable;
+import org.sft4j.train.WorkerEnv;
+import org.sft4j.train.WorkerEvents;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -21,7 +23,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        AtomicReference<Trainer> running = new AtomicReference<>();
+        AtomicReference<Stoppable> running = new AtomicReference<>();
         installInterrupt(running);
         TrainListener console = new TrainListener() {
             @Override
@@ -40,21 +42,27 @@ final class TrainCommand implements Callable<Integer> {
                 System.out.println("saved " + dir);
             }
         };
-        TrainResult r = Sft.train(options.load(), List.of(console), running::set);
-        System.out.println(r.message());
+        WorkerEnv worker = WorkerEnv.fromEnvironment();
+        // a worker of a multi-GPU run: rank 0 reports to the launcher in event lines, the others stay quiet
+        List<TrainListener> listeners = worker == null ? List.of(console)
+                : worker.main() ? List.of(WorkerEvents.toStandardOutput()) : List.of();
+        TrainResult r = Sft.train(options.load(), listeners, running::set);
+        if (worker == null) {
+            System.out.println(r.message());
+        }
         return r.status() == TrainResult.Status.NON_FINITE ? 2 : 0;
     }
 
     /** First SIGINT: stop at the next step boundary with a checkpoint. Second: exit now. */
     @SuppressWarnings("removal")
-    private static void installInterrupt(AtomicReference<Trainer> running) {
+    private static void installInterrupt(AtomicReference<Stoppable> running) {
         try {
             sun.misc.Signal.handle(new sun.misc.Signal("INT"), new sun.misc.SignalHandler() {
                 private boolean once;
 
                 @Override
                 public void handle(sun.misc.Signal sig) {
-                    Trainer t = running.get();
+                    Stoppable t = running.get();
                     if (t == null || once) {
                         System.exit(130);
                     }

@@ -315,6 +315,9 @@ public final class Decoder implements AutoCloseable {
                     continue;
                 }
                 NDArray merged = p.weight().array().add(ad.delta());
+                if (compute.pureBf16()) {
+                    merged = NativeOps.cast(merged, NativeOps.BFLOAT16);   // the base keeps its dtype, as PEFT merges
+                }
                 p.weight().replace(org.sft4j.nd.Tensors.keep(merged, manager));
                 ad.a().array().close();
                 ad.b().array().close();

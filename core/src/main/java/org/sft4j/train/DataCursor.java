@@ -28,12 +28,21 @@ final class DataCursor {
     }
 
     Batch next() {
+        return materialize(nextRows());
+    }
+
+    /** The rows of the next micro-batch, not yet padded into arrays (data parallel takes a share of them). */
+    List<int[]> nextRows() {
         if (index >= plan.size()) {
             epoch++;
             index = 0;
             plan = batcher.epochPlan(epoch);
         }
-        return batcher.materialize(plan.get(index++));
+        return plan.get(index++);
+    }
+
+    Batch materialize(List<int[]> rows) {
+        return batcher.materialize(rows);
     }
 
     int epoch() {

@@ -2,6 +2,7 @@ package org.sft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import org.sft4j.data.Batch;
 import org.sft4j.model.Decoder;
@@ -64,12 +65,16 @@ public final class LossStep {
             UnaryOperator<NDArray> head = model.head();
             for (long start = 0; start < n; start += chunkRows) {
                 long end = Math.min(n, start + chunkRows);
-                NDArray part = CausalLmLoss.chunkSum(detached.get(new NDIndex(start + ":" + end)), targets.labels(),
-                        (int) start, (int) end, head, scope, fused);
-                NDArray scaled = part.mul(scaleArr);
-                Tensors.backward(scaled, scope.ones(scaled.getShape()), false);
-                NDArray value = part.stopGradient();
-                total = total == null ? value : total.add(value);
+                // the chunk's logits are freed as soon as its backward is done, not at the end of the step
+                try (NDScope chunk = new NDScope()) {
+                    NDArray part = CausalLmLoss.chunkSum(detached.get(new NDIndex(start + ":" + end)), targets.labels(),
+                            (int) start, (int) end, head, scope, fused);
+                    NDArray scaled = part.mul(scaleArr);
+                    Tensors.backward(scaled, scope.ones(scaled.getShape()), false);
+                    NDArray value = part.stopGradient();
+                    total = total == null ? value : total.add(value);
+                    NDScope.unregister(total);
+                }
             }
             NDArray rowGrad = Tensors.gradOrNull(detached);
             if (beforeFinalBackward != null) {

@@ -30,7 +30,7 @@ import java.util.List;
  *       with a checkpoint; a non-finite loss stops it before the bad update, keeping the last good checkpoint.</li>
  * </ul>
  */
-public final class Trainer {
+public final class Trainer implements Stoppable {
 
     private final TrainArgs args;
     private final Decoder model;
@@ -45,6 +45,7 @@ public final class Trainer {
     private final int totalSteps;
     private final long seed;
     private final String finetuningType;
+    private final DataParallel dp;
     private volatile boolean stopRequested;
     private int step;
     private double bestVal = Double.NaN;
@@ -67,18 +68,20 @@ public final class Trainer {
         if (args.fp16()) {
             System.err.println("sft4j: fp16 training is not built yet; training in " + (compute.bf16() ? "bf16" : "fp32"));
         }
-        if (args.nprocPerNode() > 1 || args.nnodes() > 1) {
-            System.err.println("sft4j: multi-GPU training is not built yet; this run uses one process on " + model.device()
-                    + " (%sft.export llamafactory writes the job for a cluster)");
-        }
         this.params = model.trainableParameters();
+        WorkerEnv worker = WorkerEnv.fromEnvironment();
+        this.dp = worker == null ? null : DataParallel.join(worker, model, params);
+        int world = worker == null ? 1 : worker.world();
         this.seed = args.seed();
         this.finetuningType = model.loraConfig() != null ? "lora" : "full";
         this.optimizer = new AdamW(params, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay(),
                 args.decayNormsAndBiases(), model.manager());
         this.checkpointer = new Checkpointer(Path.of(args.outputDir()), model, optimizer, args.keepLastNCheckpoints(),
                 modelSource, baseModel);
-        Batcher batcher = new Batcher(train, args.perDeviceTrainBatchSize(), maxNumTokens, packing, seed, true);
+        // one global batch is world x the per-device batch (a token budget per batch grows the same way; a packed
+        // row's length does not); each rank takes its share of the rows
+        Batcher batcher = new Batcher(train, args.perDeviceTrainBatchSize() * world,
+                maxNumTokens == null || packing ? maxNumTokens : Integer.valueOf(maxNumTokens * world), packing, seed, true);
         this.val = val == null || val.size() == 0 ? null : val;
         int epoch = 0;
         int index = 0;
@@ -107,17 +110,31 @@ public final class Trainer {
     }
 
     /** Ends the run at the next step boundary, saving a checkpoint first (safe from any thread). */
+    @Override
     public void requestStop() {
         stopRequested = true;
     }
 
     public TrainResult fit() throws IOException {
         java.nio.file.Files.createDirectories(Path.of(args.outputDir()));
-        try (MetricsLog metrics = new MetricsLog(Path.of(args.outputDir()).resolve("metrics.jsonl"), step)) {
-            List<TrainListener> all = new ArrayList<>(listeners);
-            all.add(0, metrics);
-            return fit(all);
+        try {
+            if (!main()) {
+                return fit(List.of());   // rank 0 logs, validates into the listeners and saves
+            }
+            try (MetricsLog metrics = new MetricsLog(Path.of(args.outputDir()).resolve("metrics.jsonl"), step)) {
+                List<TrainListener> all = new ArrayList<>(listeners);
+                all.add(0, metrics);
+                return fit(all);
+            }
+        } finally {
+            if (dp != null) {
+                dp.close();
+            }
         }
+    }
+
+    private boolean main() {
+        return dp == null || dp.env().main();
     }
 
     private TrainResult fit(List<TrainListener> listeners) throws IOException {
@@ -131,8 +148,9 @@ public final class Trainer {
         int lastSaved = -1;
         TrainResult.Status status = TrainResult.Status.COMPLETED;
         String message = null;
+        boolean stopAgreed = false;   // data parallel: every rank stops at the same step
         while (step < totalSteps) {
-            if (stopRequested) {
+            if (dp == null ? stopRequested : stopAgreed) {
                 status = TrainResult.Status.INTERRUPTED;
                 break;
             }
@@ -142,17 +160,34 @@ public final class Trainer {
             long supervised = 0;
             int tokens = 0;
             for (int k = 0; k < args.gradientAccumulationSteps(); k++) {
-                Batch b = data.next();
-                micro.add(b);
-                supervised += b.supervised();
-                tokens += b.tokens();
+                List<int[]> rows = data.nextRows();
+                Batch global = data.materialize(rows);
+                supervised += global.supervised();
+                tokens += global.tokens();
+                List<int[]> mine = dp == null ? rows : dp.shard(rows);
+                micro.add(dp == null ? global : mine.isEmpty() ? null : data.materialize(mine));
             }
             long stepStart = System.nanoTime();
             double lossSum = 0;
-            for (Batch b : micro) {
-                try (NDScope scope = new NDScope(); NDManager sm = model.manager().newSubManager()) {
-                    lossSum += lossStep.forwardBackward(b, 1.0 / Math.max(1, supervised), sm);
+            for (int k = 0; k < micro.size(); k++) {
+                Batch b = micro.get(k);
+                if (b == null) {
+                    continue;
                 }
+                // data parallel: the last micro-batch's backward completes the gradients, reduced while it runs
+                Runnable arm = dp != null && k == micro.size() - 1 ? dp::arm : null;
+                try (NDScope scope = new NDScope(); NDManager sm = model.manager().newSubManager()) {
+                    ai.djl.ndarray.NDArray part = lossStep.forwardBackwardLazy(b, 1.0 / Math.max(1, supervised), sm, arm);
+                    if (part != null) {
+                        lossSum += Tensors.scalar(part);
+                    }
+                }
+            }
+            if (dp != null) {
+                dp.finishGradients();
+                double[] agreed = dp.sum(lossSum, stopRequested ? 1 : 0);
+                lossSum = agreed[0];
+                stopAgreed = agreed[1] > 0;
             }
             double loss = lossSum / Math.max(1, supervised);
             double gradNorm = GradientClipping.clip(params, args.maxGradNorm());
@@ -196,7 +231,14 @@ public final class Trainer {
     }
 
     private double validate(List<TrainListener> listeners) {
-        double v = Validation.meanLoss(model, val, args.perDeviceEvalBatchSize(), args.lossChunkRows());
+        double v;
+        if (dp == null) {
+            v = Validation.meanLoss(model, val, args.perDeviceEvalBatchSize(), args.lossChunkRows());
+        } else {
+            WorkerEnv w = dp.env();
+            double[] r = dp.sum(Validation.sums(model, val, args.perDeviceEvalBatchSize(), args.lossChunkRows(), w.rank(), w.world()));
+            v = r[1] == 0 ? Double.NaN : r[0] / r[1];
+        }
         if (Double.isNaN(bestVal) || v < bestVal) {
             bestVal = v;
         }
@@ -206,6 +248,9 @@ public final class Trainer {
     }
 
     private void save(List<TrainListener> listeners) throws IOException {
+        if (!main()) {
+            return;
+        }
         TrainState s = new TrainState(TrainState.FORMAT_VERSION, step, data.epoch(), data.index(), optimizer.stepCount(),
                 bestVal, seed, finetuningType, org.sft4j.Version.VERSION);
         Path dir = checkpointer.save(s);

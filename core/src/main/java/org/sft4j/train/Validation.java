@@ -14,17 +14,23 @@ public final class Validation {
     private Validation() {}
 
     public static double meanLoss(Decoder model, TokenizedSet set, int batchSize, int chunkRows) {
+        double[] r = sums(model, set, batchSize, chunkRows, 0, 1);
+        return r[1] == 0 ? Double.NaN : r[0] / r[1];
+    }
+
+    /** Summed loss and supervised tokens over the batches {@code shard}, {@code shard + shards}, ... of the split. */
+    static double[] sums(Decoder model, TokenizedSet set, int batchSize, int chunkRows, int shard, int shards) {
         LossStep step = new LossStep(model, chunkRows);
         Batcher b = new Batcher(set, batchSize, null, false, 0, false);
         double sum = 0;
         double count = 0;
-        for (List<int[]> plan : b.epochPlan(0)) {
+        for (List<int[]> plan : DataParallel.shard(b.epochPlan(0), shard, shards)) {
             try (NDScope scope = new NDScope(); NDManager sm = model.manager().newSubManager()) {
                 double[] r = step.evaluate(b.materialize(plan), sm);
                 sum += r[0];
                 count += r[1];
             }
         }
-        return count == 0 ? Double.NaN : sum / count;
+        return new double[] {sum, count};
     }
 }

@@ -8,7 +8,7 @@ import org.sft4j.report.Tables;
 import org.sft4j.train.StepLog;
 import org.sft4j.train.TrainListener;
 import org.sft4j.train.TrainResult;
-import org.sft4j.train.Trainer;
+import org.sft4j.train.Stoppable;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,10 +54,10 @@ final class TrainMagic {
                 chart.update(() -> Renderers.chart(Charts.lossChart(steps, loss, valSteps, valLoss)));
             }
         };
-        AtomicReference<Trainer> running = new AtomicReference<>();
+        AtomicReference<Stoppable> running = new AtomicReference<>();
         TrainResult r;
         try (AutoCloseable stop = Interrupts.onInterrupt(() -> {
-            Trainer t = running.get();
+            Stoppable t = running.get();
             if (t != null) {
                 t.requestStop();
             }
