@@ -28,7 +28,7 @@ import java.util.Random;
  * process's listener. Only the data differs from the CLI: random token sequences made in memory, so the
  * benchmark machine needs no tokenizer or Parquet libraries.
  *
- * <pre>java ... LaunchCheck OUT MODEL_CONFIG_DIR NPROC PER_DEVICE_BATCH LENGTH STEPS fused|bf16|pure-bf16</pre>
+ * <pre>java ... LaunchCheck OUT MODEL_CONFIG_DIR NPROC PER_DEVICE_BATCH LENGTH STEPS fused|bf16|pure-bf16 [DEVICE [NNODES NODE_RANK]]</pre>
  * Prints each step's loss and tokens/s (as the CLI does) and the mean tokens/s after the first 5 steps.
  */
 public final class LaunchCheck {
@@ -45,9 +45,14 @@ public final class LaunchCheck {
         job.put("per_device_train_batch_size", Integer.parseInt(args[3]));
         job.put("cutoff_len", Integer.parseInt(args[4]));
         job.put("max_steps", Integer.parseInt(args[5]));
-        job.put("bf16", !args[6].equals("fused"));
+        job.put("bf16", args[6].contains("bf16"));
         job.put("pure_bf16", args[6].equals("pure-bf16"));
-        job.put("device", "gpu");
+        job.put("device", args.length > 7 ? args[7] : "gpu");
+        if (args.length > 9) {   // one node of several: the other nodes run the same command with their node rank
+            job.put("nnodes", Integer.parseInt(args[8]));
+            job.put("node_rank", Integer.parseInt(args[9]));
+            job.put("master_port", 29533);
+        }
         job.put("logging_steps", 1);
         job.put("save_steps", 100000);
         job.put("learning_rate", 1e-4);
@@ -79,7 +84,8 @@ public final class LaunchCheck {
         int n = cfg.train().perDeviceTrainBatchSize() * world * cfg.train().maxSteps();
         TokenizedSet train = randomSet(n, cfg.data().cutoffLen(), mc.vocabSize());
         List<TrainListener> listeners = env == null || env.main() ? List.of(WorkerEvents.toStandardOutput()) : List.of();
-        try (Decoder model = Decoder.randomInit(mc, 0, Device.gpu(local))) {
+        Device device = org.sft4j.nd.Engines.device(cfg.model().device());
+        try (Decoder model = Decoder.randomInit(mc, 0, device.isGpu() ? Device.gpu(local) : device)) {
             Trainer t = new Trainer(cfg.train(), model, train, null, null, false, modelDir, "random-init", null, listeners);
             t.fit();
         }

@@ -79,6 +79,7 @@ public final class Launcher implements Stoppable {
         console.printf("sft4j: starting %d worker processes on this node (node %d of %d, world size %d, master %s:%d)%n",
                 local, a.nodeRank(), a.nnodes(), world, a.masterAddr(), a.masterPort());
 
+        long t0 = System.nanoTime();
         BlockingQueue<String[]> lines = new LinkedBlockingQueue<>();   // {rank, line}; {rank, null} when it ends
         List<Deque<String>> tails = new ArrayList<>();
         for (int i = 0; i < local; i++) {
@@ -145,6 +146,12 @@ public final class Launcher implements Stoppable {
         }
         if (failure != null) {
             throw new IOException(failure);
+        }
+        if (result == null && a.nodeRank() != 0) {
+            // rank 0 lives on node 0 and reports the run there; this node's workers ended cleanly
+            return new TrainResult(TrainResult.Status.COMPLETED, 0, Double.NaN, Double.NaN, Double.NaN,
+                    (System.nanoTime() - t0) / 1e9, List.of(), "node " + a.nodeRank() + ": its " + local
+                    + " workers finished; node 0 reports the run");
         }
         if (result == null) {
             throw new IOException("the workers ended without reporting a result (see their output above)");

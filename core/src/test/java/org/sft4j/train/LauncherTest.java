@@ -104,6 +104,20 @@ class LauncherTest {
     }
 
     @Test
+    void anotherNodesLauncherNumbersItsRanksAfterNodeZerosAndReportsWithoutEvents(@TempDir Path out) throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        Launcher launcher = new Launcher(new PrintStream(console, true, StandardCharsets.UTF_8));
+        SftConfig node1 = SftConfig.of(Map.of("output_dir", out.toString(), "nproc_per_node", 2, "nnodes", 2, "node_rank", 1,
+                "master_addr", "node0.example", "master_port", 29612));
+        TrainResult r = launcher.launch(node1, List.of(), null, fake());
+        String printed = console.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("[rank 2] rank 2 of 4 local 0 master node0.example:29612"), printed);
+        assertTrue(printed.contains("[rank 3] rank 3 of 4 local 1 master node0.example:29612"), printed);
+        assertEquals(TrainResult.Status.COMPLETED, r.status());
+        assertTrue(r.message().startsWith("node 1: its 2 workers finished"), r.message());
+    }
+
+    @Test
     void workerEnvironmentFollowsTorchrun() {
         assertNull(WorkerEnv.of(Map.of()));
         assertNull(WorkerEnv.of(Map.of("WORLD_SIZE", "1", "RANK", "0")));
