@@ -1,9 +1,11 @@
 package org.sft4j.bench;
 
 import org.sft4j.data.Batch;
+import org.sft4j.model.Compute;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.Parameter;
+import org.sft4j.nd.NativeOps;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
@@ -67,6 +69,24 @@ final class Bench {
             }
         }
         return new Batch(ids, labels, mask, pos, null, n * t, n * (t - 1));
+    }
+
+    /**
+     * How a benchmark's model computes, by name: portable, fused, tf32 (fused, with TF32 products), bf16 (fp32
+     * master weights) or pure-bf16. Sets the TF32 switch accordingly where the extension is loaded.
+     */
+    static Compute compute(String mode) {
+        Compute c = switch (mode) {
+            case "portable" -> Compute.portable();
+            case "fused", "tf32" -> new Compute(true, false);
+            case "bf16" -> new Compute(true, true);
+            case "pure-bf16" -> Compute.pure();
+            default -> throw new IllegalArgumentException("mode '" + mode + "': portable, fused, tf32, bf16 or pure-bf16");
+        };
+        if (NativeOps.available()) {
+            NativeOps.allowTf32(mode.equals("tf32"));
+        }
+        return c;
     }
 
     /** Waits for the model's device: reading a value back ends the stream's queued work. */

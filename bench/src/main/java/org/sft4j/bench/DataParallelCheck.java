@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import org.sft4j.data.Batch;
-import org.sft4j.model.Compute;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.Parameter;
@@ -45,12 +44,7 @@ public final class DataParallelCheck {
         long globalSupervised = (long) globalBatch * (t - 1);
         try (Decoder model = Decoder.randomInit(cfg, 0, device);
              Distributed group = world > 1 ? Distributed.join("127.0.0.1", port, rank, world, device) : null) {
-            model.setCompute(switch (mode) {
-                case "fused" -> new Compute(true, false);
-                case "bf16" -> new Compute(true, true);
-                case "pure-bf16" -> Compute.pure();
-                default -> throw new IllegalArgumentException("mode: fused, bf16 or pure-bf16");
-            });
+            model.setCompute(Bench.compute(mode));
             List<Parameter> params = model.trainableParameters();
             if (group != null) {
                 group.broadcast(params.stream().map(Parameter::array).toList(), 0);
@@ -58,7 +52,7 @@ public final class DataParallelCheck {
             LossStep lossStep = new LossStep(model, 1024);
             try (AdamW opt = new AdamW(params, 0.9, 0.999, 1e-8, 0.0, false, model.manager());
                  GradientBuckets sync = group == null ? null : group.overlap(params.stream().map(Parameter::array).toList(),
-                         25L << 20)) {
+                         GradientBuckets.DEFAULT_BUCKET_BYTES)) {
                 long start = System.nanoTime();
                 for (int i = 0; i < warmup + steps; i++) {
                     if (i == warmup) {

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import org.sft4j.data.Batch;
-import org.sft4j.model.Compute;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.nd.Engines;
@@ -71,16 +70,7 @@ public final class TrainStepBench {
         double maxGradNorm = args.length > 6 ? Double.parseDouble(args[6]) : 1.0;
         Batch batch = Bench.randomTokens(cfg, b, t, 0, b);
         try (Decoder model = Decoder.randomInit(cfg, 0, device)) {
-            model.setCompute(switch (mode) {
-                case "portable" -> Compute.portable();
-                case "fused", "tf32" -> new Compute(true, false);
-                case "bf16" -> new Compute(true, true);
-                case "pure-bf16" -> Compute.pure();
-                default -> throw new IllegalArgumentException("mode: portable, fused, tf32, bf16 or pure-bf16");
-            });
-            if (NativeOps.available()) {
-                NativeOps.allowTf32(mode.equals("tf32"));
-            }
+            model.setCompute(Bench.compute(mode));
             System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s), max_grad_norm %s%n",
                     cfg.modelType(), cfg.parameterCount(), device, b, t, mode, model.compute(), maxGradNorm);
             LossStep step = new LossStep(model, 1024);

@@ -148,8 +148,6 @@ public final class Batcher {
         int[][] mask = new int[b][t];
         long[][] pos = new long[b][t];
         int[][] seg = packing ? new int[b][t] : null;
-        int tokens = 0;
-        int supervised = 0;
         for (int r = 0; r < b; r++) {
             Arrays.fill(labels[r], EncodedExample.IGNORE);
             int at = 0;
@@ -167,8 +165,6 @@ public final class Batcher {
                     }
                 }
                 at += e.length();
-                tokens += e.length();
-                supervised += e.supervised();
                 s++;
             }
             if (seg != null) {
@@ -177,7 +173,27 @@ public final class Batcher {
                 }
             }
         }
-        return new Batch(ids, labels, mask, pos, seg, tokens, supervised);
+        return new Batch(ids, labels, mask, pos, seg, tokens(plan), supervised(plan));
+    }
+
+    /** Real (non-pad) tokens of a planned batch, without padding it into arrays. */
+    public int tokens(List<int[]> plan) {
+        int n = 0;
+        for (int[] row : plan) {
+            n += rowLength(row);
+        }
+        return n;
+    }
+
+    /** Supervised tokens of a planned batch (each example's own count), without padding it into arrays. */
+    public int supervised(List<int[]> plan) {
+        int n = 0;
+        for (int[] row : plan) {
+            for (int idx : row) {
+                n += data.get(idx).supervised();
+            }
+        }
+        return n;
     }
 
     private static void shuffle(Integer[] a, Random rnd) {

@@ -10,7 +10,7 @@ import java.util.List;
  * soon as backward has finished every gradient in it, overlapping communication with the rest of backward.
  *
  * <pre>{@code
- * try (GradientBuckets sync = group.overlap(params, 25 << 20)) {
+ * try (GradientBuckets sync = group.overlap(params, GradientBuckets.DEFAULT_BUCKET_BYTES)) {
  *     // each step, on the micro-batch that completes the accumulated batch:
  *     lossStep.forwardBackwardLazy(batch, scale, scope, sync::arm);   // arm just before the decoder's backward
  *     sync.finish();                                                  // then: clip, optimizer
@@ -18,6 +18,9 @@ import java.util.List;
  * }</pre>
  */
 public final class GradientBuckets implements AutoCloseable {
+
+    /** DDP's default bucket size. */
+    public static final long DEFAULT_BUCKET_BYTES = 25L << 20;
 
     private final long handle;
     private final int buckets;

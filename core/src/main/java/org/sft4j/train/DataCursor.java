@@ -45,6 +45,16 @@ final class DataCursor {
         return batcher.materialize(rows);
     }
 
+    /** Real tokens of the rows, as {@link Batch#tokens()} of their batch counts them. */
+    int tokens(List<int[]> rows) {
+        return batcher.tokens(rows);
+    }
+
+    /** Supervised tokens of the rows, as {@link Batch#supervised()} of their batch counts them. */
+    int supervised(List<int[]> rows) {
+        return batcher.supervised(rows);
+    }
+
     int epoch() {
         return epoch;
     }

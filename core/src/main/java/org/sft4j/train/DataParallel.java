@@ -18,9 +18,6 @@ import java.util.List;
  */
 final class DataParallel implements AutoCloseable {
 
-    /** DDP's default bucket size. */
-    static final long BUCKET_BYTES = 25L << 20;
-
     private final WorkerEnv env;
     private final Distributed group;
     private final GradientBuckets buckets;
@@ -41,7 +38,8 @@ final class DataParallel implements AutoCloseable {
         model.baseParameters().forEach(p -> all.add(p.array()));
         model.loraParameters().forEach(p -> all.add(p.array()));
         group.broadcast(all, 0);
-        GradientBuckets buckets = group.overlap(trainable.stream().map(Parameter::array).toList(), BUCKET_BYTES);
+        GradientBuckets buckets = group.overlap(trainable.stream().map(Parameter::array).toList(),
+                GradientBuckets.DEFAULT_BUCKET_BYTES);
         return new DataParallel(env, group, buckets, model.manager());
     }
 

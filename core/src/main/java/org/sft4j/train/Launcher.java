@@ -50,8 +50,7 @@ public final class Launcher implements Stoppable {
      */
     public static TrainResult run(SftConfig cfg, List<TrainListener> listeners, java.util.function.Consumer<? super Stoppable> started)
             throws IOException {
-        Launcher l = new Launcher(System.out);
-        return l.launch(cfg, listeners, started, workerCommand());
+        return run(cfg, listeners, started, workerCommand());
     }
 
     /** As {@link #run(SftConfig, List, java.util.function.Consumer)} with another worker command (benchmarks, tests). */

@@ -161,11 +161,18 @@ public final class Trainer implements Stoppable {
             int tokens = 0;
             for (int k = 0; k < args.gradientAccumulationSteps(); k++) {
                 List<int[]> rows = data.nextRows();
-                Batch global = data.materialize(rows);
-                supervised += global.supervised();
-                tokens += global.tokens();
-                List<int[]> mine = dp == null ? rows : dp.shard(rows);
-                micro.add(dp == null ? global : mine.isEmpty() ? null : data.materialize(mine));
+                if (dp == null) {
+                    Batch b = data.materialize(rows);
+                    micro.add(b);
+                    supervised += b.supervised();
+                    tokens += b.tokens();
+                } else {
+                    // the global batch's counts normalise the loss on every rank; only this rank's rows are padded
+                    supervised += data.supervised(rows);
+                    tokens += data.tokens(rows);
+                    List<int[]> mine = dp.shard(rows);
+                    micro.add(mine.isEmpty() ? null : data.materialize(mine));
+                }
             }
             long stepStart = System.nanoTime();
             double lossSum = 0;
@@ -231,14 +238,10 @@ public final class Trainer implements Stoppable {
     }
 
     private double validate(List<TrainListener> listeners) {
-        double v;
-        if (dp == null) {
-            v = Validation.meanLoss(model, val, args.perDeviceEvalBatchSize(), args.lossChunkRows());
-        } else {
-            WorkerEnv w = dp.env();
-            double[] r = dp.sum(Validation.sums(model, val, args.perDeviceEvalBatchSize(), args.lossChunkRows(), w.rank(), w.world()));
-            v = r[1] == 0 ? Double.NaN : r[0] / r[1];
-        }
+        // data parallel: each rank scores its share of the batches and the sums are added up
+        double[] sums = Validation.sums(model, val, args.perDeviceEvalBatchSize(), args.lossChunkRows(),
+                dp == null ? 0 : dp.env().rank(), dp == null ? 1 : dp.env().world());
+        double v = Validation.mean(dp == null ? sums : dp.sum(sums));
         if (Double.isNaN(bestVal) || v < bestVal) {
             bestVal = v;
         }

@@ -14,8 +14,12 @@ public final class Validation {
     private Validation() {}
 
     public static double meanLoss(Decoder model, TokenizedSet set, int batchSize, int chunkRows) {
-        double[] r = sums(model, set, batchSize, chunkRows, 0, 1);
-        return r[1] == 0 ? Double.NaN : r[0] / r[1];
+        return mean(sums(model, set, batchSize, chunkRows, 0, 1));
+    }
+
+    /** Loss per supervised token from {summed loss, supervised tokens}; NaN when nothing was supervised. */
+    static double mean(double[] sums) {
+        return sums[1] == 0 ? Double.NaN : sums[0] / sums[1];
     }
 
     /** Summed loss and supervised tokens over the batches {@code shard}, {@code shard + shards}, ... of the split. */
