@@ -92,7 +92,7 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         masterAddr = masterAddr == null ? "127.0.0.1" : masterAddr;
         masterPort = def(masterPort, 29500);
         if ((bf16 || pureBf16) && fp16) {
-            throw new IllegalArgumentException("bf16 and fp16 are both set; choose one");
+            throw new IllegalArgumentException((pureBf16 ? "pure_bf16" : "bf16") + " and fp16 are both set; choose one");
         }
         if (gradientAccumulationSteps < 1 || perDeviceTrainBatchSize < 1) {
             throw new IllegalArgumentException("per_device_train_batch_size and gradient_accumulation_steps must be >= 1");

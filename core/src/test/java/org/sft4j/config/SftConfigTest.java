@@ -83,6 +83,9 @@ class SftConfigTest {
         IllegalArgumentException both = assertThrows(IllegalArgumentException.class,
                 () -> SftConfig.parse("bf16: true\nfp16: true", "x.yaml"));
         assertTrue(both.getMessage().contains("bf16 and fp16"), both.getMessage());
+        IllegalArgumentException pure = assertThrows(IllegalArgumentException.class,
+                () -> SftConfig.parse("pure_bf16: true\nfp16: true", "x.yaml"));
+        assertTrue(pure.getMessage().contains("pure_bf16 and fp16 are both set"), pure.getMessage());
         IllegalArgumentException stage = assertThrows(IllegalArgumentException.class, () -> SftConfig.parse("stage: dpo", "x.yaml"));
         assertTrue(stage.getMessage().contains("dpo"), stage.getMessage());
     }
