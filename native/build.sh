@@ -18,11 +18,10 @@ cmake -S "$HERE" -B "$HERE/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH
       -DJAVA_HOME="$java_home" ${nccl:+-DNCCL_INCLUDE="$nccl"} >"$HERE/build.log" 2>&1 || { cat "$HERE/build.log"; exit 1; }
 cmake --build "$HERE/build" --target sft4j_native -j "$(nproc)" >>"$HERE/build.log" 2>&1 || { tail -50 "$HERE/build.log"; exit 1; }
 echo "sft4j native extension: built $HERE/build/libsft4j_native.so against $prefix"
-if [ -n "$nccl" ]; then
-    # the distributed part is optional: a failure leaves the single-process extension in place
-    if cmake --build "$HERE/build" --target sft4j_dist -j "$(nproc)" >>"$HERE/build.log" 2>&1; then
-        echo "sft4j native extension: built $HERE/build/libsft4j_dist.so (NCCL from $nccl)"
-    else
-        echo "sft4j native extension: the distributed library did not build (see native/build.log); one process per run"
-    fi
-fi
+# the distributed part is optional: a failure leaves the single-process extension in place
+dist() {
+    cmake --build "$HERE/build" --target sft4j_dist -j "$(nproc)" >>"$HERE/build.log" 2>&1 && \
+        echo "sft4j native extension: built $HERE/build/libsft4j_dist.so ($(grep -o 'sft4j_dist: .*' "$HERE/build.log" | tail -1 | cut -d' ' -f2-))"
+}
+dist || { cmake "$HERE/build" -DSFT4J_GLOO=OFF >>"$HERE/build.log" 2>&1 && dist; } || \
+    echo "sft4j native extension: the distributed library did not build (see native/build.log); one process per run"

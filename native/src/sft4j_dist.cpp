@@ -1,13 +1,17 @@
-// torch.distributed for sft4j: a c10d process group (NCCL, one process per GPU) joined through a TCPStore
-// (rank 0 serves it), and all-reduce / broadcast over DJL tensor handles. Built as its own library so the
-// rest of the extension does not depend on NCCL headers.
+// torch.distributed for sft4j: a c10d process group (NCCL for one process per GPU, Gloo for processes on CPU)
+// joined through a TCPStore (rank 0 serves it), and all-reduce / broadcast over DJL tensor handles. Built as
+// its own library so the rest of the extension does not depend on NCCL headers (USE_C10D_NCCL where found).
 #include "handles.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
@@ -19,10 +23,26 @@
 #include <string>
 #include <vector>
 
+#ifdef SFT4J_GLOO
+namespace c10d {
+// pip's torch ships ProcessGroupGloo.hpp but not the Gloo headers it includes, so the two exported functions
+// torch.distributed's Python uses to make a Gloo group are declared here: Options::create_default (devices from
+// GLOO_SOCKET_IFNAME or this host's name) and the constructor. The object is built in a buffer larger than the
+// real class (whose layout stays libtorch's) and used through Backend, its first and only base.
+struct ProcessGroupGloo {
+  struct Options : c10::intrusive_ptr_target {
+    static c10::intrusive_ptr<Options> create_default(std::chrono::milliseconds timeout);
+  };
+  ProcessGroupGloo(const c10::intrusive_ptr<Store>& store, int rank, int size, c10::intrusive_ptr<Options> options);
+  alignas(64) unsigned char storage[1 << 16];
+};
+}  // namespace c10d
+#endif
+
 namespace {
 
 using sft4j::tensors;
-using Group = c10::intrusive_ptr<c10d::ProcessGroupNCCL>;
+using Group = c10::intrusive_ptr<c10d::Backend>;
 
 Group& group(jlong h) { return *reinterpret_cast<Group*>(h); }
 
@@ -151,6 +171,28 @@ class OverlappedReducer {
   std::mutex mu_;
 };
 
+Group nccl(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, int device) {
+#ifdef USE_C10D_NCCL
+  c10::cuda::set_device(static_cast<c10::DeviceIndex>(device));
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, c10d::ProcessGroupNCCL::Options::create());
+#else
+  TORCH_CHECK(false, "this libsft4j_dist.so was built without NCCL (no CUDA or NCCL headers): GPU ranks cannot join");
+  return Group();
+#endif
+}
+
+// Gloo over TCP, as torch.distributed sets it up (GLOO_SOCKET_IFNAME, else this host's address, else loopback).
+Group gloo(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, int timeoutSeconds) {
+#ifdef SFT4J_GLOO
+  auto options = c10d::ProcessGroupGloo::Options::create_default(std::chrono::seconds(timeoutSeconds));
+  auto* pg = new c10d::ProcessGroupGloo(store, rank, world, options);
+  return Group::unsafe_steal_from_new(reinterpret_cast<c10d::Backend*>(pg));
+#else
+  TORCH_CHECK(false, "this libsft4j_dist.so was built without Gloo: CPU ranks cannot join");
+  return Group();
+#endif
+}
+
 }  // namespace
 
 extern "C" {
@@ -161,7 +203,6 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_init(JNIEnv* env, jclass, 
     const char* h = env->GetStringUTFChars(host, nullptr);
     std::string hostName(h);
     env->ReleaseStringUTFChars(host, h);
-    c10::cuda::set_device(static_cast<c10::DeviceIndex>(device));
     c10d::TCPStoreOptions opts;
     opts.port = static_cast<uint16_t>(port);
     opts.isServer = rank == 0;
@@ -169,8 +210,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_init(JNIEnv* env, jclass, 
     opts.waitWorkers = true;
     opts.timeout = std::chrono::seconds(timeoutSeconds);
     auto store = c10::make_intrusive<c10d::TCPStore>(hostName, opts);
-    auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, c10d::ProcessGroupNCCL::Options::create());
-    return reinterpret_cast<jlong>(new Group(pg));
+    return reinterpret_cast<jlong>(new Group(device >= 0 ? nccl(store, rank, world, device) : gloo(store, rank, world, timeoutSeconds)));
   } catch (const std::exception& e) {
     throwJava(env, e.what());
     return 0;
@@ -251,7 +291,9 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_destroy(JNIEnv* env, jc
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_destroy(JNIEnv* env, jclass, jlong pg) {
   try {
-    group(pg)->shutdown();   // NCCL's communicators end cleanly instead of warning at exit
+#ifdef USE_C10D_NCCL
+    if (auto* n = dynamic_cast<c10d::ProcessGroupNCCL*>(group(pg).get())) n->shutdown();   // no exit-time warning
+#endif
     delete reinterpret_cast<Group*>(pg);
   } catch (const std::exception& e) {
     throwJava(env, e.what());

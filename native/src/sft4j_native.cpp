@@ -169,6 +169,15 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_zeroAll(JNIEnv* env, jclass, 
   SFT4J_CATCH()
 }
 
+// Multiplies every tensor in place by one factor (fp16: gradients divided by the loss scale before clipping).
+JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_mulAll(JNIEnv* env, jclass, jlongArray xs, jdouble factor) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  auto ts = tensors(env, xs);
+  if (!ts.empty()) at::_foreach_mul_(ts, at::Scalar(factor));
+  SFT4J_CATCH()
+}
+
 // Rotary embedding x * cos + rotate_half(x) * sin in the input's dtype, as transformers' apply_rotary_pos_emb.
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_rope(JNIEnv* env, jclass, jlong x, jlong cos, jlong sin) {
   SFT4J_TRY

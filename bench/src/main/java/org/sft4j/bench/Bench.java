@@ -72,16 +72,17 @@ final class Bench {
     }
 
     /**
-     * How a benchmark's model computes, by name: portable, fused, tf32 (fused, with TF32 products), bf16 (fp32
-     * master weights) or pure-bf16. Sets the TF32 switch accordingly where the extension is loaded.
+     * How a benchmark's model computes, by name: portable, fused, tf32 (fused, with TF32 products), bf16 or fp16
+     * (fp32 master weights) or pure-bf16. Sets the TF32 switch accordingly where the extension is loaded.
      */
     static Compute compute(String mode) {
         Compute c = switch (mode) {
             case "portable" -> Compute.portable();
             case "fused", "tf32" -> new Compute(true, false);
             case "bf16" -> new Compute(true, true);
+            case "fp16" -> Compute.fp16();
             case "pure-bf16" -> Compute.pure();
-            default -> throw new IllegalArgumentException("mode '" + mode + "': portable, fused, tf32, bf16 or pure-bf16");
+            default -> throw new IllegalArgumentException("mode '" + mode + "': portable, fused, tf32, bf16, fp16 or pure-bf16");
         };
         if (NativeOps.available()) {
             NativeOps.allowTf32(mode.equals("tf32"));

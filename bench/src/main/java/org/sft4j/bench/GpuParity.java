@@ -40,10 +40,10 @@ public final class GpuParity {
     private static int failures;
     private static Compute compute;
 
-    /** The fixture's bound, or with bf16 products (which cannot meet fp32 bounds) the looser bf16 one. */
+    /** The fixture's bound, or with 16-bit products (which cannot meet fp32 bounds) the looser bf16 one. */
     private static double bound(double fp32Bound, double bf16Bound) {
         // pure bf16 rounds the weights themselves too (2^-9 relative each), on top of bf16 products
-        return compute.pureBf16() ? 4 * bf16Bound : compute.bf16() ? bf16Bound : fp32Bound;
+        return compute.pureBf16() ? 4 * bf16Bound : compute.halfProducts() ? bf16Bound : fp32Bound;
     }
 
     private static Decoder load(Path dir, Device device) throws java.io.IOException {
@@ -57,12 +57,13 @@ public final class GpuParity {
         for (String deviceName : Arrays.copyOfRange(args, 1, args.length)) {
             Device device = Engines.device(deviceName);
             List<Compute> computes = NativeOps.available()
-                    ? List.of(Compute.portable(), new Compute(true, false), new Compute(true, true), Compute.pure())
+                    ? List.of(Compute.portable(), new Compute(true, false), new Compute(true, true), Compute.fp16(), Compute.pure())
                     : List.of(Compute.portable());
             for (Compute c : computes) {
                 compute = c;
                 String mode = !c.fused() ? "portable DJL fp32" : c.pureBf16() ? "native, pure bf16 (weights and activations)"
-                        : c.bf16() ? "native, bf16 products" : "native fused attention, fp32";
+                        : c.needsLossScaling() ? "native, fp16 products" : c.halfProducts() ? "native, bf16 products"
+                        : "native fused attention, fp32";
                 System.out.println("== " + device + ", " + mode + " (engine " + Engines.pytorch().getVersion()
                         + (NativeOps.available() ? ", extension built on torch " + NativeOps.version() : "") + ")");
                 for (String name : List.of("llama", "qwen2", "mistral", "llama3-rope")) {
@@ -193,10 +194,10 @@ public final class GpuParity {
         try (Decoder model = load(dir, device)) {
             int[] got = new Generator(model).generate(List.of(prompt), GenerationOptions.greedy(12, new int[0], 0), null).get(0).tokens();
             boolean same = Arrays.equals(got, expected);
-            // bf16 products may legitimately flip a near-tie argmax: reported, not failed
-            failures += same || compute.bf16() ? 0 : 1;
+            // 16-bit products may legitimately flip a near-tie argmax: reported, not failed
+            failures += same || compute.halfProducts() ? 0 : 1;
             System.out.printf("%-44s %s %s%n", "llama greedy 12 tokens (KV cache)", Arrays.toString(got),
-                    same ? "ok" : (compute.bf16() ? "differs (bf16, info) from " : "FAIL, expected ") + Arrays.toString(expected));
+                    same ? "ok" : (compute.halfProducts() ? "differs (16-bit, info) from " : "FAIL, expected ") + Arrays.toString(expected));
         }
     }
 }

@@ -28,7 +28,7 @@ import java.util.Random;
  * process's listener. Only the data differs from the CLI: random token sequences made in memory, so the
  * benchmark machine needs no tokenizer or Parquet libraries.
  *
- * <pre>java ... LaunchCheck OUT MODEL_CONFIG_DIR NPROC PER_DEVICE_BATCH LENGTH STEPS fused|bf16|pure-bf16 [DEVICE [NNODES NODE_RANK]]</pre>
+ * <pre>java ... LaunchCheck OUT MODEL_CONFIG_DIR NPROC PER_DEVICE_BATCH LENGTH STEPS fused|bf16|fp16|pure-bf16 [DEVICE [NNODES NODE_RANK]]</pre>
  * Prints each step's loss and tokens/s (as the CLI does) and the mean tokens/s after the first 5 steps.
  */
 public final class LaunchCheck {
@@ -47,6 +47,7 @@ public final class LaunchCheck {
         job.put("max_steps", Integer.parseInt(args[5]));
         job.put("bf16", args[6].contains("bf16"));
         job.put("pure_bf16", args[6].equals("pure-bf16"));
+        job.put("fp16", args[6].equals("fp16"));
         job.put("device", args.length > 7 ? args[7] : "gpu");
         if (args.length > 9) {   // one node of several: the other nodes run the same command with their node rank
             job.put("nnodes", Integer.parseInt(args[8]));

@@ -12,6 +12,7 @@ import org.sft4j.nd.NativeOps;
 import org.sft4j.train.AdamW;
 import org.sft4j.train.GradientClipping;
 import org.sft4j.train.LossStep;
+import org.sft4j.train.LossScaler;
 
 import java.nio.file.Path;
 
@@ -26,7 +27,7 @@ import java.nio.file.Path;
 public final class TrainStepBench {
 
     /** Where a step's time goes: each phase timed alone over 3 steps, waiting for the device after it. */
-    private static void breakdown(Decoder model, LossStep step, AdamW opt, Batch batch, double maxGradNorm) {
+    private static void breakdown(Decoder model, LossStep step, AdamW opt, Batch batch, double maxGradNorm, double lossScale) {
         double forward = 0;
         double forwardBackward = 0;
         double clip = 0;
@@ -35,14 +36,16 @@ public final class TrainStepBench {
             try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
                 long t0 = System.nanoTime();
                 boolean was = org.sft4j.nd.Tensors.gradMode(true);
-                model.forward(batch.inputs(), s, null, true);
+                try (NDScope forwardOnly = new NDScope()) {   // its activations freed before the full step runs
+                    model.forward(batch.inputs(), s, null, true);
+                    Bench.waitFor(model);
+                }
                 org.sft4j.nd.Tensors.gradMode(was);
-                Bench.waitFor(model);
                 long t1 = System.nanoTime();
-                step.forwardBackwardLazy(batch, 1.0 / batch.supervised(), s, null);
+                step.forwardBackwardLazy(batch, lossScale / batch.supervised(), s, null);
                 Bench.waitFor(model);
                 long t2 = System.nanoTime();
-                GradientClipping.clip(model.trainableParameters(), maxGradNorm);
+                GradientClipping.clip(model.trainableParameters(), maxGradNorm, lossScale);
                 Bench.waitFor(model);
                 long t3 = System.nanoTime();
                 opt.step(1e-5);
@@ -74,7 +77,13 @@ public final class TrainStepBench {
             System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s), max_grad_norm %s%n",
                     cfg.modelType(), cfg.parameterCount(), device, b, t, mode, model.compute(), maxGradNorm);
             LossStep step = new LossStep(model, 1024);
+            // fp16 trains on a scaled loss and unscales before clipping, as the trainer does (the scale stays put here)
+            double lossScale = model.compute().needsLossScaling() ? LossScaler.INITIAL_SCALE : 1;
+            int skipped = 0;
             try (AdamW opt = new AdamW(model.trainableParameters(), 0.9, 0.999, 1e-8, 0.0, false, model.manager())) {
+                if (NativeOps.available() && device.isGpu()) {
+                    NativeOps.resetPeakMemory(device);   // as hf_bench.py: the peak of the training steps only
+                }
                 long start = 0;
                 double loss = 0;
                 for (int i = 0; i < warmup + steps; i++) {
@@ -83,11 +92,14 @@ public final class TrainStepBench {
                         start = System.nanoTime();
                     }
                     try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
-                        NDArray sum = step.forwardBackwardLazy(batch, 1.0 / batch.supervised(), s, null);
-                        if (maxGradNorm > 0) {
-                            GradientClipping.clip(model.trainableParameters(), maxGradNorm);
+                        NDArray sum = step.forwardBackwardLazy(batch, lossScale / batch.supervised(), s, null);
+                        double norm = maxGradNorm > 0 || lossScale != 1
+                                ? GradientClipping.clip(model.trainableParameters(), maxGradNorm, lossScale) : 0;
+                        if (Double.isFinite(norm)) {
+                            opt.step(1e-5);
+                        } else {
+                            skipped++;
                         }
-                        opt.step(1e-5);
                         model.trainableParameters().forEach(p -> org.sft4j.nd.Tensors.zeroGrad(p.array()));
                         if (i == warmup + steps - 1) {
                             loss = org.sft4j.nd.Tensors.scalar(sum) / batch.supervised();   // read once, at the end
@@ -96,14 +108,15 @@ public final class TrainStepBench {
                 }
                 Bench.waitFor(model);
                 double seconds = (System.nanoTime() - start) / 1e9;
-                System.out.printf("loss %.4f; %d timed steps in %.2f s: %.0f tokens/s%n", loss, steps, seconds,
-                        (double) b * t * steps / seconds);
-                breakdown(model, step, opt, batch, maxGradNorm);
+                System.out.printf("loss %.4f; %d timed steps in %.2f s: %.0f tokens/s%s%n", loss, steps, seconds,
+                        (double) b * t * steps / seconds, skipped > 0 ? " (" + skipped + " fp16 overflow steps skipped)" : "");
                 if (NativeOps.available() && device.isGpu()) {
+                    // the training steps' peak, before the breakdown below runs phases on their own
                     long[] mem = NativeOps.cudaMemory(device);
                     System.out.printf("CUDA peak allocated %.1f GiB, peak reserved %.1f GiB%n", mem[1] / 1073741824.0,
                             mem[3] / 1073741824.0);
                 }
+                breakdown(model, step, opt, batch, maxGradNorm, lossScale);
             }
         }
     }

@@ -7,60 +7,101 @@ import org.sft4j.nd.NativeOps;
  * <ul>
  *   <li>portable: DJL's fp32 operations only;</li>
  *   <li>fused: the native extension's kernels (scaled-dot-product attention, RMSNorm, SwiGLU, RoPE, cross-entropy);</li>
- *   <li>bf16 (mixed): fp32 master weights and activations; matrix products and attention take bf16 copies, cast
- *       by the extension so gradients flow back into the fp32 tensors;</li>
+ *   <li>bf16 or fp16 (mixed, as torch's autocast): fp32 master weights and activations; matrix products and
+ *       attention take 16-bit copies, cast by the extension so gradients flow back into the fp32 tensors. fp16's
+ *       narrow range needs loss scaling, which the trainer adds;</li>
  *   <li>pure bf16: weights, gradients, optimizer moments and activations all bf16 (LLaMA-Factory's
  *       {@code pure_bf16}, transformers' {@code dtype=bfloat16}); LoRA adapters stay fp32, as PEFT keeps them.</li>
  * </ul>
  *
  * @param fused the native extension's fused kernels instead of the same operations composed of DJL ones
- * @param bf16 bf16 matrix products and attention (native extension)
- * @param pureBf16 bf16 weights and activations end to end (implies {@code fused} and {@code bf16})
+ * @param precision where 16-bit types are used
  */
-public record Compute(boolean fused, boolean bf16, boolean pureBf16) {
+public record Compute(boolean fused, Precision precision) {
+
+    /** Where 16-bit types are used. */
+    public enum Precision {
+        /** fp32 throughout. */
+        FP32,
+        /** bf16 products and attention over fp32 weights. */
+        BF16,
+        /** fp16 products and attention over fp32 weights (needs loss scaling). */
+        FP16,
+        /** bf16 weights and activations end to end. */
+        PURE_BF16
+    }
 
     public Compute {
-        if ((fused || bf16 || pureBf16) && !NativeOps.available()) {
-            throw new IllegalStateException("fused attention and bf16 need sft4j's native extension (native/build.sh, "
+        if ((fused || precision != Precision.FP32) && !NativeOps.available()) {
+            throw new IllegalStateException("fused attention, bf16 and fp16 need sft4j's native extension (native/build.sh, "
                     + "then SFT4J_NATIVE or SFT4J_ROOT); it is not loaded");
         }
-        if (pureBf16 && !(fused && bf16)) {
-            throw new IllegalArgumentException("pure bf16 implies fused kernels and bf16 products");
+        if (precision != Precision.FP32 && !fused) {
+            throw new IllegalArgumentException(precision + " compute implies the fused kernels");
         }
     }
 
+    /** fp32, or bf16 products over fp32 weights. */
     public Compute(boolean fused, boolean bf16) {
-        this(fused, bf16, false);
+        this(fused, bf16 ? Precision.BF16 : Precision.FP32);
     }
 
     /** DJL's portable fp32 operations only. */
     public static Compute portable() {
-        return new Compute(false, false);
+        return new Compute(false, Precision.FP32);
     }
 
     /** The default: fused kernels when the native extension is loaded, fp32 products. */
     public static Compute auto() {
-        return new Compute(NativeOps.available(), false);
+        return new Compute(NativeOps.available(), Precision.FP32);
     }
 
     /** bf16 weights and activations throughout. */
     public static Compute pure() {
-        return new Compute(true, true, true);
+        return new Compute(true, Precision.PURE_BF16);
+    }
+
+    /** fp16 products over fp32 weights. */
+    public static Compute fp16() {
+        return new Compute(true, Precision.FP16);
     }
 
     /** bf16 products when asked for and possible; {@code null} when asked for but impossible. */
     public static Compute withBf16(boolean bf16) {
-        return withBf16(bf16, false);
+        return forTraining(bf16, false, false);
     }
 
-    /** As {@link #withBf16(boolean)}, pure bf16 when {@code pure}; {@code null} when asked for but impossible. */
-    public static Compute withBf16(boolean bf16, boolean pure) {
-        if (!bf16 && !pure) {
+    /**
+     * What a training configuration asks for ({@code bf16}, {@code pure_bf16}, {@code fp16}; at most one is set);
+     * {@code null} when a 16-bit type is asked for but the native extension is not loaded.
+     */
+    public static Compute forTraining(boolean bf16, boolean pureBf16, boolean fp16) {
+        if (!bf16 && !pureBf16 && !fp16) {
             return auto();
         }
         if (!NativeOps.available()) {
             return null;
         }
-        return pure ? pure() : new Compute(true, true);
+        return pureBf16 ? pure() : fp16 ? fp16() : new Compute(true, Precision.BF16);
+    }
+
+    /** Whether matrix products and attention run in a 16-bit type. */
+    public boolean halfProducts() {
+        return precision != Precision.FP32;
+    }
+
+    /** Whether the weights themselves are bf16. */
+    public boolean pureBf16() {
+        return precision == Precision.PURE_BF16;
+    }
+
+    /** Whether gradients need loss scaling (fp16's range). */
+    public boolean needsLossScaling() {
+        return precision == Precision.FP16;
+    }
+
+    /** The 16-bit type of products and attention, as a {@link NativeOps} dtype code. */
+    public int halfType() {
+        return precision == Precision.FP16 ? NativeOps.FLOAT16 : NativeOps.BFLOAT16;
     }
 }

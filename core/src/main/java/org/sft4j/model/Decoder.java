@@ -170,15 +170,16 @@ public final class Decoder implements AutoCloseable {
 
     /**
      * The LM head as a function of hidden rows: fp32 logits, or bf16 ones under pure bf16 (the loss upcasts them,
-     * as transformers does). With mixed bf16 the head's bf16 copy is made once here, so call this once per step
+     * as transformers does). With mixed precision the head's 16-bit copy is made once here, so call this once per step
      * and apply the function to every chunk.
      */
     public java.util.function.UnaryOperator<NDArray> head() {
-        if (!compute.bf16() || compute.pureBf16()) {
+        if (!compute.halfProducts() || compute.pureBf16()) {
             return h -> Linear.linear(h, lmHead.array()).head();
         }
-        NDArray head16 = NativeOps.cast(lmHead.array(), NativeOps.BFLOAT16);
-        return h -> NativeOps.cast(Linear.linear(NativeOps.cast(h, NativeOps.BFLOAT16), head16).head(), NativeOps.FLOAT32);
+        int half = compute.halfType();
+        NDArray head16 = NativeOps.cast(lmHead.array(), half);
+        return h -> NativeOps.cast(Linear.linear(NativeOps.cast(h, half), head16).head(), NativeOps.FLOAT32);
     }
 
     private static boolean allOnes(int[][] mask) {

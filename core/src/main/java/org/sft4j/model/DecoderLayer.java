@@ -99,21 +99,21 @@ final class DecoderLayer {
     }
 
     /**
-     * PyTorch's fused attention (B, H, T, D): fp32, on bf16 copies returning fp32 (mixed bf16), or all bf16 (pure).
+     * PyTorch's fused attention (B, H, T, D): fp32, on bf16/fp16 copies returning fp32 (mixed), or all bf16 (pure).
      */
     private NDArray fused(NDArray qs, NDArray ks, NDArray vs, NDArray mask, Compute compute) {
         double scale = 1.0 / Math.sqrt(cfg.headDim());
         boolean gqa = cfg.kvGroups() > 1;
-        if (!compute.bf16()) {
+        if (!compute.halfProducts()) {
             return NativeOps.attention(qs, ks, vs, mask, mask == null, scale, gqa);
         }
         if (compute.pureBf16()) {
             return NativeOps.attention(qs, ks, vs, mask == null ? null : NativeOps.cast(mask, NativeOps.BFLOAT16),
                     mask == null, scale, gqa);
         }
-        NDArray out = NativeOps.attention(NativeOps.cast(qs, NativeOps.BFLOAT16), NativeOps.cast(ks, NativeOps.BFLOAT16),
-                NativeOps.cast(vs, NativeOps.BFLOAT16), mask == null ? null : NativeOps.cast(mask, NativeOps.BFLOAT16),
-                mask == null, scale, gqa);
+        int half = compute.halfType();
+        NDArray out = NativeOps.attention(NativeOps.cast(qs, half), NativeOps.cast(ks, half), NativeOps.cast(vs, half),
+                mask == null ? null : NativeOps.cast(mask, half), mask == null, scale, gqa);
         return NativeOps.cast(out, NativeOps.FLOAT32);
     }
 
@@ -123,7 +123,7 @@ final class DecoderLayer {
 
     private NDArray mlp(NDArray x, boolean training, Compute compute) {
         if (compute.fused()) {
-            // native: SwiGLU in one op, on bf16 activations when the products are bf16
+            // native: SwiGLU in one op, on 16-bit activations when the products are 16-bit
             NDArray g = gate.applyInComputeType(x, training, compute);
             NDArray u = up.applyInComputeType(x, training, compute);
             return down.apply(NativeOps.siluMul(g, u), training, compute);

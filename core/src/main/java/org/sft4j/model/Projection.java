@@ -50,15 +50,15 @@ public final class Projection {
         if (compute.pureBf16()) {
             return withLora(plain(x), x, training, compute);
         }
-        return withLora(compute.bf16() ? bf16Linear(x) : plain(x), x, training, compute);
+        return withLora(compute.halfProducts() ? halfLinear(x, compute) : plain(x), x, training, compute);
     }
 
-    /** As {@link #apply}, but with bf16 the result stays bf16 (for an elementwise op that feeds another projection). */
+    /** As {@link #apply}, but with 16-bit products the result stays 16-bit (for an elementwise op that feeds another projection). */
     NDArray applyInComputeType(NDArray x, boolean training, Compute compute) {
-        if (!compute.bf16() || compute.pureBf16()) {
+        if (!compute.halfProducts() || compute.pureBf16()) {
             return apply(x, training, compute);
         }
-        return withLora(bf16Product(x), x, training, compute);
+        return withLora(halfProduct(x, compute.halfType()), x, training, compute);
     }
 
     private NDArray plain(NDArray x) {
@@ -74,18 +74,18 @@ public final class Projection {
         return compute.pureBf16() ? NativeOps.cast(sum, NativeOps.BFLOAT16) : sum;
     }
 
-    /** The adapter computes in fp32: with bf16 products its input may arrive as bf16. */
+    /** The adapter computes in fp32: with 16-bit products its input may arrive as bf16 or fp16. */
     private static NDArray loraInput(NDArray x, Compute compute) {
-        return compute.bf16() ? NativeOps.cast(x, NativeOps.FLOAT32) : x;
+        return compute.halfProducts() ? NativeOps.cast(x, NativeOps.FLOAT32) : x;
     }
 
-    /** x W^T + b on bf16 copies (autograd reaches the fp32 tensors through the casts), back in fp32. */
-    private NDArray bf16Linear(NDArray x) {
-        return NativeOps.cast(bf16Product(x), NativeOps.FLOAT32);
+    /** x W^T + b on 16-bit copies (autograd reaches the fp32 tensors through the casts), back in fp32. */
+    private NDArray halfLinear(NDArray x, Compute compute) {
+        return NativeOps.cast(halfProduct(x, compute.halfType()), NativeOps.FLOAT32);
     }
 
-    private NDArray bf16Product(NDArray x) {
-        return Linear.linear(NativeOps.cast(x, NativeOps.BFLOAT16), NativeOps.cast(weight.array(), NativeOps.BFLOAT16),
-                bias == null ? null : NativeOps.cast(bias.array(), NativeOps.BFLOAT16)).head();
+    private NDArray halfProduct(NDArray x, int half) {
+        return Linear.linear(NativeOps.cast(x, half), NativeOps.cast(weight.array(), half),
+                bias == null ? null : NativeOps.cast(bias.array(), half)).head();
     }
 }

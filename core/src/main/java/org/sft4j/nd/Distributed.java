@@ -8,8 +8,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A torch.distributed process group across worker processes, one per GPU (NCCL), joined through a TCP store
- * that rank 0 serves: the native extension's companion library {@code libsft4j_dist.so}.
+ * A torch.distributed process group across worker processes, one per GPU (NCCL) or several on CPU (Gloo), joined
+ * through a TCP store that rank 0 serves: the native extension's companion library {@code libsft4j_dist.so}.
  *
  * <pre>{@code
  * try (Distributed group = Distributed.join("127.0.0.1", 29500, rank, world, Device.gpu(rank))) {
@@ -63,9 +63,11 @@ public final class Distributed implements AutoCloseable {
     public static Distributed join(String host, int port, int rank, int world, Device device) {
         if (!available()) {
             throw new IllegalStateException("multi-process training needs native/build/" + LIB
-                    + " (built by native/build.sh where NCCL's header is found)");
+                    + " (built by native/build.sh beside libtorch: NCCL where CUDA and NCCL's header are found, Gloo for CPU)");
         }
-        return new Distributed(init(host, port, rank, world, Math.max(0, device.getDeviceId()), 300), rank, world);
+        // a GPU rank joins through NCCL on its device, a CPU rank through Gloo
+        int gpu = device.isGpu() ? Math.max(0, device.getDeviceId()) : -1;
+        return new Distributed(init(host, port, rank, world, gpu, 300), rank, world);
     }
 
     public int rank() {

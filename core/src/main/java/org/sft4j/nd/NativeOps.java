@@ -57,6 +57,8 @@ public final class NativeOps {
 
     private static native long rope(long x, long cos, long sin);
 
+    private static native void mulAll(long[] xs, double factor);
+
     private static native long[] cudaMemory(int device);
 
     private static native void resetPeakMemory(int device);
@@ -140,6 +142,11 @@ public final class NativeOps {
     /** Zeroes every array in place with one foreach launch. */
     public static void zeroAll(List<NDArray> xs) {
         zeroAll(handles(xs));
+    }
+
+    /** Multiplies every array in place by {@code factor} with one foreach launch. */
+    public static void mulAll(List<NDArray> xs, double factor) {
+        mulAll(handles(xs), factor);
     }
 
     /** Rotary embedding {@code x * cos + rotate_half(x) * sin} in one native call, in x's dtype. */

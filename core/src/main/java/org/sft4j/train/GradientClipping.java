@@ -18,6 +18,15 @@ public final class GradientClipping {
 
     /** Returns the norm before clipping (one host sync); clips in place when {@code maxNorm > 0}. */
     public static double clip(List<Parameter> params, double maxNorm) {
+        return clip(params, maxNorm, 1);
+    }
+
+    /**
+     * As {@link #clip(List, double)}, first dividing the gradients by {@code lossScale} (fp16: they were computed
+     * from a scaled loss), as {@code GradScaler.unscale_} before {@code clip_grad_norm_}. A non-finite norm means
+     * some gradient overflowed.
+     */
+    public static double clip(List<Parameter> params, double maxNorm, double lossScale) {
         boolean was = Tensors.gradMode(false);
         try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
             List<NDArray> grads = new ArrayList<>();
@@ -31,6 +40,9 @@ public final class GradientClipping {
                 return 0;
             }
             NDManager owner = grads.get(0).getManager();
+            if (lossScale != 1) {
+                unscale(grads, 1.0 / lossScale);
+            }
             if (NativeOps.available()) {
                 // torch's foreach kernels: a handful of launches, no sync until the norm is read
                 return Tensors.scalar(NativeOps.clipGradNorm(grads, maxNorm, owner));
@@ -46,6 +58,14 @@ public final class GradientClipping {
             return total;
         } finally {
             Tensors.gradMode(was);
+        }
+    }
+
+    private static void unscale(List<NDArray> grads, double factor) {
+        if (NativeOps.available()) {
+            NativeOps.mulAll(grads, factor);
+        } else {
+            grads.forEach(g -> g.muli(factor));
         }
     }
 }

@@ -92,6 +92,10 @@ public final class Launcher implements Stoppable {
             env.put("WORLD_SIZE", String.valueOf(world));
             env.put("MASTER_ADDR", a.masterAddr());
             env.put("MASTER_PORT", String.valueOf(a.masterPort()));
+            if ("cpu".equals(cfg.model().device()) && !env.containsKey("OMP_NUM_THREADS")) {
+                // CPU ranks share this node's cores instead of each taking all of them, as torchrun limits them
+                env.put("OMP_NUM_THREADS", String.valueOf(Math.max(1, Runtime.getRuntime().availableProcessors() / local)));
+            }
             Process p = pb.start();
             workers.add(p);
             tails.add(new ArrayDeque<>());

@@ -55,8 +55,14 @@ public final class LossStep {
         boolean fused = model.compute().fused();
         boolean was = Tensors.gradMode(true);
         try {
-            NDArray hidden = model.forward(batch.inputs(), scope, null, true);
-            NDArray rows = CausalLmLoss.selectRows(hidden, targets, scope);
+            NDArray rows;
+            // the forward's arrays are released here: autograd holds what backward needs, so each activation is
+            // freed as soon as backward has passed it (as in PyTorch), not when the step's scope ends
+            try (NDScope forward = new NDScope()) {
+                NDArray hidden = model.forward(batch.inputs(), scope, null, true);
+                rows = CausalLmLoss.selectRows(hidden, targets, scope);
+                NDScope.unregister(rows);
+            }
             NDArray detached = rows.stopGradient();
             detached.setRequiresGradient(true);
             NDArray scaleArr = scope.create((float) scale);  // kept open until backward: no scalar use-after-free

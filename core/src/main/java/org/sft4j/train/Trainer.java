@@ -46,6 +46,7 @@ public final class Trainer implements Stoppable {
     private final long seed;
     private final String finetuningType;
     private final DataParallel dp;
+    private LossScaler scaler;   // fp16 only
     private volatile boolean stopRequested;
     private int step;
     private double bestVal = Double.NaN;
@@ -57,17 +58,14 @@ public final class Trainer implements Stoppable {
                    Path modelSource, String baseModel, Path resumeFrom, List<TrainListener> listeners) throws IOException {
         this.args = args;
         this.model = model;
-        Compute compute = Compute.withBf16(args.bf16(), args.pureBf16());
+        Compute compute = Compute.forTraining(args.bf16(), args.pureBf16(), args.fp16());
         if (compute == null) {
             // a LLaMA-Factory YAML often says bf16: true; on a machine without the extension it still trains
-            System.err.println("sft4j: " + (args.pureBf16() ? "pure_bf16" : "bf16")
+            System.err.println("sft4j: " + (args.pureBf16() ? "pure_bf16" : args.fp16() ? "fp16" : "bf16")
                     + " needs the native extension (native/build.sh), which is not loaded; training in fp32");
             compute = Compute.auto();
         }
         model.setCompute(compute);
-        if (args.fp16()) {
-            System.err.println("sft4j: fp16 training is not built yet; training in " + (compute.bf16() ? "bf16" : "fp32"));
-        }
         this.params = model.trainableParameters();
         WorkerEnv worker = WorkerEnv.fromEnvironment();
         this.dp = worker == null ? null : DataParallel.join(worker, model, params);
@@ -91,10 +89,18 @@ public final class Trainer implements Stoppable {
                 throw new IOException(resumeFrom + " was written by a " + s.finetuningType() + " run; this run is " + finetuningType);
             }
             Checkpointer.restoreOptimizer(resumeFrom, optimizer, s.adamStep());
+            if (s.lossScale() != null) {
+                scaler = new LossScaler(s.lossScale(), s.lossScaleCleanSteps() == null ? 0 : s.lossScaleCleanSteps());
+            }
             step = s.step();
             epoch = s.epoch();
             index = s.batchInEpoch();
             bestVal = s.bestValLoss();
+        }
+        if (!compute.needsLossScaling()) {
+            scaler = null;
+        } else if (scaler == null) {
+            scaler = new LossScaler();
         }
         this.data = new DataCursor(batcher, epoch, index);
         int stepsPerEpoch = Math.max(1, (int) Math.ceil((double) data.batchesPerEpoch() / args.gradientAccumulationSteps()));
@@ -175,6 +181,7 @@ public final class Trainer implements Stoppable {
                 }
             }
             long stepStart = System.nanoTime();
+            double lossScale = scaler == null ? 1 : scaler.scale();
             double lossSum = 0;
             for (int k = 0; k < micro.size(); k++) {
                 Batch b = micro.get(k);
@@ -184,7 +191,7 @@ public final class Trainer implements Stoppable {
                 // data parallel: the last micro-batch's backward completes the gradients, reduced while it runs
                 Runnable arm = dp != null && k == micro.size() - 1 ? dp::arm : null;
                 try (NDScope scope = new NDScope(); NDManager sm = model.manager().newSubManager()) {
-                    ai.djl.ndarray.NDArray part = lossStep.forwardBackwardLazy(b, 1.0 / Math.max(1, supervised), sm, arm);
+                    ai.djl.ndarray.NDArray part = lossStep.forwardBackwardLazy(b, lossScale / Math.max(1, supervised), sm, arm);
                     if (part != null) {
                         lossSum += Tensors.scalar(part);
                     }
@@ -197,8 +204,17 @@ public final class Trainer implements Stoppable {
                 stopAgreed = agreed[1] > 0;
             }
             double loss = lossSum / Math.max(1, supervised);
-            double gradNorm = GradientClipping.clip(params, args.maxGradNorm());
-            if (!Double.isFinite(loss) || !Double.isFinite(gradNorm)) {
+            double gradNorm = GradientClipping.clip(params, args.maxGradNorm(), lossScale);
+            boolean overflow = scaler != null && Double.isFinite(loss) && !scaler.update(Double.isFinite(gradNorm));
+            if (overflow && scaler.scale() < LossScaler.MIN_SCALE) {
+                zeroGrads();
+                status = TrainResult.Status.NON_FINITE;
+                message = "fp16 gradients overflowed at step " + (step + 1) + " even with the loss scale at "
+                        + lossScale + "; stopped. Last good checkpoint: " + lastCheckpointName()
+                        + ". Try bf16: true (GPUs since Ampere), or a lower learning_rate.";
+                break;
+            }
+            if (!overflow && (!Double.isFinite(loss) || !Double.isFinite(gradNorm))) {
                 zeroGrads();
                 status = TrainResult.Status.NON_FINITE;
                 message = "the loss became non-finite at step " + (step + 1) + " (loss " + loss + ", grad norm " + gradNorm
@@ -206,7 +222,16 @@ public final class Trainer implements Stoppable {
                         + ". Try a lower learning_rate or max_grad_norm.";
                 break;
             }
-            optimizer.step(lr);
+            if (overflow) {
+                // fp16: the scaled gradients left fp16's range; the batch is spent and the update skipped, as
+                // GradScaler does (a run's first steps often do this while the scale settles)
+                if (main()) {
+                    System.err.printf("sft4j: fp16 gradients overflowed at step %d; update skipped, loss scale %.0f -> %.0f%n",
+                            step + 1, lossScale, scaler.scale());
+                }
+            } else {
+                optimizer.step(lr);
+            }
             zeroGrads();
             step++;
             double secs = (System.nanoTime() - stepStart) / 1e9;
@@ -255,7 +280,8 @@ public final class Trainer implements Stoppable {
             return;
         }
         TrainState s = new TrainState(TrainState.FORMAT_VERSION, step, data.epoch(), data.index(), optimizer.stepCount(),
-                bestVal, seed, finetuningType, org.sft4j.Version.VERSION);
+                bestVal, seed, finetuningType, org.sft4j.Version.VERSION, scaler == null ? null : scaler.scale(),
+                scaler == null ? null : scaler.cleanSteps());
         Path dir = checkpointer.save(s);
         int at = step;
         listeners.forEach(l -> l.onCheckpoint(at, dir));

@@ -14,7 +14,8 @@ public final class FakeWorker {
         String config = args[2];
         int fail = Integer.getInteger("fake.fail", -1);
         System.out.println("rank " + rank + " of " + System.getenv("WORLD_SIZE") + " local " + System.getenv("LOCAL_RANK")
-                + " master " + System.getenv("MASTER_ADDR") + ":" + System.getenv("MASTER_PORT") + " config " + config);
+                + " master " + System.getenv("MASTER_ADDR") + ":" + System.getenv("MASTER_PORT") + " config " + config
+                + " threads " + System.getenv("OMP_NUM_THREADS"));
         if (rank == fail) {
             System.out.println("CUDA error: out of memory (pretend)");
             System.exit(3);

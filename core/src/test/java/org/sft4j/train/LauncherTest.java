@@ -108,11 +108,15 @@ class LauncherTest {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         Launcher launcher = new Launcher(new PrintStream(console, true, StandardCharsets.UTF_8));
         SftConfig node1 = SftConfig.of(Map.of("output_dir", out.toString(), "nproc_per_node", 2, "nnodes", 2, "node_rank", 1,
-                "master_addr", "node0.example", "master_port", 29612));
+                "master_addr", "node0.example", "master_port", 29612, "device", "cpu"));
         TrainResult r = launcher.launch(node1, List.of(), null, fake());
         String printed = console.toString(StandardCharsets.UTF_8);
         assertTrue(printed.contains("[rank 2] rank 2 of 4 local 0 master node0.example:29612"), printed);
         assertTrue(printed.contains("[rank 3] rank 3 of 4 local 1 master node0.example:29612"), printed);
+        // CPU ranks split the node's cores (unless the user set OMP_NUM_THREADS)
+        String threads = System.getenv("OMP_NUM_THREADS") != null ? System.getenv("OMP_NUM_THREADS")
+                : String.valueOf(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+        assertTrue(printed.contains("threads " + threads), printed);
         assertEquals(TrainResult.Status.COMPLETED, r.status());
         assertTrue(r.message().startsWith("node 1: its 2 workers finished"), r.message());
     }
