@@ -11,10 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Data parallel across worker processes, one per GPU: every rank holds a replica (rank 0's weights broadcast at
- * the start), takes every {@code world}-th row of each global batch, and the gradients, scaled by the global
- * batch's supervised tokens, are summed across ranks in buckets while backward runs. The update is then the
- * one a single process would make on the whole batch.
+ * Data parallel across worker processes, one per GPU (or several sharing the CPU): every rank holds a replica
+ * (rank 0's weights broadcast at the start), takes every {@code world}-th row of each global batch, and the
+ * gradients, scaled by the global batch's supervised tokens, are summed across ranks in buckets while backward
+ * runs. The update is then the one a single process would make on the whole batch.
  */
 final class DataParallel implements AutoCloseable {
 

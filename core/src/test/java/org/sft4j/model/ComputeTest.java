@@ -18,8 +18,22 @@ class ComputeTest {
         assertEquals(Compute.portable(), Compute.auto());
         assertNull(Compute.withBf16(true), "bf16 cannot be granted");
         assertEquals(Compute.portable(), Compute.withBf16(false));
+        assertNull(Compute.forTraining(false, false, true), "fp16 cannot be granted");
+        assertNull(Compute.forTraining(false, true, false), "pure bf16 cannot be granted");
+        assertEquals(Compute.portable(), Compute.forTraining(false, false, false));
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> new Compute(true, true));
         assertFalse(e.getMessage().isBlank());
         assertEquals(true, e.getMessage().contains("native/build.sh"), e.getMessage());
+    }
+
+    @Test
+    void everyFusedPrecisionNeedsTheExtensionAndThePortablePathNeedsNoScaling() {
+        assumeFalse(NativeOps.available(), "the native extension is loaded here");
+        for (Compute.Precision p : Compute.Precision.values()) {
+            assertThrows(IllegalStateException.class, () -> new Compute(true, p), p + " needs the extension");
+        }
+        assertEquals(Compute.portable(), new Compute(false, Compute.Precision.FP32));
+        assertFalse(Compute.portable().needsLossScaling());
+        assertFalse(Compute.portable().halfProducts());
     }
 }
