@@ -62,13 +62,32 @@ JNIEXPORT jint JNICALL Java_org_sft4j_nd_NativeOps_dtype(JNIEnv* env, jclass, jl
 }
 
 // Fused attention (flash / memory-efficient / cuDNN kernels as PyTorch picks). mask: 0 for none, else an
-// additive mask broadcastable to (B, H, T, S). gqa: key/value have fewer heads than the query.
+// additive mask broadcastable to (B, H, T, S). gqa: key/value have fewer heads than the query. dtype: the type
+// the inputs are cast to first, outDtype: the type of the result (-1: leave as is), so mixed precision costs
+// one call, not six.
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_sdpa(JNIEnv* env, jclass, jlong q, jlong k, jlong v, jlong mask,
-                                                        jboolean causal, jdouble scale, jboolean gqa) {
+                                                        jboolean causal, jdouble scale, jboolean gqa, jint dtype,
+                                                        jint outDtype) {
   SFT4J_TRY
+  auto in = [dtype](const at::Tensor& t) { return dtype < 0 ? t : t.to(scalarType(dtype)); };
   std::optional<at::Tensor> m;
-  if (mask != 0) m = tensor(mask);
-  return handle(at::scaled_dot_product_attention(tensor(q), tensor(k), tensor(v), m, 0.0, causal, scale, gqa));
+  if (mask != 0) m = in(tensor(mask));
+  at::Tensor out = at::scaled_dot_product_attention(in(tensor(q)), in(tensor(k)), in(tensor(v)), m, 0.0, causal,
+                                                    scale, gqa);
+  return handle(outDtype < 0 ? out : out.to(scalarType(outDtype)));
+  SFT4J_CATCH(0)
+}
+
+// x W^T + b, with x, W and b cast to dtype first and the result to outDtype (-1: leave as is): a mixed-precision
+// product in one call instead of five. The casts are differentiable, so gradients reach the fp32 originals.
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_linear(JNIEnv* env, jclass, jlong x, jlong w, jlong b, jint dtype,
+                                                          jint outDtype) {
+  SFT4J_TRY
+  auto in = [dtype](const at::Tensor& t) { return dtype < 0 ? t : t.to(scalarType(dtype)); };
+  std::optional<at::Tensor> bias;
+  if (b != 0) bias = in(tensor(b));
+  at::Tensor y = at::linear(in(tensor(x)), in(tensor(w)), bias);
+  return handle(outDtype < 0 ? y : y.to(scalarType(outDtype)));
   SFT4J_CATCH(0)
 }
 

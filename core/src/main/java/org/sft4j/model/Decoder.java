@@ -179,7 +179,7 @@ public final class Decoder implements AutoCloseable {
         }
         int half = compute.halfType();
         NDArray head16 = NativeOps.cast(lmHead.array(), half);
-        return h -> NativeOps.cast(Linear.linear(NativeOps.cast(h, half), head16).head(), NativeOps.FLOAT32);
+        return h -> NativeOps.linear(h, head16, null, half, NativeOps.FLOAT32);
     }
 
     private static boolean allOnes(int[][] mask) {

@@ -107,14 +107,9 @@ final class DecoderLayer {
         if (!compute.halfProducts()) {
             return NativeOps.attention(qs, ks, vs, mask, mask == null, scale, gqa);
         }
-        if (compute.pureBf16()) {
-            return NativeOps.attention(qs, ks, vs, mask == null ? null : NativeOps.cast(mask, NativeOps.BFLOAT16),
-                    mask == null, scale, gqa);
-        }
-        int half = compute.halfType();
-        NDArray out = NativeOps.attention(NativeOps.cast(qs, half), NativeOps.cast(ks, half), NativeOps.cast(vs, half),
-                mask == null ? null : NativeOps.cast(mask, half), mask == null, scale, gqa);
-        return NativeOps.cast(out, NativeOps.FLOAT32);
+        // inputs and mask cast to the 16-bit type in the same call (no-ops under pure bf16, which stays bf16)
+        return NativeOps.attention(qs, ks, vs, mask, mask == null, scale, gqa, compute.halfType(),
+                compute.pureBf16() ? NativeOps.KEEP : NativeOps.FLOAT32);
     }
 
     private static NDArray heads(NDArray x, long b, long t, int heads, int hd) {

@@ -81,11 +81,10 @@ public final class Projection {
 
     /** x W^T + b on 16-bit copies (autograd reaches the fp32 tensors through the casts), back in fp32. */
     private NDArray halfLinear(NDArray x, Compute compute) {
-        return NativeOps.cast(halfProduct(x, compute.halfType()), NativeOps.FLOAT32);
+        return NativeOps.linear(x, weight.array(), bias == null ? null : bias.array(), compute.halfType(), NativeOps.FLOAT32);
     }
 
     private NDArray halfProduct(NDArray x, int half) {
-        return Linear.linear(NativeOps.cast(x, half), NativeOps.cast(weight.array(), half),
-                bias == null ? null : NativeOps.cast(bias.array(), half)).head();
+        return NativeOps.linear(x, weight.array(), bias == null ? null : bias.array(), half, NativeOps.KEEP);
     }
 }

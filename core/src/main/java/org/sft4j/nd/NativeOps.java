@@ -25,6 +25,8 @@ public final class NativeOps {
     public static final int FLOAT32 = 0;
     public static final int BFLOAT16 = 1;
     public static final int FLOAT16 = 2;
+    /** No cast (for {@link #linear} and {@link #attention}'s dtype arguments). */
+    public static final int KEEP = -1;
 
     private NativeOps() {}
 
@@ -34,7 +36,10 @@ public final class NativeOps {
 
     private static native int dtype(long x);
 
-    private static native long sdpa(long q, long k, long v, long mask, boolean causal, double scale, boolean gqa);
+    private static native long sdpa(long q, long k, long v, long mask, boolean causal, double scale, boolean gqa, int dtype,
+                                    int outDtype);
+
+    private static native long linear(long x, long w, long b, int dtype, int outDtype);
 
     private static native void setTf32(boolean on);
 
@@ -86,7 +91,25 @@ public final class NativeOps {
      * @param gqa k and v have fewer heads than q (grouped-query attention)
      */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, boolean causal, double scale, boolean gqa) {
-        return wrap(q, sdpa(handle(q), handle(k), handle(v), mask == null ? 0 : handle(mask), causal, scale, gqa));
+        return attention(q, k, v, mask, causal, scale, gqa, KEEP, KEEP);
+    }
+
+    /**
+     * As {@link #attention(NDArray, NDArray, NDArray, NDArray, boolean, double, boolean)}, with q, k, v and the mask
+     * cast to {@code dtype} first and the result to {@code outDtype} ({@link #KEEP}: no cast), in one native call.
+     */
+    public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, boolean causal, double scale, boolean gqa,
+                                    int dtype, int outDtype) {
+        return wrap(q, sdpa(handle(q), handle(k), handle(v), mask == null ? 0 : handle(mask), causal, scale, gqa, dtype,
+                outDtype));
+    }
+
+    /**
+     * {@code x W^T + b} (b may be null) with x, W and b cast to {@code dtype} first and the result to
+     * {@code outDtype} ({@link #KEEP}: no cast), in one native call; gradients reach the uncast arrays.
+     */
+    public static NDArray linear(NDArray x, NDArray w, NDArray b, int dtype, int outDtype) {
+        return wrap(x, linear(handle(x), handle(w), b == null ? 0 : handle(b), dtype, outDtype));
     }
 
     /** RMSNorm over the last dimension, one fused kernel: x / sqrt(mean(x^2) + eps) * weight. */
