@@ -298,6 +298,14 @@ public final class Trainer implements Stoppable {
         return all.isEmpty() ? "none" : all.get(all.size() - 1).toString();
     }
 
+    /**
+     * Scales the loss whatever the precision (tests: on an fp32 path scaling changes nothing, except that a large
+     * enough scale overflows, which exercises fp16's skip-and-halve without a GPU).
+     */
+    void scaleLoss(LossScaler lossScaler) {
+        this.scaler = lossScaler;
+    }
+
     /** The optimizer (for tests and the native path). */
     AdamW optimizer() {
         return optimizer;

@@ -95,6 +95,54 @@ class LossScalerTest {
         assertEquals(17, back.lossScaleCleanSteps());
     }
 
+    @Test
+    void anOverflowingStepIsSkippedAndTheHalvedScaleIsCheckpointed(@TempDir Path tmp) throws Exception {
+        TokenizedSet data = TrainFixtures.random(16, 6, 30, 3, 7);
+        double huge = Math.scalb(1.0, 127);   // times any sizeable gradient: beyond fp32's range
+        try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu())) {
+            List<float[]> before = weights(model);
+            TrainFixtures.Recorder r = new TrainFixtures.Recorder();
+            Trainer t = new Trainer(TrainFixtures.args(tmp.resolve("one"), java.util.Map.of("learning_rate", 1e-3, "max_steps", 1,
+                    "per_device_train_batch_size", 4, "lr_scheduler_type", "constant")), model, data, null, null, false,
+                    null, "llama", null, List.of(r));
+            t.scaleLoss(new LossScaler(huge, 0));
+            TrainResult result = t.fit();
+            assertEquals(TrainResult.Status.COMPLETED, result.status(), result.message());
+            assertFalse(Double.isFinite(r.steps.get(0).gradNorm()), "the step overflowed");
+            assertTrue(Double.isFinite(r.steps.get(0).loss()), "the loss itself is finite");
+            List<float[]> after = weights(model);
+            for (int i = 0; i < before.size(); i++) {
+                assertTrue(java.util.Arrays.equals(before.get(i), after.get(i)), "weight " + i + " was not updated");
+            }
+            TrainState saved = Checkpointer.readState(result.checkpoints().get(result.checkpoints().size() - 1));
+            assertEquals(huge / 2, saved.lossScale(), "halved, and saved for a resumed run");
+            assertEquals(1, saved.step(), "the skipped step still counts: its batch is spent");
+        }
+        try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu())) {
+            List<float[]> before = weights(model);
+            TrainFixtures.Recorder r = new TrainFixtures.Recorder();
+            Trainer t = new Trainer(TrainFixtures.args(tmp.resolve("many"), java.util.Map.of("learning_rate", 1e-3, "max_steps", 12,
+                    "per_device_train_batch_size", 4, "lr_scheduler_type", "constant")), model, data, null, null, false,
+                    null, "llama", null, List.of(r));
+            LossScaler scaler = new LossScaler(huge, 0);
+            t.scaleLoss(scaler);
+            assertEquals(TrainResult.Status.COMPLETED, t.fit().status());
+            long skipped = r.steps.stream().filter(s -> !Double.isFinite(s.gradNorm())).count();
+            assertTrue(skipped >= 1 && skipped < 12, skipped + " steps overflowed");
+            assertEquals(huge / Math.scalb(1.0, (int) skipped), scaler.scale(), "halved once per overflow");
+            assertTrue(Double.isFinite(r.steps.get(11).gradNorm()), "training went on once the scale fit");
+            assertTrue(Numerics.relError(weights(model).get(0), before.get(0)) > 0, "later steps were applied");
+        }
+    }
+
+    private static List<float[]> weights(Decoder model) {
+        List<float[]> out = new ArrayList<>();
+        for (Parameter p : model.baseParameters()) {
+            out.add(Tensors.toFloats(p.array()));
+        }
+        return out;
+    }
+
     private static double gradients(Decoder model, Batch batch, double scale, double lossScale) {
         try (NDScope s = new NDScope(); NDManager m = model.manager().newSubManager()) {
             new LossStep(model, 8).forwardBackward(batch, scale, m);
