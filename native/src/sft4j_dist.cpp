@@ -26,9 +26,9 @@
 #ifdef SFT4J_GLOO
 namespace c10d {
 // pip's torch ships ProcessGroupGloo.hpp but not the Gloo headers it includes, so the two exported functions
-// torch.distributed's Python uses to make a Gloo group are declared here: Options::create_default (devices from
-// GLOO_SOCKET_IFNAME or this host's name) and the constructor. The object is built in a buffer larger than the
-// real class (whose layout stays libtorch's) and used through Backend, its first and only base.
+// torch.distributed's Python uses to make a Gloo group are declared here: Options::create_default (which picks
+// the network devices) and the constructor. The object is built in a buffer larger than the real class (whose
+// layout stays libtorch's) and used through Backend, its first and only base.
 struct ProcessGroupGloo {
   struct Options : c10::intrusive_ptr_target {
     static c10::intrusive_ptr<Options> create_default(std::chrono::milliseconds timeout);
@@ -181,7 +181,7 @@ Group nccl(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, in
 #endif
 }
 
-// Gloo over TCP, as torch.distributed sets it up (GLOO_SOCKET_IFNAME, else this host's address, else loopback).
+// Gloo over TCP, set up as torch.distributed's Python sets it up (tested on one host, over loopback).
 Group gloo(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, int timeoutSeconds) {
 #ifdef SFT4J_GLOO
   auto options = c10d::ProcessGroupGloo::Options::create_default(std::chrono::seconds(timeoutSeconds));
