@@ -14,7 +14,7 @@ if [ -z "$prefix" ] || [ ! -d "$prefix/include/torch" ] || ! command -v cmake >/
 fi
 nccl="$(ls -d "$prefix"/../nvidia/nccl/include 2>/dev/null | head -1 || true)"   # pip's NCCL wheel
 java_home="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
-cmake -S "$HERE" -B "$HERE/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix/share/cmake" \
+cmake -S "$HERE" -B "$HERE/build" -DCMAKE_BUILD_TYPE=Release -DSFT4J_GLOO=ON -DCMAKE_PREFIX_PATH="$prefix/share/cmake" \
       -DJAVA_HOME="$java_home" ${nccl:+-DNCCL_INCLUDE="$nccl"} >"$HERE/build.log" 2>&1 || { cat "$HERE/build.log"; exit 1; }
 cmake --build "$HERE/build" --target sft4j_native -j "$(nproc)" >>"$HERE/build.log" 2>&1 || { tail -50 "$HERE/build.log"; exit 1; }
 echo "sft4j native extension: built $HERE/build/libsft4j_native.so against $prefix"
