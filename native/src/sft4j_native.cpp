@@ -32,6 +32,9 @@ at::ScalarType scalarType(jint code) {
   }
 }
 
+// t in the type a dtype code names, or t itself for -1 (NativeOps.KEEP)
+at::Tensor as(const at::Tensor& t, jint code) { return code < 0 ? t : t.to(scalarType(code)); }
+
 }  // namespace
 
 #define SFT4J_TRY try {
@@ -69,12 +72,11 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_sdpa(JNIEnv* env, jclass, jl
                                                         jboolean causal, jdouble scale, jboolean gqa, jint dtype,
                                                         jint outDtype) {
   SFT4J_TRY
-  auto in = [dtype](const at::Tensor& t) { return dtype < 0 ? t : t.to(scalarType(dtype)); };
   std::optional<at::Tensor> m;
-  if (mask != 0) m = in(tensor(mask));
-  at::Tensor out = at::scaled_dot_product_attention(in(tensor(q)), in(tensor(k)), in(tensor(v)), m, 0.0, causal,
-                                                    scale, gqa);
-  return handle(outDtype < 0 ? out : out.to(scalarType(outDtype)));
+  if (mask != 0) m = as(tensor(mask), dtype);
+  at::Tensor out = at::scaled_dot_product_attention(as(tensor(q), dtype), as(tensor(k), dtype), as(tensor(v), dtype),
+                                                    m, 0.0, causal, scale, gqa);
+  return handle(as(out, outDtype));
   SFT4J_CATCH(0)
 }
 
@@ -83,11 +85,9 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_sdpa(JNIEnv* env, jclass, jl
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_linear(JNIEnv* env, jclass, jlong x, jlong w, jlong b, jint dtype,
                                                           jint outDtype) {
   SFT4J_TRY
-  auto in = [dtype](const at::Tensor& t) { return dtype < 0 ? t : t.to(scalarType(dtype)); };
   std::optional<at::Tensor> bias;
-  if (b != 0) bias = in(tensor(b));
-  at::Tensor y = at::linear(in(tensor(x)), in(tensor(w)), bias);
-  return handle(outDtype < 0 ? y : y.to(scalarType(outDtype)));
+  if (b != 0) bias = as(tensor(b), dtype);
+  return handle(as(at::linear(as(tensor(x), dtype), as(tensor(w), dtype), bias), outDtype));
   SFT4J_CATCH(0)
 }
 

@@ -61,9 +61,12 @@ public final class GpuParity {
                     : List.of(Compute.portable());
             for (Compute c : computes) {
                 compute = c;
-                String mode = !c.fused() ? "portable DJL fp32" : c.pureBf16() ? "native, pure bf16 (weights and activations)"
-                        : c.needsLossScaling() ? "native, fp16 products" : c.halfProducts() ? "native, bf16 products"
-                        : "native fused attention, fp32";
+                String mode = !c.fused() ? "portable DJL fp32" : switch (c.precision()) {
+                    case FP32 -> "native fused attention, fp32";
+                    case BF16 -> "native, bf16 products";
+                    case FP16 -> "native, fp16 products";
+                    case PURE_BF16 -> "native, pure bf16 (weights and activations)";
+                };
                 System.out.println("== " + device + ", " + mode + " (engine " + Engines.pytorch().getVersion()
                         + (NativeOps.available() ? ", extension built on torch " + NativeOps.version() : "") + ")");
                 for (String name : List.of("llama", "qwen2", "mistral", "llama3-rope")) {

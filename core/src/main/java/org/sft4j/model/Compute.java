@@ -66,11 +66,6 @@ public record Compute(boolean fused, Precision precision) {
         return new Compute(true, Precision.FP16);
     }
 
-    /** bf16 products when asked for and possible; {@code null} when asked for but impossible. */
-    public static Compute withBf16(boolean bf16) {
-        return forTraining(bf16, false, false);
-    }
-
     /**
      * What a training configuration asks for ({@code bf16}, {@code pure_bf16}, {@code fp16}; at most one is set);
      * {@code null} when a 16-bit type is asked for but the native extension is not loaded.

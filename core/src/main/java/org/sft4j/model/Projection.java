@@ -50,7 +50,7 @@ public final class Projection {
         if (compute.pureBf16()) {
             return withLora(plain(x), x, training, compute);
         }
-        return withLora(compute.halfProducts() ? halfLinear(x, compute) : plain(x), x, training, compute);
+        return withLora(compute.halfProducts() ? halfProduct(x, compute, NativeOps.FLOAT32) : plain(x), x, training, compute);
     }
 
     /** As {@link #apply}, but with 16-bit products the result stays 16-bit (for an elementwise op that feeds another projection). */
@@ -58,7 +58,7 @@ public final class Projection {
         if (!compute.halfProducts() || compute.pureBf16()) {
             return apply(x, training, compute);
         }
-        return withLora(halfProduct(x, compute.halfType()), x, training, compute);
+        return withLora(halfProduct(x, compute, NativeOps.KEEP), x, training, compute);
     }
 
     private NDArray plain(NDArray x) {
@@ -79,12 +79,11 @@ public final class Projection {
         return compute.halfProducts() ? NativeOps.cast(x, NativeOps.FLOAT32) : x;
     }
 
-    /** x W^T + b on 16-bit copies (autograd reaches the fp32 tensors through the casts), back in fp32. */
-    private NDArray halfLinear(NDArray x, Compute compute) {
-        return NativeOps.linear(x, weight.array(), bias == null ? null : bias.array(), compute.halfType(), NativeOps.FLOAT32);
-    }
-
-    private NDArray halfProduct(NDArray x, int half) {
-        return NativeOps.linear(x, weight.array(), bias == null ? null : bias.array(), half, NativeOps.KEEP);
+    /**
+     * x W^T + b on 16-bit copies (autograd reaches the fp32 tensors through the casts), the result in {@code outType}
+     * ({@link NativeOps#FLOAT32}, or {@link NativeOps#KEEP} for the 16-bit type).
+     */
+    private NDArray halfProduct(NDArray x, Compute compute, int outType) {
+        return NativeOps.linear(x, weight.array(), bias == null ? null : bias.array(), compute.halfType(), outType);
     }
 }

@@ -31,6 +31,14 @@ public final class LossScaler {
         this.cleanSteps = cleanSteps;
     }
 
+    /** The scaler a checkpoint saved, or a fresh one when there is none (no checkpoint, or one not trained in fp16). */
+    public static LossScaler resumedFrom(TrainState state) {
+        if (state == null || state.lossScale() == null) {
+            return new LossScaler();
+        }
+        return new LossScaler(state.lossScale(), state.lossScaleCleanSteps() == null ? 0 : state.lossScaleCleanSteps());
+    }
+
     /** The factor the loss is multiplied by this step. */
     public double scale() {
         return scale;

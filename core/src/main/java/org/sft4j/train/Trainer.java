@@ -83,25 +83,18 @@ public final class Trainer implements Stoppable {
         this.val = val == null || val.size() == 0 ? null : val;
         int epoch = 0;
         int index = 0;
-        if (resumeFrom != null) {
-            TrainState s = Checkpointer.readState(resumeFrom);
+        TrainState s = resumeFrom == null ? null : Checkpointer.readState(resumeFrom);
+        if (s != null) {
             if (!s.finetuningType().equals(finetuningType)) {
                 throw new IOException(resumeFrom + " was written by a " + s.finetuningType() + " run; this run is " + finetuningType);
             }
             Checkpointer.restoreOptimizer(resumeFrom, optimizer, s.adamStep());
-            if (s.lossScale() != null) {
-                scaler = new LossScaler(s.lossScale(), s.lossScaleCleanSteps() == null ? 0 : s.lossScaleCleanSteps());
-            }
             step = s.step();
             epoch = s.epoch();
             index = s.batchInEpoch();
             bestVal = s.bestValLoss();
         }
-        if (!compute.needsLossScaling()) {
-            scaler = null;
-        } else if (scaler == null) {
-            scaler = new LossScaler();
-        }
+        this.scaler = compute.needsLossScaling() ? LossScaler.resumedFrom(s) : null;
         this.data = new DataCursor(batcher, epoch, index);
         int stepsPerEpoch = Math.max(1, (int) Math.ceil((double) data.batchesPerEpoch() / args.gradientAccumulationSteps()));
         this.totalSteps = args.maxSteps() > 0 ? args.maxSteps() : (int) Math.ceil(args.numTrainEpochs() * stepsPerEpoch);
@@ -206,20 +199,20 @@ public final class Trainer implements Stoppable {
             double loss = lossSum / Math.max(1, supervised);
             double gradNorm = GradientClipping.clip(params, args.maxGradNorm(), lossScale);
             boolean overflow = scaler != null && Double.isFinite(loss) && !scaler.update(Double.isFinite(gradNorm));
+            String stop = null;
             if (overflow && scaler.scale() < LossScaler.MIN_SCALE) {
-                zeroGrads();
-                status = TrainResult.Status.NON_FINITE;
-                message = "fp16 gradients overflowed at step " + (step + 1) + " even with the loss scale at "
-                        + lossScale + "; stopped. Last good checkpoint: " + lastCheckpointName()
+                stop = "fp16 gradients overflowed at step " + (step + 1) + " even with the loss scale at " + lossScale
+                        + "; stopped. Last good checkpoint: " + lastCheckpointName()
                         + ". Try bf16: true (GPUs since Ampere), or a lower learning_rate.";
-                break;
-            }
-            if (!overflow && (!Double.isFinite(loss) || !Double.isFinite(gradNorm))) {
-                zeroGrads();
-                status = TrainResult.Status.NON_FINITE;
-                message = "the loss became non-finite at step " + (step + 1) + " (loss " + loss + ", grad norm " + gradNorm
+            } else if (!overflow && (!Double.isFinite(loss) || !Double.isFinite(gradNorm))) {
+                stop = "the loss became non-finite at step " + (step + 1) + " (loss " + loss + ", grad norm " + gradNorm
                         + "); stopped before applying it. Last good checkpoint: " + lastCheckpointName()
                         + ". Try a lower learning_rate or max_grad_norm.";
+            }
+            if (stop != null) {
+                zeroGrads();
+                status = TrainResult.Status.NON_FINITE;
+                message = stop;
                 break;
             }
             if (overflow) {

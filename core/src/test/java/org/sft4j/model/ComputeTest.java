@@ -16,8 +16,7 @@ class ComputeTest {
     void withoutTheExtensionOnlyThePortablePathIsOffered() {
         assumeFalse(NativeOps.available(), "the native extension is loaded here");
         assertEquals(Compute.portable(), Compute.auto());
-        assertNull(Compute.withBf16(true), "bf16 cannot be granted");
-        assertEquals(Compute.portable(), Compute.withBf16(false));
+        assertNull(Compute.forTraining(true, false, false), "bf16 cannot be granted");
         assertNull(Compute.forTraining(false, false, true), "fp16 cannot be granted");
         assertNull(Compute.forTraining(false, true, false), "pure bf16 cannot be granted");
         assertEquals(Compute.portable(), Compute.forTraining(false, false, false));

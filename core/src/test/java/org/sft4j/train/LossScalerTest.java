@@ -93,6 +93,10 @@ class LossScalerTest {
         TrainState back = Checkpointer.readState(dir);
         assertEquals(32768.0, back.lossScale());
         assertEquals(17, back.lossScaleCleanSteps());
+        assertEquals(32768.0, LossScaler.resumedFrom(back).scale());
+        assertEquals(17, LossScaler.resumedFrom(back).cleanSteps());
+        assertEquals(LossScaler.INITIAL_SCALE, LossScaler.resumedFrom(old).scale(), "no saved scale: a fresh one");
+        assertEquals(LossScaler.INITIAL_SCALE, LossScaler.resumedFrom(null).scale());
     }
 
     @Test
@@ -102,11 +106,7 @@ class LossScalerTest {
         try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu())) {
             List<float[]> before = weights(model);
             TrainFixtures.Recorder r = new TrainFixtures.Recorder();
-            Trainer t = new Trainer(TrainFixtures.args(tmp.resolve("one"), java.util.Map.of("learning_rate", 1e-3, "max_steps", 1,
-                    "per_device_train_batch_size", 4, "lr_scheduler_type", "constant")), model, data, null, null, false,
-                    null, "llama", null, List.of(r));
-            t.scaleLoss(new LossScaler(huge, 0));
-            TrainResult result = t.fit();
+            TrainResult result = trainScaled(model, data, tmp.resolve("one"), 1, new LossScaler(huge, 0), r);
             assertEquals(TrainResult.Status.COMPLETED, result.status(), result.message());
             assertFalse(Double.isFinite(r.steps.get(0).gradNorm()), "the step overflowed");
             assertTrue(Double.isFinite(r.steps.get(0).loss()), "the loss itself is finite");
@@ -121,18 +121,24 @@ class LossScalerTest {
         try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu())) {
             List<float[]> before = weights(model);
             TrainFixtures.Recorder r = new TrainFixtures.Recorder();
-            Trainer t = new Trainer(TrainFixtures.args(tmp.resolve("many"), java.util.Map.of("learning_rate", 1e-3, "max_steps", 12,
-                    "per_device_train_batch_size", 4, "lr_scheduler_type", "constant")), model, data, null, null, false,
-                    null, "llama", null, List.of(r));
             LossScaler scaler = new LossScaler(huge, 0);
-            t.scaleLoss(scaler);
-            assertEquals(TrainResult.Status.COMPLETED, t.fit().status());
+            assertEquals(TrainResult.Status.COMPLETED, trainScaled(model, data, tmp.resolve("many"), 12, scaler, r).status());
             long skipped = r.steps.stream().filter(s -> !Double.isFinite(s.gradNorm())).count();
             assertTrue(skipped >= 1 && skipped < 12, skipped + " steps overflowed");
             assertEquals(huge / Math.scalb(1.0, (int) skipped), scaler.scale(), "halved once per overflow");
             assertTrue(Double.isFinite(r.steps.get(11).gradNorm()), "training went on once the scale fit");
             assertTrue(Numerics.relError(weights(model).get(0), before.get(0)) > 0, "later steps were applied");
         }
+    }
+
+    /** Trains with the given loss scaler on the fp32 path (constant learning rate, 4 rows per step). */
+    private static TrainResult trainScaled(Decoder model, TokenizedSet data, Path out, int steps, LossScaler scaler,
+                                           TrainFixtures.Recorder recorder) throws Exception {
+        Trainer t = new Trainer(TrainFixtures.args(out, java.util.Map.of("learning_rate", 1e-3, "max_steps", steps,
+                "per_device_train_batch_size", 4, "lr_scheduler_type", "constant")), model, data, null, null, false,
+                null, "llama", null, List.of(recorder));
+        t.scaleLoss(scaler);
+        return t.fit();
     }
 
     private static List<float[]> weights(Decoder model) {
