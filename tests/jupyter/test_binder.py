@@ -68,7 +68,7 @@ class Binder(unittest.TestCase):
             import jupyter_client
             km, kc = jupyter_client.manager.start_new_kernel(kernel_name="sft4j", startup_timeout=120)
             try:
-                reply = kc.execute_interactive("org.sft4j.Version.VERSION + \\" \\" + (6 * 7)", timeout=120,
+                reply = kc.execute_interactive("org.sft4j.base.Version.VERSION + \\" \\" + (6 * 7)", timeout=120,
                                                output_hook=lambda m: print(m["content"].get("data", {}).get("text/plain", ""))
                                                if m["msg_type"] == "execute_result" else None)
                 print("status", reply["content"]["status"])

@@ -3,6 +3,8 @@ package org.sft4j;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.base.JsonFiles;
+import org.sft4j.base.Version;
 import org.sft4j.config.SftConfig;
 import org.sft4j.data.DataPipeline;
 import org.sft4j.data.TokenizedSet;
@@ -20,10 +22,10 @@ import org.sft4j.nd.Engines;
 import org.sft4j.train.Checkpointer;
 import org.sft4j.train.Launcher;
 import org.sft4j.train.Stoppable;
-import org.sft4j.train.WorkerEnv;
 import org.sft4j.train.TrainListener;
 import org.sft4j.train.TrainResult;
 import org.sft4j.train.Trainer;
+import org.sft4j.train.WorkerEnv;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -146,6 +148,6 @@ public final class Sft {
         run.put("train_examples", data.report().train);
         run.put("val_examples", data.report().val);
         run.set("config", JSON.valueToTree(cfg.values()));
-        SafetensorsWriter.writeJsonAtomically(outDir.resolve("run.json"), run);
+        JsonFiles.writeAtomically(outDir.resolve("run.json"), run);
     }
 }

@@ -1,6 +1,6 @@
 package org.sft4j.bench;
 
-import org.sft4j.data.Batch;
+import org.sft4j.batch.Batch;
 import org.sft4j.model.Compute;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;

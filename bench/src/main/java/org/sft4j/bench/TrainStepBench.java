@@ -4,15 +4,16 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import org.sft4j.data.Batch;
+import org.sft4j.batch.Batch;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
+import org.sft4j.model.ModelInputs;
 import org.sft4j.nd.Engines;
 import org.sft4j.nd.NativeOps;
 import org.sft4j.train.AdamW;
 import org.sft4j.train.GradientClipping;
-import org.sft4j.train.LossStep;
 import org.sft4j.train.LossScaler;
+import org.sft4j.train.LossStep;
 
 import java.nio.file.Path;
 
@@ -37,7 +38,7 @@ public final class TrainStepBench {
                 long t0 = System.nanoTime();
                 boolean was = org.sft4j.nd.Tensors.gradMode(true);
                 try (NDScope forwardOnly = new NDScope()) {   // its activations freed before the full step runs
-                    model.forward(batch.inputs(), s, null, true);
+                    model.forward(ModelInputs.of(batch), s, null, true);
                     Bench.waitFor(model);
                 }
                 org.sft4j.nd.Tensors.gradMode(was);

@@ -2,11 +2,11 @@ package org.sft4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.sft4j.data.read.TextLines;
 import org.sft4j.eval.bleu.Bleu;
 import org.sft4j.eval.bleu.BleuScore;
 import org.sft4j.eval.bleu.Chrf;
 import org.sft4j.eval.bleu.ChrfScore;
+import org.sft4j.read.TextLines;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,7 +1,7 @@
 package org.sft4j.cli;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -51,7 +51,7 @@ public final class Main {
     static final class VersionProvider implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"sft4j " + org.sft4j.Version.VERSION};
+            return new String[] {"sft4j " + org.sft4j.base.Version.VERSION};
         }
     }
 }

@@ -2,8 +2,8 @@ package org.sft4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.format.Message;
 import org.sft4j.template.ChatTemplate;
-import org.sft4j.template.Message;
 import org.sft4j.template.NamedTemplates;
 import org.sft4j.template.TokenizerConfig;
 import org.sft4j.tokenize.Tokenizer;

@@ -4,12 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.sft4j.Version;
+import org.sft4j.base.JsonFiles;
+import org.sft4j.base.Version;
 import org.sft4j.config.DataArgs;
 import org.sft4j.config.SftConfig;
+import org.sft4j.format.Example;
 import org.sft4j.hub.HubClient;
 import org.sft4j.hub.Sources;
 import org.sft4j.model.io.SafetensorsWriter;
+import org.sft4j.read.DataException;
 import org.sft4j.template.ChatTemplate;
 import org.sft4j.template.NamedTemplates;
 import org.sft4j.template.TokenizerConfig;
@@ -319,7 +322,7 @@ public final class DataPipeline {
             md.update(s.toString().getBytes(StandardCharsets.UTF_8));
             for (String loc : new String[] {s.location(), s.parallelTarget()}) {
                 if (loc != null && !loc.contains("://") && Files.exists(Path.of(loc))) {
-                    for (Path f : org.sft4j.data.read.DataFiles.expand(Path.of(loc))) {
+                    for (Path f : org.sft4j.read.DataFiles.expand(Path.of(loc))) {
                         hashFile(md, f);
                     }
                 } else if (loc != null) {
@@ -384,6 +387,6 @@ public final class DataPipeline {
     }
 
     private static void writeJson(Path f, Object value) throws IOException {
-        SafetensorsWriter.writeJsonAtomically(f, value);
+        JsonFiles.writeAtomically(f, value);
     }
 }

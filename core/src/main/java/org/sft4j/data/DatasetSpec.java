@@ -3,11 +3,12 @@ package org.sft4j.data;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.sft4j.config.DataArgs;
-import org.sft4j.data.format.AlpacaFormat;
-import org.sft4j.data.format.ExampleFormat;
-import org.sft4j.data.format.SharegptFormat;
-import org.sft4j.data.format.TranslationFormat;
-import org.sft4j.data.read.Row;
+import org.sft4j.format.AlpacaFormat;
+import org.sft4j.format.ExampleFormat;
+import org.sft4j.format.SharegptFormat;
+import org.sft4j.format.TranslationFormat;
+import org.sft4j.read.DataException;
+import org.sft4j.read.Row;
 
 import java.io.IOException;
 import java.nio.file.Files;

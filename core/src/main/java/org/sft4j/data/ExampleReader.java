@@ -1,13 +1,15 @@
 package org.sft4j.data;
 
 import org.sft4j.config.DataArgs;
-import org.sft4j.data.format.ExampleFormat;
-import org.sft4j.data.read.DataFiles;
-import org.sft4j.data.read.Row;
-import org.sft4j.data.read.RowStream;
+import org.sft4j.format.Example;
+import org.sft4j.format.ExampleFormat;
 import org.sft4j.hub.HubClient;
 import org.sft4j.hub.HubUri;
 import org.sft4j.hub.Sources;
+import org.sft4j.read.DataException;
+import org.sft4j.read.DataFiles;
+import org.sft4j.read.Row;
+import org.sft4j.read.RowStream;
 
 import java.io.Closeable;
 import java.io.IOException;

@@ -4,16 +4,16 @@ import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.base.JsonFiles;
 import org.sft4j.config.SftConfig;
-import org.sft4j.data.DataException;
 import org.sft4j.data.DataPipeline;
 import org.sft4j.data.DatasetSpec;
-import org.sft4j.data.Example;
 import org.sft4j.data.ExampleReader;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.eval.bleu.Bleu;
 import org.sft4j.eval.bleu.BleuScore;
 import org.sft4j.eval.bleu.Chrf;
+import org.sft4j.format.Example;
 import org.sft4j.hub.HubClient;
 import org.sft4j.hub.Sources;
 import org.sft4j.model.Decoder;
@@ -22,6 +22,7 @@ import org.sft4j.model.Generator;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.nd.Engines;
+import org.sft4j.read.DataException;
 import org.sft4j.template.ChatTemplate;
 import org.sft4j.template.NamedTemplates;
 import org.sft4j.template.TokenizerConfig;
@@ -282,7 +283,7 @@ public final class Evaluator {
             o.put("examples", c.examples());
             o.put("predictions", c.predictions().toString());
         }
-        SafetensorsWriter.writeJsonAtomically(file, arr);
+        JsonFiles.writeAtomically(file, arr);
     }
 
     private static String require(String v, String key) {

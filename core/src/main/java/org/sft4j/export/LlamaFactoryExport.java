@@ -7,11 +7,11 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import org.sft4j.config.SftConfig;
 import org.sft4j.data.DatasetSpec;
-import org.sft4j.data.Example;
 import org.sft4j.data.ExampleReader;
+import org.sft4j.format.Example;
+import org.sft4j.format.Message;
 import org.sft4j.hub.HubClient;
 import org.sft4j.model.io.AtomicDirectory;
-import org.sft4j.template.Message;
 
 import java.io.BufferedWriter;
 import java.io.IOException;

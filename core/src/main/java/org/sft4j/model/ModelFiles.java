@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.base.JsonFiles;
 import org.sft4j.model.io.AtomicDirectory;
 import org.sft4j.model.io.CheckpointFiles;
 import org.sft4j.model.io.HalfFloats;
@@ -74,7 +75,7 @@ public final class ModelFiles {
         };
         ObjectNode cfg = model.config().raw().deepCopy();
         cfg.put(cfg.has("dtype") ? "dtype" : "torch_dtype", dtypeName);
-        SafetensorsWriter.writeJsonAtomically(dir.resolve("config.json"), cfg);
+        JsonFiles.writeAtomically(dir.resolve("config.json"), cfg);
         writeGenerationConfig(model.config(), sourceDir, dir);
         copyTokenizerFiles(sourceDir, dir);
     }
@@ -208,7 +209,7 @@ public final class ModelFiles {
                 g.set(key, cfg.raw().get(key));
             }
         }
-        SafetensorsWriter.writeJsonAtomically(out.resolve("generation_config.json"), g);
+        JsonFiles.writeAtomically(out.resolve("generation_config.json"), g);
     }
 
     /** Copies the tokenizer files that exist in {@code from} into {@code to}. */

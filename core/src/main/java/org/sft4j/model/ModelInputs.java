@@ -1,5 +1,7 @@
 package org.sft4j.model;
 
+import org.sft4j.batch.Batch;
+
 /**
  * One batch as the decoder sees it, on the host.
  *
@@ -17,6 +19,11 @@ public record ModelInputs(long[][] inputIds, long[][] positionIds, int[][] atten
 
     public int length() {
         return inputIds.length == 0 ? 0 : inputIds[0].length;
+    }
+
+    /** A training batch's rows, padding and packing as the batcher made them. */
+    public static ModelInputs of(Batch batch) {
+        return new ModelInputs(batch.inputIds(), batch.positionIds(), batch.attentionMask(), batch.segmentIds());
     }
 
     /** Unpadded, unpacked rows: positions 0..T-1, every token attended. */

@@ -1,7 +1,8 @@
 package org.sft4j.template;
 
-import org.sft4j.template.jinja.Template;
-import org.sft4j.template.jinja.TemplateException;
+import org.sft4j.format.Message;
+import org.sft4j.jinja.Template;
+import org.sft4j.jinja.TemplateException;
 
 import java.time.Clock;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package org.sft4j.tokenize;
 
-import org.sft4j.data.DataException;
+import org.sft4j.read.DataException;
 
 import java.util.Arrays;
 

@@ -1,11 +1,11 @@
 package org.sft4j.tokenize;
 
-import org.sft4j.data.DataException;
-import org.sft4j.data.Example;
+import org.sft4j.format.Example;
+import org.sft4j.format.Message;
+import org.sft4j.jinja.Template;
+import org.sft4j.jinja.TemplateException;
+import org.sft4j.read.DataException;
 import org.sft4j.template.ChatTemplate;
-import org.sft4j.template.Message;
-import org.sft4j.template.jinja.Template;
-import org.sft4j.template.jinja.TemplateException;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.base.JsonFiles;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.io.AtomicDirectory;
@@ -71,7 +72,7 @@ public final class Checkpointer {
                 }));
             }
             SafetensorsWriter.writeFile(dir.path().resolve("optimizer.safetensors"), moments, Map.of());
-            SafetensorsWriter.writeJsonAtomically(dir.path().resolve(STATE), state);
+            JsonFiles.writeAtomically(dir.path().resolve(STATE), state);
             dir.commit();
         }
         prune();

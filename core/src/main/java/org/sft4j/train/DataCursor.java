@@ -1,7 +1,7 @@
 package org.sft4j.train;
 
-import org.sft4j.data.Batch;
-import org.sft4j.data.Batcher;
+import org.sft4j.batch.Batch;
+import org.sft4j.batch.Batcher;
 
 import java.util.List;
 

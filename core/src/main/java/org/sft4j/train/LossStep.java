@@ -4,8 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
-import org.sft4j.data.Batch;
+import org.sft4j.batch.Batch;
 import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelInputs;
 import org.sft4j.nd.Tensors;
 
 import java.util.function.UnaryOperator;
@@ -59,7 +60,7 @@ public final class LossStep {
             // the forward's arrays are released here: autograd holds what backward needs, so each activation is
             // freed as soon as backward has passed it (as in PyTorch), not when the step's scope ends
             try (NDScope forward = new NDScope()) {
-                NDArray hidden = model.forward(batch.inputs(), scope, null, true);
+                NDArray hidden = model.forward(ModelInputs.of(batch), scope, null, true);
                 rows = CausalLmLoss.selectRows(hidden, targets, scope);
                 NDScope.unregister(rows);
             }
@@ -101,7 +102,7 @@ public final class LossStep {
         }
         boolean was = Tensors.gradMode(false);
         try {
-            NDArray hidden = model.forward(batch.inputs(), scope, null, false);
+            NDArray hidden = model.forward(ModelInputs.of(batch), scope, null, false);
             NDArray rows = CausalLmLoss.selectRows(hidden, targets, scope);
             double sum = Tensors.scalar(CausalLmLoss.sum(rows, targets.labels(), model.head(), chunkRows, scope,
                     model.compute().fused()));

@@ -2,9 +2,9 @@ package org.sft4j.train;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import org.sft4j.batch.Batch;
+import org.sft4j.batch.Batcher;
 import org.sft4j.config.TrainArgs;
-import org.sft4j.data.Batch;
-import org.sft4j.data.Batcher;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.model.Compute;
 import org.sft4j.model.Decoder;
@@ -273,7 +273,7 @@ public final class Trainer implements Stoppable {
             return;
         }
         TrainState s = new TrainState(TrainState.FORMAT_VERSION, step, data.epoch(), data.index(), optimizer.stepCount(),
-                bestVal, seed, finetuningType, org.sft4j.Version.VERSION, scaler == null ? null : scaler.scale(),
+                bestVal, seed, finetuningType, org.sft4j.base.Version.VERSION, scaler == null ? null : scaler.scale(),
                 scaler == null ? null : scaler.cleanSteps());
         Path dir = checkpointer.save(s);
         int at = step;

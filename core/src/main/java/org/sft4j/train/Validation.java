@@ -2,7 +2,7 @@ package org.sft4j.train;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import org.sft4j.data.Batcher;
+import org.sft4j.batch.Batcher;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.model.Decoder;
 

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sft4j.config.SftConfig;
 import org.sft4j.hub.HubClient;
+import org.sft4j.read.DataException;
 import org.sft4j.testing.FakeHub;
 import org.sft4j.testing.Shared;
 import org.sft4j.tokenize.DropReason;

@@ -2,11 +2,12 @@ package org.sft4j.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
+import org.sft4j.format.Example;
+import org.sft4j.format.Message;
 import org.sft4j.template.ChatTemplate;
-import org.sft4j.template.Message;
 import org.sft4j.template.NamedTemplates;
 import org.sft4j.template.TokenizerConfig;
 import org.sft4j.testing.Shared;

@@ -46,7 +46,7 @@ public final class SftKernel extends BaseKernel {
     private final JShellEvaluator jshell;
 
     public SftKernel(String classpath) {
-        super("sft4j", org.sft4j.Version.VERSION,
+        super("sft4j", org.sft4j.base.Version.VERSION,
                 new LanguageInfo.Builder("java").version(Runtime.version().toString()).mimetype("text/x-java-source")
                         .fileExtension(".jshell").pygments("java").codemirror("java").build(),
                 List.of(), null, new JupyterIO(StandardCharsets.UTF_8), new CommManager(), new Renderer(),
@@ -58,7 +58,7 @@ public final class SftKernel extends BaseKernel {
 
     @Override
     public String getBanner() {
-        return "sft4j " + org.sft4j.Version.VERSION + " on Java " + Runtime.version() + ". Try %sft.help";
+        return "sft4j " + org.sft4j.base.Version.VERSION + " on Java " + Runtime.version() + ". Try %sft.help";
     }
 
     @Override

@@ -20,8 +20,8 @@ public final class UserError extends RuntimeException {
     /** Errors the user can fix from the message alone. */
     public static boolean isUserError(Throwable e) {
         return e instanceof UserError || e instanceof IllegalArgumentException || e instanceof IOException
-                || e instanceof UncheckedIOException || e instanceof org.sft4j.data.DataException
-                || e instanceof org.sft4j.template.jinja.TemplateException || e instanceof IllegalStateException;
+                || e instanceof UncheckedIOException || e instanceof org.sft4j.read.DataException
+                || e instanceof org.sft4j.jinja.TemplateException || e instanceof IllegalStateException;
     }
 
     /** The message, with the causes' messages when they add something. */

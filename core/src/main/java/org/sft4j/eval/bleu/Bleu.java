@@ -1,5 +1,7 @@
 package org.sft4j.eval.bleu;
 
+import org.sft4j.base.PyStrings;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -20,7 +22,7 @@ import java.util.stream.IntStream;
 public final class Bleu {
 
     /** sacrebleu's version whose semantics these numbers reproduce, plus this implementation's marker. */
-    public static final String VERSION = "2.6.0+sft4j." + org.sft4j.Version.VERSION;
+    public static final String VERSION = "2.6.0+sft4j." + org.sft4j.base.Version.VERSION;
     public static final int MAX_ORDER = 4;
 
     private final BleuTokenizer tokenizer;

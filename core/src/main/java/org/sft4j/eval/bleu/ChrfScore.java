@@ -1,5 +1,6 @@
 package org.sft4j.eval.bleu;
 
+import org.sft4j.base.PyStrings;
 /**
  * A chrF or chrF++ score.
  *

@@ -1,5 +1,6 @@
 package org.sft4j.eval.bleu;
 
+import org.sft4j.base.PyStrings;
 /**
  * BLEU smoothing methods of Chen and Cherry (WMT 2014), as sacrebleu names them. {@code exp} is
  * mteval-v13a's (NIST) and the default.

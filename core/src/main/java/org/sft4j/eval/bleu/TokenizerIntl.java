@@ -1,5 +1,7 @@
 package org.sft4j.eval.bleu;
 
+import org.sft4j.base.PyStrings;
+
 import java.util.regex.Pattern;
 
 /**

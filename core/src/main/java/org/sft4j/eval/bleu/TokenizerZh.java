@@ -1,5 +1,6 @@
 package org.sft4j.eval.bleu;
 
+import org.sft4j.base.PyStrings;
 /**
  * sacrebleu's {@code zh} tokenizer: spaces around every CJK character, then the 13a rules.
  *

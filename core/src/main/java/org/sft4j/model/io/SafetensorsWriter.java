@@ -3,6 +3,7 @@ package org.sft4j.model.io;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.base.JsonFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -124,17 +125,11 @@ public final class SafetensorsWriter {
         ObjectNode wm = index.putObject("weight_map");
         weightMap.forEach(wm::put);
         Path idx = dir.resolve(prefix + ".safetensors.index.json");
-        writeJsonAtomically(idx, index);
+        JsonFiles.writeAtomically(idx, index);
         written.add(idx);
         return written;
     }
 
-    /** Writes pretty JSON under a temporary name, then renames it. */
-    public static void writeJsonAtomically(Path file, Object value) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), value);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {

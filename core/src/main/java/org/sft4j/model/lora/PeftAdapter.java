@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.base.JsonFiles;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -73,6 +74,6 @@ public final class PeftAdapter {
         n.putObject("rank_pattern");
         n.putObject("alpha_pattern");
         n.putNull("modules_to_save");
-        org.sft4j.model.io.SafetensorsWriter.writeJsonAtomically(dir.resolve("adapter_config.json"), n);
+        JsonFiles.writeAtomically(dir.resolve("adapter_config.json"), n);
     }
 }

@@ -6,7 +6,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.sft4j.data.read.TextLines;
+import org.sft4j.read.TextLines;
 import org.sft4j.testing.Shared;
 
 import java.util.List;

@@ -1,6 +1,7 @@
 package org.sft4j.eval.bleu;
 
 import org.junit.jupiter.api.Test;
+import org.sft4j.base.PyStrings;
 
 import java.util.List;
 

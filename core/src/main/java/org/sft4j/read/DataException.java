@@ -1,0 +1,21 @@
+package org.sft4j.read;
+
+/** Bad input data: the message starts with where it is (file:line, or file row N) and says what is wrong. */
+public class DataException extends RuntimeException {
+
+    private final String location;
+
+    public DataException(String location, String message) {
+        super(location + ": " + message);
+        this.location = location;
+    }
+
+    public DataException(String location, String message, Throwable cause) {
+        super(location + ": " + message, cause);
+        this.location = location;
+    }
+
+    public String location() {
+        return location;
+    }
+}
