@@ -14,6 +14,9 @@ import java.util.Map;
  */
 public record Message(String role, String content, String reasoningContent) {
 
+    static final String THINK_START = "<think>";
+    static final String THINK_END = "</think>";
+
     public Message {
         if (role == null || role.isBlank()) {
             throw new IllegalArgumentException("a message needs a role");
@@ -37,6 +40,35 @@ public record Message(String role, String content, String reasoningContent) {
 
     public static Message assistant(String s) {
         return new Message("assistant", s);
+    }
+
+    /**
+     * The reasoning of this turn as a chat template reads it: {@code reasoning_content}, else the text before
+     * {@code </think>} in the content (Qwen3's rule); empty when there is none.
+     */
+    public String reasoning() {
+        if (reasoningContent != null) {
+            return reasoningContent;
+        }
+        int end = content.indexOf(THINK_END);
+        if (end < 0) {
+            return "";
+        }
+        String before = content.substring(0, end);
+        int open = before.lastIndexOf(THINK_START);
+        return open < 0 ? before : before.substring(open + THINK_START.length());
+    }
+
+    /** Whether this turn carries reasoning (an empty think block does not count). */
+    public boolean hasReasoning() {
+        return !reasoning().isBlank();
+    }
+
+    /** This turn without its reasoning: no {@code reasoning_content}, and the content after its last {@code </think>}. */
+    public Message withoutReasoning() {
+        int end = content.lastIndexOf(THINK_END);
+        String answer = end < 0 ? content : content.substring(end + THINK_END.length()).replaceFirst("^\\n+", "");
+        return new Message(role, answer, null);
     }
 
     /**
