@@ -67,7 +67,7 @@ public final class DataReport {
         r.add(new String[] {"supervised tokens (kept)", String.valueOf(supervisedTokens)});
         r.add(new String[] {"answers not ending in an end token", String.valueOf(turnsWithoutEndToken)});
         if (splitByTurn > 0) {
-            r.add(new String[] {"conversations trained turn by turn (the template rewrites earlier turns)",
+            r.add(new String[] {"conversations split into one sequence per rewritten turn (kept counts sequences)",
                     String.valueOf(splitByTurn)});
         }
         if (reasoningRemoved > 0) {

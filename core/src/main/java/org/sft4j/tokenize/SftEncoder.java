@@ -44,6 +44,8 @@ public final class SftEncoder {
     /** The rendered text and the [start, end) character spans to supervise. */
     public record Rendered(String text, List<int[]> spans) {}
 
+    private static final String ENABLE_THINKING = "enable_thinking";
+
     private final ChatTemplate template;
     private final boolean trainOnPrompt;
     private final boolean maskHistory;
@@ -69,26 +71,35 @@ public final class SftEncoder {
         this.bosId = bosId;
     }
 
-    /** An encoder whose thinking mode is the template's {@code enable_thinking} kwarg (true when it has none). */
+    /**
+     * An encoder for {@code template} as it is, its thinking mode read from its {@code enable_thinking} kwarg (false
+     * removes reasoning; true or none renders as the template does).
+     */
     public static SftEncoder of(ChatTemplate template, Tokenizer tok, org.sft4j.template.TokenizerConfig cfg,
                                 boolean trainOnPrompt, boolean maskHistory) {
-        return of(template, tok, cfg, trainOnPrompt, maskHistory, thinkingOf(template));
+        String bos = bosToken(tok, cfg);
+        return new SftEncoder(template, trainOnPrompt, maskHistory, thinkingOf(template), bos,
+                bos == null ? -1 : tok.tokenId(bos).getAsInt());
     }
 
     /** An encoder for a config's {@code enable_thinking}; the template's kwarg is set to agree with it. */
     public static SftEncoder of(ChatTemplate template, Tokenizer tok, org.sft4j.template.TokenizerConfig cfg,
                                 boolean trainOnPrompt, boolean maskHistory, EnableThinking thinking) {
+        String bos = bosToken(tok, cfg);
+        return new SftEncoder(withThinking(template, thinking.templateKwarg()), trainOnPrompt, maskHistory, thinking, bos,
+                bos == null ? -1 : tok.tokenId(bos).getAsInt());
+    }
+
+    /** The BOS the tokenizer adds ({@code add_bos_token}), when it is a token it knows; else null. */
+    private static String bosToken(Tokenizer tok, org.sft4j.template.TokenizerConfig cfg) {
         String bos = cfg.addBosToken() ? cfg.bosToken() : null;
         OptionalInt id = bos == null ? OptionalInt.empty() : tok.tokenId(bos);
-        return new SftEncoder(withThinking(template, thinking.templateKwarg()), trainOnPrompt, maskHistory, thinking,
-                id.isPresent() ? bos : null, id.orElse(-1));
+        return id.isPresent() ? bos : null;
     }
 
     private static EnableThinking thinkingOf(ChatTemplate template) {
         return Boolean.FALSE.equals(template.templateKwargs().get(ENABLE_THINKING)) ? EnableThinking.FALSE : EnableThinking.TRUE;
     }
-
-    private static final String ENABLE_THINKING = "enable_thinking";
 
     /** {@code template} with its {@code enable_thinking} kwarg set to {@code value}, or removed when empty. */
     private static ChatTemplate withThinking(ChatTemplate template, Optional<Boolean> value) {
