@@ -169,6 +169,23 @@ class ThinkingMaskTest {
         assertTrue(!tok.decode(seqs.get(1).inputIds(), false).contains("Italy. Rome."), "dropped from the history");
     }
 
+    /**
+     * The thinking-only template opens the block in its generation prompt ("<think>\n"), and the full render's
+     * "\n\n" after <think> is one token that starts inside that prompt: it stays masked (a token belongs where it
+     * starts), so the supervised text begins at </think>, and the ids are still transformers' full render.
+     */
+    @Test
+    void thinkingOnlyTemplateSupervisesFromTheClosingTag() throws Exception {
+        TokenizerConfig cfg = TokenizerConfig.read(Shared.tokenizer("qwen3-thinking"));
+        SftEncoder enc = SftEncoder.of(ChatTemplate.fromConfig(cfg, Clock.systemUTC()), tok, cfg, false, false,
+                EnableThinking.TRUE);
+        SftEncoder.Rendered r = enc.render(new Example("x", conversation(0), "t", "")).get(0);
+        EncodedExample e = enc.encode("x", r, tok.encode(r.text()));
+        assertTrue(r.text().substring(0, r.spans().get(0)[0]).endsWith("<|im_start|>assistant\n<think>\n"));
+        assertEquals("</think>\n\nDie Katze sitzt auf der Matte.<|im_end|>\n", supervisedText(e));
+        assertArrayEquals(ids(0, false, false), e.inputIds(), "the thinking and hybrid templates render this alike");
+    }
+
     @Test
     void maskHistoryKeepsOneSequence() throws Exception {
         EncodedExample e = single(encode(conversation(2), EnableThinking.TRUE, true));
