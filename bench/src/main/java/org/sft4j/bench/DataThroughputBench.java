@@ -118,7 +118,7 @@ public final class DataThroughputBench {
             while (r.hasNext()) {
                 Example e = r.next();
                 try {
-                    texts.add(enc.render(e).text());
+                    enc.render(e).forEach(seq -> texts.add(seq.text()));
                 } catch (SftEncoder.DropException dropped) {
                     // the pipeline drops it too (empty answer): not part of "the same texts"
                 }

@@ -1,7 +1,6 @@
 package org.sft4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.sft4j.format.Message;
 import org.sft4j.template.ChatTemplate;
 import org.sft4j.template.NamedTemplates;
@@ -15,6 +14,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "template", description = "Render a conversation with a model's chat template (the data pipeline's code path).")
@@ -23,7 +23,8 @@ final class TemplateCommand implements Callable<Integer> {
     @Option(names = "--model-dir", required = true, description = "Directory with tokenizer_config.json (and tokenizer.json for --ids).")
     Path modelDir;
 
-    @Option(names = "--messages", required = true, description = "A JSON file: [{\"role\": ..., \"content\": ...}, ...]")
+    @Option(names = "--messages", required = true, description = "A JSON file: [{\"role\": ..., \"content\": ...}, ...]; "
+            + "an assistant message may carry \"reasoning_content\".")
     Path messages;
 
     @Option(names = "--template", description = "A named template instead of the model's own: ${COMPLETION-CANDIDATES}",
@@ -32,6 +33,10 @@ final class TemplateCommand implements Callable<Integer> {
 
     @Option(names = "--add-generation-prompt")
     boolean addGenerationPrompt;
+
+    @Option(names = "--enable-thinking", arity = "1", paramLabel = "true|false",
+            description = "Pass enable_thinking to the template (Qwen3's switch); left out, the template's default.")
+    Boolean enableThinking;
 
     @Option(names = "--ids", description = "Print token ids as a JSON array.")
     boolean ids;
@@ -44,7 +49,7 @@ final class TemplateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JsonNode arr = new ObjectMapper().readTree(messages.toFile());
+        JsonNode arr = TokenizerConfig.json(messages);
         if (!arr.isArray()) {
             throw new IllegalArgumentException(messages + ": expected a JSON array of {role, content} messages");
         }
@@ -54,10 +59,13 @@ final class TemplateCommand implements Callable<Integer> {
             if (!m.hasNonNull("role") || !m.has("content")) {
                 throw new IllegalArgumentException(messages + ": message " + k + " needs 'role' and 'content'");
             }
-            msgs.add(new Message(m.get("role").asText(), m.get("content").asText()));
+            JsonNode reasoning = m.get("reasoning_content");
+            msgs.add(new Message(m.get("role").asText(), m.get("content").asText(),
+                    reasoning == null || reasoning.isNull() ? null : reasoning.asText()));
             k++;
         }
-        ChatTemplate t = NamedTemplates.resolve(template, TokenizerConfig.read(modelDir), Clock.systemDefaultZone());
+        ChatTemplate t = NamedTemplates.resolve(template, TokenizerConfig.read(modelDir), Clock.systemDefaultZone())
+                .withTemplateKwargs(enableThinking == null ? Map.of() : Map.of("enable_thinking", enableThinking));
         String text = t.render(msgs, addGenerationPrompt);
         if (ids) {
             try (Tokenizer tok = Tokenizer.load(modelDir)) {

@@ -15,6 +15,8 @@ import java.util.List;
  * @param adapterNameOrPath a PEFT adapter to load on top of the model
  * @param template named template, or null for the model's own {@code chat_template}
  * @param chatTemplate a Jinja chat template, inline or the path of a {@code .jinja} file (wins over {@code template})
+ * @param enableThinking reasoning models' thinking switch, given to the chat template as its {@code enable_thinking}
+ *     kwarg (LLaMA-Factory's key and default, true); see {@link EnableThinking}
  * @param finetuningType {@code full} or {@code lora}
  * @param loraRank r
  * @param loraAlpha alpha; LLaMA-Factory's default is twice the rank
@@ -25,11 +27,12 @@ import java.util.List;
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ModelArgs(String modelNameOrPath, String tokenizerNameOrPath, String adapterNameOrPath, String template,
-                        String chatTemplate,
+                        String chatTemplate, EnableThinking enableThinking,
                         String finetuningType, Integer loraRank, Double loraAlpha, Double loraDropout, String loraTarget,
                         String device) {
 
     public ModelArgs {
+        enableThinking = enableThinking == null ? EnableThinking.TRUE : enableThinking;
         finetuningType = finetuningType == null ? "full" : finetuningType;
         if (!List.of("full", "lora").contains(finetuningType)) {
             throw new IllegalArgumentException("finetuning_type '" + finetuningType + "' is not supported; use full or lora");

@@ -136,6 +136,9 @@ public final class SftConfig {
         if (k.equals("stage") && value != null && !"sft".equals(String.valueOf(value))) {
             throw new IllegalArgumentException(where + ": stage '" + value + "' is not supported; sft4j does sft");
         }
+        if (k.equals("enable_thinking") && value == null) {
+            value = "auto";   // LLaMA-Factory's enable_thinking: null, kept apart from a key left out (true)
+        }
         values.put(k, value);
     }
 

@@ -9,6 +9,7 @@ import org.sft4j.base.Version;
 import org.sft4j.config.DataArgs;
 import org.sft4j.config.SftConfig;
 import org.sft4j.format.Example;
+import org.sft4j.format.Message;
 import org.sft4j.hub.HubClient;
 import org.sft4j.hub.Sources;
 import org.sft4j.model.io.SafetensorsWriter;
@@ -83,14 +84,16 @@ public final class DataPipeline {
         if (train.isEmpty()) {
             throw new IllegalArgumentException("no dataset given: set 'dataset' to a file, folder, hub URI or dataset_info.json name");
         }
-        String key = manifestKey(train, eval, tokDir, template, args, cfg.model().template() + "|" + cfg.model().chatTemplate());
+        String key = manifestKey(train, eval, tokDir, template, args, cfg.model().template() + "|" + cfg.model().chatTemplate()
+                + "|enable_thinking=" + cfg.model().enableThinking().key());
         Path manifest = out.resolve("manifest.json");
         if (Files.exists(manifest) && Files.exists(out.resolve("train.parquet"))
                 && JSON.readTree(manifest.toFile()).path("key").asText().equals(key)) {
             return reused(out);
         }
         try (Tokenizer tok = Tokenizer.load(tokDir)) {
-            SftEncoder encoder = SftEncoder.of(template, tok, tcfg, args.trainOnPrompt(), args.maskHistory());
+            SftEncoder encoder = SftEncoder.of(template, tok, tcfg, args.trainOnPrompt(), args.maskHistory(),
+                    cfg.model().enableThinking());
             LengthPolicy policy = new LengthPolicy(args.cutoffLen(), args.overlong(), args.minSeqLen());
             DataReport report = new DataReport();
             report.cutoffLen = args.cutoffLen();
@@ -150,10 +153,17 @@ public final class DataPipeline {
             this.progress = progress;
         }
 
-        /** A chunk read and rendered ahead of tokenization: its examples, their renders, the drops. */
-        private record Rendered(List<Example> examples, List<SftEncoder.Rendered> renders, List<DropReason> drops) {}
+        /** One sequence to tokenize: its example, the id it is written under, its render. */
+        private record Sequence(Example example, String id, SftEncoder.Rendered render) {}
 
-        private static final Rendered END = new Rendered(List.of(), List.of(), List.of());
+        /**
+         * A chunk read and rendered ahead of tokenization: its sequences, the drops, the examples rendered, those
+         * split into one sequence per turn and those whose reasoning {@code enable_thinking: false} removed.
+         */
+        private record Rendered(List<Sequence> sequences, List<DropReason> drops, int examples, int splitByTurn,
+                                int reasoningRemoved) {}
+
+        private static final Rendered END = new Rendered(List.of(), List.of(), 0, 0, 0);
 
         /**
          * Reading and rendering run on a second thread, one chunk ahead, so they overlap tokenization (whose
@@ -214,29 +224,43 @@ public final class DataPipeline {
             }
         }
 
+        /** Renders a chunk; an example the template rewrites turn by turn gives several sequences ({@code id#k/n}). */
         private Rendered render(List<Example> chunk) {
-            List<Example> ok = new ArrayList<>();
-            List<SftEncoder.Rendered> renders = new ArrayList<>();
+            List<Sequence> sequences = new ArrayList<>();
             List<DropReason> drops = new ArrayList<>();
+            int ok = 0;
+            int split = 0;
+            int reasoningRemoved = 0;
             for (Example e : chunk) {
                 try {
-                    renders.add(encoder.render(e));
-                    ok.add(e);
+                    List<SftEncoder.Rendered> renders = encoder.render(e);
+                    split += renders.size() > 1 ? 1 : 0;
+                    if (encoder.removesReasoning() && e.messages().stream().anyMatch(Message::hasReasoning)) {
+                        reasoningRemoved++;
+                    }
+                    for (int k = 0; k < renders.size(); k++) {
+                        String id = renders.size() == 1 ? e.id() : e.id() + "#" + (k + 1) + "/" + renders.size();
+                        sequences.add(new Sequence(e, id, renders.get(k)));
+                    }
+                    ok++;
                 } catch (SftEncoder.DropException d) {
                     drops.add(d.reason());
                 }
             }
-            return new Rendered(ok, renders, drops);
+            return new Rendered(sequences, drops, ok, split, reasoningRemoved);
         }
 
         private void write(Rendered chunk, java.util.function.Function<Example, TokenizedWriter> route) throws IOException {
-            report.examples += chunk.examples().size() + chunk.drops().size();
+            report.examples += chunk.examples() + chunk.drops().size();
             chunk.drops().forEach(report::drop);
-            List<SftEncoder.Rendered> rendered = chunk.renders();
-            Tokenizer.Encoded[] encs = tok.encodeBatch(rendered.stream().map(SftEncoder.Rendered::text).toList());
-            for (int i = 0; i < chunk.examples().size(); i++) {
-                Example e = chunk.examples().get(i);
-                EncodedExample enc = encoder.encode(e.id(), rendered.get(i), encs[i]);
+            report.splitByTurn += chunk.splitByTurn();
+            report.reasoningRemoved += chunk.reasoningRemoved();
+            List<Sequence> sequences = chunk.sequences();
+            Tokenizer.Encoded[] encs = tok.encodeBatch(sequences.stream().map(q -> q.render().text()).toList());
+            for (int i = 0; i < sequences.size(); i++) {
+                Example e = sequences.get(i).example();
+                SftEncoder.Rendered rendered = sequences.get(i).render();
+                EncodedExample enc = encoder.encode(sequences.get(i).id(), rendered, encs[i]);
                 try {
                     enc = policy.apply(enc, e.origin());
                 } catch (SftEncoder.DropException d) {
@@ -252,7 +276,7 @@ public final class DataPipeline {
                 report.lengths.add(enc.length());
                 route.apply(e).write(enc);
                 if (preview.size() < PREVIEW) {
-                    preview.add(new Preview(e.id(), rendered.get(i).text(), enc.inputIds(), enc.labels()));
+                    preview.add(new Preview(enc.id(), rendered.text(), enc.inputIds(), enc.labels()));
                 }
             }
             if (progress != null) {
@@ -330,9 +354,18 @@ public final class DataPipeline {
                 }
             }
         }
-        hashFile(md, tokDir.resolve("tokenizer.json"));
-        if (Files.exists(tokDir.resolve("tokenizer_config.json"))) {
-            hashFile(md, tokDir.resolve("tokenizer_config.json"));
+        for (String f : List.of("tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json",
+                "chat_template.jinja")) {
+            if (Files.exists(tokDir.resolve(f))) {
+                hashFile(md, tokDir.resolve(f));
+            }
+        }
+        if (Files.isDirectory(tokDir.resolve("additional_chat_templates"))) {
+            try (java.util.stream.Stream<Path> files = Files.list(tokDir.resolve("additional_chat_templates"))) {
+                for (Path f : files.sorted().toList()) {
+                    hashFile(md, f);
+                }
+            }
         }
         md.update(String.valueOf(templateName).getBytes(StandardCharsets.UTF_8));
         md.update(JSON.writeValueAsBytes(args));

@@ -28,6 +28,10 @@ public final class DataReport {
     public long tokens;
     public long supervisedTokens;
     public long turnsWithoutEndToken;
+    /** Conversations trained one sequence per assistant turn, because the template rewrites earlier turns. */
+    public long splitByTurn;
+    /** Examples whose reasoning was removed ({@code enable_thinking: false}). */
+    public long reasoningRemoved;
     public int cutoffLen;
     public String formats = "";
     public String template = "";
@@ -62,6 +66,13 @@ public final class DataReport {
         r.add(new String[] {"tokens (kept)", String.valueOf(tokens)});
         r.add(new String[] {"supervised tokens (kept)", String.valueOf(supervisedTokens)});
         r.add(new String[] {"answers not ending in an end token", String.valueOf(turnsWithoutEndToken)});
+        if (splitByTurn > 0) {
+            r.add(new String[] {"conversations split into one sequence per rewritten turn (kept counts sequences)",
+                    String.valueOf(splitByTurn)});
+        }
+        if (reasoningRemoved > 0) {
+            r.add(new String[] {"examples whose reasoning was removed (enable_thinking: false)", String.valueOf(reasoningRemoved)});
+        }
         return r;
     }
 

@@ -13,7 +13,8 @@ import java.util.Map;
 /**
  * LLaMA-Factory's {@code sharegpt} formatting: a list of turns under {@code messages}, each with a role
  * tag and a content tag whose values are mapped to system/user/assistant. OpenAI's {@code messages}
- * layout is the same with role/content/user/assistant tags.
+ * layout is the same with role/content/user/assistant tags. A turn's {@code reasoning_content}, when present, is kept
+ * for the chat template (Qwen3's renders it as the turn's think block).
  *
  * @param name the name in reports
  * @param messages column holding the turns
@@ -24,6 +25,9 @@ import java.util.Map;
  */
 public record SharegptFormat(String name, String messages, String system, String roleTag, String contentTag,
                              Map<String, String> roles) implements ExampleFormat {
+
+    /** A turn's reasoning kept apart from its answer, as Qwen3 / DeepSeek-R1 style data and OpenAI's API carry it. */
+    static final String REASONING = "reasoning_content";
 
     public static SharegptFormat sharegpt() {
         return new SharegptFormat("sharegpt", "conversations", "system", "from", "value",
@@ -63,7 +67,9 @@ public record SharegptFormat(String name, String messages, String system, String
             if (c == null) {
                 throw new DataException(row.location(), "turn " + k + " has no '" + contentTag + "'");
             }
-            msgs.add(new Message(role, c.isNull() ? "" : c.asText()));
+            JsonNode reasoning = t.get(REASONING);
+            msgs.add(new Message(role, c.isNull() ? "" : c.asText(),
+                    reasoning == null || reasoning.isNull() ? null : reasoning.asText()));
             k++;
         }
         String source = "";

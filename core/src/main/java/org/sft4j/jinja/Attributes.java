@@ -24,6 +24,9 @@ final class Attributes {
         if (obj instanceof Namespace ns) {
             return ns.attrs.containsKey(name) ? ns.attrs.get(name) : new Undefined(name);
         }
+        if (obj instanceof Cycler c) {
+            return c.attr(name);
+        }
         if (obj instanceof Map<?, ?> m) {
             return m.containsKey(name) ? m.get(name) : new Undefined(name);
         }

@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * A Jinja template compiled the way transformers compiles chat templates: {@code trim_blocks},
  * {@code lstrip_blocks}, loop controls, the {@code generation} tag, and the globals
- * {@code raise_exception}, {@code strftime_now}, {@code namespace}, {@code range} and {@code dict}.
+ * {@code raise_exception}, {@code strftime_now} and jinja2's own ({@code namespace}, {@code range}, {@code dict},
+ * {@code cycler}, {@code joiner}, {@code lipsum}).
  *
  * <p>Hand-written because no Java Jinja engine renders Hugging Face templates exactly (Jinjava
  * differs on whitespace control, {@code not x is defined}, {@code tojson} and string methods; see
@@ -77,6 +78,25 @@ public final class Template {
             return r;
         });
         g.put("dict", (JinjaCallable) (a, kw) -> new LinkedHashMap<Object, Object>(kw));
+        g.put("cycler", (JinjaCallable) (a, kw) -> {
+            if (a.isEmpty()) {
+                throw new TemplateException("cycler() needs at least one item", 0);
+            }
+            return new Cycler(a);
+        });
+        g.put("joiner", (JinjaCallable) (a, kw) -> {
+            String sep = a.isEmpty() ? PyValues.str(kw.getOrDefault("sep", ", ")) : PyValues.str(a.get(0));
+            boolean[] used = new boolean[1];
+            return (JinjaCallable) (b, kw2) -> {
+                boolean first = !used[0];
+                used[0] = true;
+                return first ? "" : sep;
+            };
+        });
+        // defined, as in jinja2, so `lipsum is defined` agrees; its random text has no place in a chat template
+        g.put("lipsum", (JinjaCallable) (a, kw) -> {
+            throw new TemplateException("lipsum() (random placeholder text) is not supported by sft4j's template engine", 0);
+        });
         return g;
     }
 

@@ -79,9 +79,22 @@ public final class NamedTemplates {
 
     /**
      * The template a config asks for: a custom Jinja template ({@code chat_template}, inline or a .jinja file),
-     * a named one, or the model's own; an error when there is none.
+     * a named one, or the model's own; an error when there is none. Its renders receive the config's template
+     * kwargs ({@code enable_thinking}; none under {@code auto}, where the encoder chooses per example).
      */
     public static ChatTemplate resolve(org.sft4j.config.ModelArgs args, TokenizerConfig model, Clock clock)
+            throws java.io.IOException {
+        return template(args, model, clock).withTemplateKwargs(templateKwargs(args));
+    }
+
+    /** The kwargs {@code apply_chat_template} would be called with for this config. */
+    public static Map<String, Object> templateKwargs(org.sft4j.config.ModelArgs args) {
+        Map<String, Object> kwargs = new LinkedHashMap<>();
+        args.enableThinking().templateKwarg().ifPresent(v -> kwargs.put("enable_thinking", v));
+        return kwargs;
+    }
+
+    private static ChatTemplate template(org.sft4j.config.ModelArgs args, TokenizerConfig model, Clock clock)
             throws java.io.IOException {
         String custom = args.chatTemplate();
         if (custom != null && !custom.isBlank()) {
@@ -99,6 +112,10 @@ public final class NamedTemplates {
             return get(name, model, clock);
         }
         ChatTemplate own = ChatTemplate.fromConfig(model, clock);
+        if (own == null && !model.namedTemplates().isEmpty()) {
+            throw new IllegalArgumentException(model.dir() + " has only named chat templates " + model.namedTemplates().keySet()
+                    + " and no default (chat_template.jinja): set chat_template to the .jinja file to use");
+        }
         if (own == null) {
             throw new IllegalArgumentException(model.dir() + " has no chat_template (a base model?): set template to one of "
                     + names());

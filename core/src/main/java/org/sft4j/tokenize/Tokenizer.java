@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.sft4j.nd.Engines;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +17,8 @@ import java.util.Map;
 import java.util.OptionalInt;
 
 /**
- * A Hugging Face {@code tokenizer.json} through DJL's Rust tokenizers, set up for SFT: no truncation,
+ * A Hugging Face fast tokenizer ({@code tokenizer.json}, or one built from {@code vocab.json} + {@code merges.txt})
+ * through DJL's Rust tokenizers, set up for SFT: no truncation,
  * no padding and no special tokens added behind the caller's back (DJL's defaults truncate silently to
  * 512). Templates put BOS/EOS in the text; special tokens in text are recognised as single tokens.
  */
@@ -24,33 +26,57 @@ public final class Tokenizer implements AutoCloseable {
 
     private final HuggingFaceTokenizer hf;
     private final Path file;
+    private final List<Path> sources;
     private final Map<String, Integer> addedTokens;
     private final Map<Integer, String> addedById;
 
-    private Tokenizer(HuggingFaceTokenizer hf, Path file, Map<String, Integer> addedTokens) {
+    private Tokenizer(HuggingFaceTokenizer hf, Path file, List<Path> sources, Map<String, Integer> addedTokens) {
         this.hf = hf;
         this.file = file;
+        this.sources = List.copyOf(sources);
         this.addedTokens = addedTokens;
         this.addedById = new HashMap<>();
         addedTokens.forEach((k, v) -> addedById.put(v, k));
     }
 
-    /** Loads {@code dir/tokenizer.json} (or the file itself). */
+    /**
+     * Loads {@code dir/tokenizer.json} (or the file itself); a directory with only {@code vocab.json} +
+     * {@code merges.txt} (Qwen's Hub layout) gets the fast tokenizer transformers builds from them.
+     */
     public static Tokenizer load(Path dirOrFile) throws IOException {
         Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("tokenizer.json") : dirOrFile;
-        if (!Files.exists(file)) {
-            throw new IOException(file + " does not exist: sft4j needs the fast tokenizer file (tokenizer.json)");
+        byte[] json;
+        List<Path> sources;
+        if (Files.exists(file)) {
+            json = Files.readAllBytes(file);
+            sources = List.of(file);
+        } else if (Files.isDirectory(dirOrFile) && ByteLevelBpeFiles.present(dirOrFile)) {
+            json = ByteLevelBpeFiles.tokenizerJson(dirOrFile);
+            sources = List.of(dirOrFile.resolve("vocab.json"), dirOrFile.resolve("merges.txt"),
+                    dirOrFile.resolve("tokenizer_config.json"));
+            file = dirOrFile.resolve("vocab.json");
+        } else {
+            throw new IOException(dirOrFile + " has no tokenizer: sft4j needs tokenizer.json, or vocab.json + merges.txt");
         }
+        return fromJson(json, file, sources);
+    }
+
+    /** A tokenizer from a tokenizer.json document; {@code file} names it in reports, {@code sources} feed cache keys. */
+    static Tokenizer fromJson(byte[] json, Path file, List<Path> sources) throws IOException {
         Engines.pytorch(); // sets the offline/telemetry switches the tokenizer library reads too
         Map<String, String> opts = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false",
                 "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
-        HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file, opts);
+        HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), opts);
         Map<String, Integer> added = new HashMap<>();
-        JsonNode root = new ObjectMapper().readTree(file.toFile());
-        for (JsonNode t : root.path("added_tokens")) {
+        for (JsonNode t : new ObjectMapper().readTree(json).path("added_tokens")) {
             added.put(t.path("content").asText(), t.path("id").asInt());
         }
-        return new Tokenizer(hf, file, added);
+        return new Tokenizer(hf, file, sources, added);
+    }
+
+    /** The files the tokenizer was built from (for cache keys). */
+    public List<Path> sourceFiles() {
+        return sources;
     }
 
     public Path file() {

@@ -97,4 +97,18 @@ class SftConfigTest {
         assertEquals(5e-5, a.train().learningRate());
         assertEquals(1e-4, b.train().learningRate());
     }
+
+    @Test
+    void enableThinkingAsLlamaFactoryReadsIt() {
+        assertEquals(EnableThinking.TRUE, SftConfig.defaults().model().enableThinking(), "LLaMA-Factory's default");
+        assertEquals(EnableThinking.FALSE, SftConfig.parse("enable_thinking: false", "t.yaml").model().enableThinking());
+        assertEquals(EnableThinking.AUTO, SftConfig.parse("enable_thinking: null", "t.yaml").model().enableThinking(),
+                "LLaMA-Factory's None: per example");
+        assertEquals(EnableThinking.AUTO, SftConfig.parse("enable_thinking: auto", "t.yaml").model().enableThinking());
+        assertEquals(EnableThinking.FALSE, SftConfig.defaults().with("enable-thinking", "False").model().enableThinking(),
+                "a magic flag's string");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SftConfig.parse("enable_thinking: sometimes", "t.yaml"));
+        assertEquals("t.yaml: config: enable_thinking 'sometimes' must be true, false or auto", e.getMessage());
+    }
 }

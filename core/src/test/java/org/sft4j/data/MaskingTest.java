@@ -36,8 +36,9 @@ class MaskingTest {
             ChatTemplate t = ChatTemplate.fromConfig(cfg, Clock.systemDefaultZone());
             SftEncoder enc = SftEncoder.of(t, tok, cfg, trainOnPrompt, maskHistory);
             Example ex = new Example("x", msgs, "test", "");
-            SftEncoder.Rendered r = enc.render(ex);
-            return enc.encode("x", r, tok.encode(r.text()));
+            List<SftEncoder.Rendered> rs = enc.render(ex);
+            assertEquals(1, rs.size(), "one sequence for a template that leaves earlier turns alone");
+            return enc.encode("x", rs.get(0), tok.encode(rs.get(0).text()));
         }
     }
 

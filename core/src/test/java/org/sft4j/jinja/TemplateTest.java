@@ -126,4 +126,14 @@ class TemplateTest {
         TemplateException e = assertThrows(TemplateException.class, () -> render("{% set l = [1] %}{{ l.append(2) }}"));
         assertTrue(e.getMessage().contains("unsafe"), e.getMessage());
     }
+
+    @Test
+    void cyclerAndJoinerAsJinja2() {
+        // jinja2 3.1.6 ImmutableSandboxedEnvironment renders this template to 'ababNonea|1|2|3|, '
+        assertEquals("ababNonea|1|2|3|, ", render("{% set c = cycler('a','b') %}{{ c.next() }}{{ c.next() }}{{ c.next() }}"
+                + "{{ c.current }}{{ c.reset() }}{{ c.next() }}|{% set j = joiner('|') %}{% for x in [1,2,3] %}{{ j() }}{{ x }}"
+                + "{% endfor %}|{% set k = joiner() %}{{ k() }}{{ k() }}"));
+        TemplateException e = assertThrows(TemplateException.class, () -> render("{{ lipsum() }}"));
+        assertTrue(e.getMessage().contains("lipsum() (random placeholder text) is not supported"), e.getMessage());
+    }
 }
