@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,8 @@ import java.util.TreeMap;
  * {@code __metadata__: {"format": "pt"}}, 8-byte aligned, followed by the tensors' bytes. Large sets
  * are split into shards with a {@code *.safetensors.index.json}, as {@code save_pretrained} does.
  *
- * <p>Each file is written under a temporary name and renamed when complete.
+ * <p>Each tensor's bytes are streamed from its source, a chunk at a time, so neither a tensor nor a shard is held
+ * whole in memory. Each file is written under a temporary name and renamed when complete.
  */
 public final class SafetensorsWriter {
 
@@ -65,12 +67,12 @@ public final class SafetensorsWriter {
                 StandardOpenOption.WRITE)) {
             writeFully(ch, prefix);
             for (NamedTensor t : tensors) {
-                ByteBuffer b = t.bytes().get().duplicate();
-                if (b.remaining() != t.byteLength()) {
-                    throw new IOException(file + ": tensor '" + t.name() + "' supplied " + b.remaining()
+                long start = ch.position();
+                t.bytes().writeTo(new Appender(ch, start + t.byteLength(), file, t.name()));
+                if (ch.position() - start != t.byteLength()) {
+                    throw new IOException(file + ": tensor '" + t.name() + "' supplied " + (ch.position() - start)
                             + " bytes, expected " + t.byteLength());
                 }
-                writeFully(ch, b);
             }
             ch.force(true);
         } catch (IOException | RuntimeException e) {
@@ -134,6 +136,42 @@ public final class SafetensorsWriter {
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
             ch.write(b);
+        }
+    }
+
+    /** The file as one tensor's source sees it: appends only, and no further than the tensor's end. */
+    private static final class Appender implements WritableByteChannel {
+        private final FileChannel ch;
+        private final long end;
+        private final Path file;
+        private final String tensor;
+
+        Appender(FileChannel ch, long end, Path file, String tensor) {
+            this.ch = ch;
+            this.end = end;
+            this.file = file;
+            this.tensor = tensor;
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            if (ch.position() + src.remaining() > end) {
+                throw new IOException(file + ": tensor '" + tensor + "' supplied more than its "
+                        + "shape and dtype hold");
+            }
+            int n = src.remaining();
+            writeFully(ch, src);
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return ch.isOpen();
+        }
+
+        @Override
+        public void close() {
+            // the writer closes the file
         }
     }
 }
