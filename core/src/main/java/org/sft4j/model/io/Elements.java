@@ -15,8 +15,8 @@ public final class Elements {
     /** The stored bytes one conversion step handles; a loader holds a few such buffers per thread, never a tensor. */
     public static final int CHUNK_BYTES = 16 << 20;
 
-    private static final ThreadLocal<short[]> HALVES = ThreadLocal.withInitial(() -> new short[CHUNK_BYTES / 2]);
-    private static final ThreadLocal<int[]> WORDS = ThreadLocal.withInitial(() -> new int[CHUNK_BYTES / 2]);
+    private static final ThreadLocal<short[]> HALVES = ThreadLocal.withInitial(() -> new short[CHUNK_BYTES / 4]);
+    private static final ThreadLocal<int[]> WORDS = ThreadLocal.withInitial(() -> new int[CHUNK_BYTES / 4]);
 
     private Elements() {}
 
@@ -35,6 +35,8 @@ public final class Elements {
             out.put(in);
         } else if (from == StDType.BF16 && to == StDType.F32) {
             bf16ToF32(in, out, n);
+        } else if (from == StDType.F32 && to == StDType.BF16) {
+            f32ToBf16(in, out, n);
         } else {
             for (int i = 0; i < n; i++) {
                 put(out, to, get(in, from));
@@ -56,6 +58,22 @@ public final class Elements {
             out.asIntBuffer().put(words, 0, k);
             in.position(in.position() + 2 * k);
             out.position(out.position() + 4 * k);
+            done += k;
+        }
+    }
+
+    private static void f32ToBf16(ByteBuffer in, ByteBuffer out, int n) {
+        short[] halves = HALVES.get();
+        int[] words = WORDS.get();
+        for (int done = 0; done < n; ) {
+            int k = Math.min(n - done, halves.length);
+            in.asIntBuffer().get(words, 0, k);
+            for (int i = 0; i < k; i++) {
+                halves[i] = HalfFloats.floatToBf16(Float.intBitsToFloat(words[i]));
+            }
+            out.asShortBuffer().put(halves, 0, k);
+            in.position(in.position() + 4 * k);
+            out.position(out.position() + 2 * k);
             done += k;
         }
     }
