@@ -40,10 +40,13 @@ public final class ModelFiles {
     private ModelFiles() {}
 
     /**
-     * Saves the full model (adapters must be merged first) to {@code dir}, atomically.
+     * Saves the full model (adapters must be merged first) to {@code dir}, atomically: every file is built under a
+     * temporary directory that is renamed into place when complete. Each tensor is converted to {@code saveType} on
+     * its device and streamed to its shard a chunk at a time, so no second copy of the model is held in memory.
      *
      * @param saveType F32, F16 or BF16
      * @param sourceDir where config/tokenizer files came from (copied when present), may be null
+     * @param maxShardBytes the largest shard, as {@code save_pretrained}'s {@code max_shard_size} (bytes)
      */
     public static Path saveModel(Decoder model, Path dir, StDType saveType, Path sourceDir, long maxShardBytes)
             throws IOException {
@@ -64,6 +67,7 @@ public final class ModelFiles {
         for (Parameter p : model.baseParameters()) {
             tensors.add(tensor(p.name(), p.array(), saveType));
         }
+        tensors.sort(java.util.Comparator.comparing(NamedTensor::name, SafetensorsWriter.STATE_DICT_ORDER));   // as transformers
         SafetensorsWriter.writeSharded(dir, "model", tensors, maxShardBytes);
         String dtypeName = switch (saveType) {
             case BF16 -> "bfloat16";
