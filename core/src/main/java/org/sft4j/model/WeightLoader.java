@@ -21,11 +21,9 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Turns a Hugging Face checkpoint directory (or a seed) into a {@link Decoder}: every expected tensor
@@ -67,57 +65,11 @@ final class WeightLoader {
             }
             NDManager manager = Engines.newManager(device);
             try {
-                Map<String, NDArray> loaded = readAll(files, expected, manager, dtype);
+                Map<String, NDArray> loaded = TensorReader.readAll(files, expected.keySet(), manager, dtype);
                 return Decoder.assemble(cfg, manager, dtype, loaded::get);
             } catch (IOException | RuntimeException ex) {
                 manager.close();
                 throw ex;
-            }
-        }
-    }
-
-    /**
-     * Reads every tensor, several at once, each a chunk at a time into its final array (see {@link TensorReader}):
-     * peak host memory beyond the model's own arrays is a few chunks per thread, whatever the tensors' sizes.
-     */
-    private static Map<String, NDArray> readAll(CheckpointFiles files, Map<String, long[]> expected, NDManager manager,
-                                                DataType dtype) throws IOException {
-        Map<String, NDArray> loaded = new java.util.concurrent.ConcurrentHashMap<>();
-        int threads = Integer.getInteger("sft4j.loadThreads", Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
-        try {
-            List<java.util.concurrent.Future<?>> jobs = new java.util.ArrayList<>();
-            for (String name : expected.keySet()) {
-                jobs.add(pool.submit(() -> {
-                    loaded.put(name, TensorReader.read(files.fileOf(name), name, manager, dtype));
-                    return null;
-                }));
-            }
-            for (java.util.concurrent.Future<?> j : jobs) {
-                try {
-                    j.get();
-                } catch (java.util.concurrent.ExecutionException ex) {
-                    Throwable c = ex.getCause();
-                    if (c instanceof IOException io) {
-                        throw io;
-                    }
-                    if (c instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    throw new IOException(c);
-                } catch (InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException("interrupted while loading", ex);
-                }
-            }
-            return loaded;
-        } finally {
-            // after a failure, stop the other reads before the caller closes the manager they write into
-            pool.shutdownNow();
-            try {
-                pool.awaitTermination(1, TimeUnit.MINUTES);
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
             }
         }
     }

@@ -12,7 +12,18 @@ import org.sft4j.nd.NativeOps;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Reads a stored tensor into a new array of the type the caller wants (fp32, fp16 or bf16) on a manager's device,
@@ -74,6 +85,58 @@ public final class TensorReader {
         if (!t.dtype().isFloat()) {
             throw new IOException(file.path() + ": tensor '" + t.name() + "' is " + t.dtype()
                     + ", not a floating point type (quantized checkpoints are not supported)");
+        }
+    }
+
+    /**
+     * Reads the named tensors of a checkpoint into new arrays of {@code dtype} owned by {@code manager}, several at
+     * once ({@code -Dsft4j.loadThreads}, default up to 4). On failure the arrays read so far stay with the manager,
+     * which the caller closes.
+     */
+    public static Map<String, NDArray> readAll(CheckpointFiles files, Collection<String> names, NDManager manager,
+                                               DataType dtype) throws IOException {
+        Map<String, NDArray> loaded = new ConcurrentHashMap<>();
+        int threads = Integer.getInteger("sft4j.loadThreads",
+                Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> jobs = new ArrayList<>();
+            for (String name : names) {
+                jobs.add(pool.submit(() -> {
+                    loaded.put(name, read(files.fileOf(name), name, manager, dtype));
+                    return null;
+                }));
+            }
+            for (Future<?> j : jobs) {
+                try {
+                    j.get();
+                } catch (ExecutionException ex) {
+                    Throwable c = ex.getCause();
+                    if (c instanceof IOException io) {
+                        throw io;
+                    }
+                    if (c instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new IOException(c);
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while loading " + files.dir(), ex);
+                }
+            }
+            Map<String, NDArray> ordered = new LinkedHashMap<>();
+            for (String name : names) {
+                ordered.put(name, loaded.get(name));
+            }
+            return ordered;
+        } finally {
+            // after a failure, stop the other reads before the caller closes the manager they write into
+            pool.shutdownNow();
+            try {
+                pool.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
