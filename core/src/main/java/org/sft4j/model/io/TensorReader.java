@@ -65,6 +65,11 @@ public final class TensorReader {
      * {@code file}, converted to the target's type; the shapes must agree.
      */
     public static void readInto(SafetensorsFile file, String name, NDArray target) throws IOException {
+        readInto(file, name, target, target.getDevice().isGpu());
+    }
+
+    /** As {@link #readInto(SafetensorsFile, String, NDArray)}; {@code upload}: by chunks sent over (a GPU's way). */
+    static void readInto(SafetensorsFile file, String name, NDArray target, boolean upload) throws IOException {
         TensorInfo t = file.info(name);
         requireFloat(file, t);
         long[] shape = target.getShape().getShape();
@@ -73,7 +78,7 @@ public final class TensorReader {
                     + ", expected " + Arrays.toString(shape));
         }
         try (FlatTensor flat = FlatTensor.of(target)) {
-            if (flat.device().isGpu()) {
+            if (upload) {
                 upload(file, t, flat);
             } else {
                 readInPlace(file, t, flat, stType(flat.dataType()));

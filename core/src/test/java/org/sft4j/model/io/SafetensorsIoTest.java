@@ -117,6 +117,54 @@ class SafetensorsIoTest {
         }
     }
 
+    /** The bytes a tensor source hands the writer. */
+    private static ByteBuffer bytesOf(NamedTensor t) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        t.bytes().writeTo(java.nio.channels.Channels.newChannel(out));
+        return ByteBuffer.wrap(out.toByteArray()).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    @Test
+    void everyStoredTypeReachesEveryWeightTypeInPlaceOrUploaded(@TempDir Path tmp) throws IOException {
+        // the embedding of the bf16 fixture stored in each float type (torch's rounding, as pinned above)
+        Path f = tmp.resolve("types.safetensors");
+        List<NamedTensor> stored = new ArrayList<>();
+        ByteBuffer bf16;
+        long[] shape;
+        try (SafetensorsFile file = SafetensorsFile.open(LLAMA_BF16)) {
+            bf16 = file.readRaw(EMBED);
+            shape = file.info(EMBED).shape();
+        }
+        for (StDType type : List.of(StDType.BF16, StDType.F16, StDType.F32, StDType.F64)) {
+            ByteBuffer b = ByteBuffer.allocate(bf16.remaining() / 2 * type.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+            Elements.convert(bf16.duplicate().order(ByteOrder.LITTLE_ENDIAN), StDType.BF16, b, type);
+            stored.add(new NamedTensor(type.name(), type, shape, () -> b.flip()));
+        }
+        SafetensorsWriter.writeFile(f, stored, Map.of());
+        List<DataType> targets = new ArrayList<>(List.of(DataType.FLOAT32, DataType.FLOAT16));
+        if (NativeOps.available()) {
+            targets.add(DataType.BFLOAT16);
+        }
+        try (SafetensorsFile file = SafetensorsFile.open(f); NDManager m = Engines.newManager(Device.cpu())) {
+            for (StDType from : List.of(StDType.BF16, StDType.F16, StDType.F32, StDType.F64)) {
+                ByteBuffer raw = file.readRaw(from.name());
+                for (DataType to : targets) {
+                    StDType st = TensorReader.stType(to);
+                    ByteBuffer expected = ByteBuffer.allocate(raw.remaining() / from.bytes() * st.bytes());
+                    Elements.convert(raw.duplicate(), from, expected, st);
+                    for (boolean upload : new boolean[] {false, true}) {
+                        try (NDArray a = DataTypes.empty(m, new ai.djl.ndarray.types.Shape(shape), to)) {
+                            TensorReader.readInto(file, from.name(), a, upload);
+                            assertEquals(to, DataTypes.of(a));
+                            assertEquals(expected.rewind(), bytesOf(TensorSource.of("x", a, st)),
+                                    from + " -> " + to + (upload ? " uploaded" : " in place"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void bf16StaysBf16WithTheExtension(@TempDir Path tmp) throws IOException {
         assumeTrue(NativeOps.available(), "bf16 arrays need the native extension");
