@@ -72,10 +72,8 @@ public final class ModelLoadBench {
         double[] load = new double[5];
         for (int i = 0; i < 5; i++) {
             long r0 = System.nanoTime();
-            List<ByteBuffer> held = readIntoMemory(files);
+            readIntoMemory(files);
             read[i] = (System.nanoTime() - r0) / 1e9;
-            held.clear();
-            System.gc();
             long l0 = System.nanoTime();
             load(dir, device, dtype);
             load[i] = (System.nanoTime() - l0) / 1e9;
