@@ -16,6 +16,7 @@
 
 #include <map>
 #include <optional>
+#include <stdexcept>
 
 namespace {
 
@@ -50,6 +51,21 @@ JNIEXPORT jstring JNICALL Java_org_sft4j_nd_NativeOps_torchVersion(JNIEnv* env, 
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_cast(JNIEnv* env, jclass, jlong x, jint dtype) {
   SFT4J_TRY
   return handle(tensor(x).to(scalarType(dtype)));
+  SFT4J_CATCH(0)
+}
+
+// x's memory as another dtype of the same element size (bf16 <-> fp16 bits), no copy, as a tensor of its own that
+// shares x's storage (not an autograd view, so it can become a trainable leaf). DJL can neither create nor copy
+// bf16 tensors, so bf16 weights travel as fp16-typed arrays holding the same bits.
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_retype(JNIEnv* env, jclass, jlong x, jint dtype) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  const at::Tensor& t = tensor(x);
+  at::ScalarType type = scalarType(dtype);
+  if (c10::elementSize(type) != t.element_size()) throw std::invalid_argument("retype needs equal element sizes");
+  at::Tensor out = at::empty({0}, t.options().dtype(type));
+  out.set_(t.storage(), t.storage_offset(), t.sizes(), t.strides());
+  return handle(out);
   SFT4J_CATCH(0)
 }
 

@@ -1,24 +1,21 @@
 package org.sft4j.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.sft4j.base.JsonFiles;
 import org.sft4j.model.io.AtomicDirectory;
 import org.sft4j.model.io.CheckpointFiles;
-import org.sft4j.model.io.HalfFloats;
 import org.sft4j.model.io.NamedTensor;
 import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
 import org.sft4j.model.io.TensorInfo;
+import org.sft4j.model.io.TensorReader;
+import org.sft4j.model.io.TensorSource;
 import org.sft4j.model.lora.LoraConfig;
 import org.sft4j.model.lora.PeftAdapter;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -43,10 +40,13 @@ public final class ModelFiles {
     private ModelFiles() {}
 
     /**
-     * Saves the full model (adapters must be merged first) to {@code dir}, atomically.
+     * Saves the full model (adapters must be merged first) to {@code dir}, atomically: every file is built under a
+     * temporary directory that is renamed into place when complete. Each tensor is converted to {@code saveType} on
+     * its device and streamed to its shard a chunk at a time, so no second copy of the model is held in memory.
      *
      * @param saveType F32, F16 or BF16
      * @param sourceDir where config/tokenizer files came from (copied when present), may be null
+     * @param maxShardBytes the largest shard, as {@code save_pretrained}'s {@code max_shard_size} (bytes)
      */
     public static Path saveModel(Decoder model, Path dir, StDType saveType, Path sourceDir, long maxShardBytes)
             throws IOException {
@@ -67,6 +67,7 @@ public final class ModelFiles {
         for (Parameter p : model.baseParameters()) {
             tensors.add(tensor(p.name(), p.array(), saveType));
         }
+        tensors.sort(java.util.Comparator.comparing(NamedTensor::name, SafetensorsWriter.STATE_DICT_ORDER));   // as transformers
         SafetensorsWriter.writeSharded(dir, "model", tensors, maxShardBytes);
         String dtypeName = switch (saveType) {
             case BF16 -> "bfloat16";
@@ -161,40 +162,15 @@ public final class ModelFiles {
             throw new IOException(file + ": tensor '" + name + "' has shape " + Arrays.toString(info.shape())
                     + ", expected " + Arrays.toString(shape));
         }
-        NDArray a = model.manager().create(files.fileOf(name).readAsFloat32(name), new ai.djl.ndarray.types.Shape(shape),
-                DataType.FLOAT32);
-        return WeightLoader.place(model.manager(), a, model.dataType());
+        return TensorReader.read(files.fileOf(name), name, model.manager(), model.dataType());
     }
 
-    /** A tensor of the model as bytes of {@code type}, converted lazily when the writer reaches it. */
+    /** A tensor of the model as bytes of {@code type}, streamed a chunk at a time when the writer reaches it. */
     static NamedTensor tensor(String name, NDArray array, StDType type) {
-        long[] shape = array.getShape().getShape();
-        return new NamedTensor(name, type, shape, () -> bytes(array, type));
-    }
-
-    private static ByteBuffer bytes(NDArray array, StDType type) {
-        float[] values = org.sft4j.nd.Tensors.toFloats(array);
-        ByteBuffer out = ByteBuffer.allocate(values.length * type.bytes()).order(ByteOrder.LITTLE_ENDIAN);
-        switch (type) {
-            case F32 -> {
-                FloatBuffer f = out.asFloatBuffer();
-                f.put(values);
-            }
-            case BF16 -> {
-                for (float v : values) {
-                    out.putShort(HalfFloats.floatToBf16(v));
-                }
-            }
-            case F16 -> {
-                for (float v : values) {
-                    out.putShort(HalfFloats.floatToF16(v));
-                }
-            }
-            default -> throw new IllegalArgumentException("cannot save weights as " + type);
+        if (type != StDType.F32 && type != StDType.BF16 && type != StDType.F16) {
+            throw new IllegalArgumentException("cannot save weights as " + type);
         }
-        out.position(0);
-        out.limit(out.capacity());
-        return out;
+        return TensorSource.of(name, array, type);
     }
 
     private static void writeGenerationConfig(ModelConfig cfg, Path sourceDir, Path out) throws IOException {

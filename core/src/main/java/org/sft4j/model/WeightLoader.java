@@ -6,27 +6,22 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
-import java.util.List;
 import org.sft4j.model.io.CheckpointFiles;
 import org.sft4j.model.io.TensorInfo;
+import org.sft4j.model.io.TensorReader;
+import org.sft4j.nd.DataTypes;
 import org.sft4j.nd.Engines;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -40,7 +35,9 @@ final class WeightLoader {
 
     private WeightLoader() {}
 
+    /** Loads {@code dir} onto {@code device} with every weight in {@code dtype} (fp32, fp16, or bf16 with the extension). */
     static Decoder load(Path dir, Device device, DataType dtype) throws IOException {
+        DataTypes.requireSupported(dtype);
         ModelConfig cfg = ModelConfig.read(dir);
         LinkedHashMap<String, long[]> expected = Decoder.expectedShapes(cfg);
         try (CheckpointFiles files = CheckpointFiles.open(dir, "model")) {
@@ -68,7 +65,7 @@ final class WeightLoader {
             }
             NDManager manager = Engines.newManager(device);
             try {
-                Map<String, NDArray> loaded = readAll(files, expected, manager, device, dtype);
+                Map<String, NDArray> loaded = TensorReader.readAll(files, expected.keySet(), manager, dtype);
                 return Decoder.assemble(cfg, manager, dtype, loaded::get);
             } catch (IOException | RuntimeException ex) {
                 manager.close();
@@ -78,81 +75,34 @@ final class WeightLoader {
     }
 
     /**
-     * Reads every tensor, several at once. On CPU in fp32 each tensor is created uninitialised and the
-     * file's values are converted straight into its memory (no zeroing, no second copy); elsewhere they
-     * go through a direct buffer that DJL copies to the device.
+     * Weights initialised as transformers does (normal(0, initializer_range), norms 1, biases 0), generated on the
+     * device by torch's generator seeded with {@code seed} (the same values for the same seed and device type).
      */
-    private static Map<String, NDArray> readAll(CheckpointFiles files, Map<String, long[]> expected, NDManager manager,
-                                                Device device, DataType dtype) throws IOException {
-        boolean direct = !device.isGpu() && dtype == DataType.FLOAT32;
-        Map<String, NDArray> loaded = new java.util.concurrent.ConcurrentHashMap<>();
-        int threads = Integer.getInteger("sft4j.loadThreads", Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
-        try {
-            List<java.util.concurrent.Future<?>> jobs = new java.util.ArrayList<>();
-            for (Map.Entry<String, long[]> e : expected.entrySet()) {
-                jobs.add(pool.submit(() -> {
-                    Shape shape = new Shape(e.getValue());
-                    NDArray a;
-                    if (direct) {
-                        a = JniUtils.createEmptyNdArray((PtNDManager) manager, shape, DataType.FLOAT32, device,
-                                SparseFormat.DENSE);
-                        files.fileOf(e.getKey()).readAsFloat32Into(e.getKey(), JniUtils.getByteBuffer((PtNDArray) a, true));
-                    } else {
-                        ByteBuffer buf = files.fileOf(e.getKey()).readAsFloat32(e.getKey());
-                        a = manager.create(buf, shape, DataType.FLOAT32);
-                    }
-                    loaded.put(e.getKey(), place(manager, a, dtype));
-                    return null;
-                }));
-            }
-            for (java.util.concurrent.Future<?> j : jobs) {
-                try {
-                    j.get();
-                } catch (java.util.concurrent.ExecutionException ex) {
-                    Throwable c = ex.getCause();
-                    if (c instanceof IOException io) {
-                        throw io;
-                    }
-                    if (c instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    throw new IOException(c);
-                } catch (InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException("interrupted while loading", ex);
-                }
-            }
-            return loaded;
-        } finally {
-            pool.shutdown();
-        }
-    }
-
     static Decoder randomInit(ModelConfig cfg, long seed, Device device, DataType dtype) {
+        DataTypes.requireSupported(dtype);
         NDManager manager = Engines.newManager(device);
-        Random rnd = new Random(seed);
-        Map<String, NDArray> w = new HashMap<>();
-        for (Map.Entry<String, long[]> e : Decoder.expectedShapes(cfg).entrySet()) {
-            String name = e.getKey();
-            long n = Arrays.stream(e.getValue()).reduce(1, (a, b) -> a * b);
-            ByteBuffer buf = ByteBuffer.allocateDirect(Math.toIntExact(n * 4)).order(ByteOrder.nativeOrder());
-            java.nio.FloatBuffer f = buf.asFloatBuffer();
-            boolean norm = name.endsWith("norm.weight");
-            boolean bias = name.endsWith(".bias");
-            for (long i = 0; i < n; i++) {
-                f.put(norm ? 1f : bias ? 0f : (float) (rnd.nextGaussian() * cfg.initializerRange()));
+        try {
+            JniUtils.setSeed(seed);
+            Map<String, NDArray> w = new HashMap<>();
+            for (Map.Entry<String, long[]> e : Decoder.expectedShapes(cfg).entrySet()) {
+                String name = e.getKey();
+                Shape shape = new Shape(e.getValue());
+                NDArray a = name.endsWith("norm.weight") ? manager.ones(shape)
+                        : name.endsWith(".bias") ? manager.zeros(shape)
+                        : manager.randomNormal(0f, (float) cfg.initializerRange(), shape, DataType.FLOAT32);
+                w.put(name, place(manager, a, dtype));
             }
-            w.put(name, place(manager, manager.create(buf, new Shape(e.getValue()), DataType.FLOAT32), dtype));
+            return Decoder.assemble(cfg, manager, dtype, w::get);
+        } catch (RuntimeException ex) {
+            manager.close();
+            throw ex;
         }
-        return Decoder.assemble(cfg, manager, dtype, w::get);
     }
 
     /** Converts to the compute dtype and makes {@code manager} the only owner (outside any step scope). */
     static NDArray place(NDManager manager, NDArray a, DataType dtype) {
-        NDArray out = a;
-        if (a.getDataType() != dtype) {
-            out = a.toType(dtype, false);
+        NDArray out = DataTypes.cast(a, dtype);
+        if (out != a) {
             a.close();
         }
         out.attach(manager);

@@ -36,6 +36,8 @@ public final class NativeOps {
 
     private static native int dtype(long x);
 
+    private static native long retype(long x, int dtype);
+
     private static native long sdpa(long q, long k, long v, long mask, boolean causal, double scale, boolean gqa, int dtype,
                                     int outDtype);
 
@@ -76,6 +78,15 @@ public final class NativeOps {
     /** {@code x} in another dtype ({@link #FLOAT32}, {@link #BFLOAT16}, {@link #FLOAT16}); unlike DJL's toType it keeps autograd. */
     public static NDArray cast(NDArray x, int dtype) {
         return wrap(x, cast(handle(x), dtype));
+    }
+
+    /**
+     * {@code x}'s memory read as another dtype of the same element size ({@link #BFLOAT16} and {@link #FLOAT16}), no
+     * copy: a tensor of its own sharing x's storage, owned by x's manager. DJL can neither create nor copy bf16
+     * arrays, so bf16 data travels through DJL as fp16-typed arrays holding the same bits.
+     */
+    public static NDArray retype(NDArray x, int dtype) {
+        return wrap(x, retype(handle(x), dtype));
     }
 
     /** The dtype code of {@code x} (DJL reports bf16 arrays as UNKNOWN), -1 for other types. */

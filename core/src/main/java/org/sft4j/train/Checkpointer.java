@@ -1,8 +1,6 @@
 package org.sft4j.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.sft4j.base.JsonFiles;
 import org.sft4j.model.Decoder;
@@ -12,10 +10,10 @@ import org.sft4j.model.io.NamedTensor;
 import org.sft4j.model.io.SafetensorsFile;
 import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
+import org.sft4j.model.io.TensorReader;
+import org.sft4j.model.io.TensorSource;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,13 +61,7 @@ public final class Checkpointer {
             }
             List<NamedTensor> moments = new ArrayList<>();
             for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
-                NDArray a = e.getValue();
-                moments.add(new NamedTensor(e.getKey(), StDType.F32, a.getShape().getShape(), () -> {
-                    float[] f = org.sft4j.nd.Tensors.toFloats(a);
-                    ByteBuffer b = ByteBuffer.allocate(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                    b.asFloatBuffer().put(f);
-                    return b;
-                }));
+                moments.add(TensorSource.of(e.getKey(), e.getValue(), StDType.F32));   // streamed, any size
             }
             SafetensorsWriter.writeFile(dir.path().resolve("optimizer.safetensors"), moments, Map.of());
             JsonFiles.writeAtomically(dir.path().resolve(STATE), state);
@@ -144,15 +136,7 @@ public final class Checkpointer {
                     throw new IOException(checkpoint + "/optimizer.safetensors has no '" + e.getKey()
                             + "' (was the checkpoint written for another model or method?)");
                 }
-                NDArray target = e.getValue();
-                ByteBuffer b = f.readAsFloat32(e.getKey());
-                try (NDArray loaded = target.getManager().create(b, new Shape(f.info(e.getKey()).shape()), DataType.FLOAT32)) {
-                    if (target.getDataType() == DataType.UNKNOWN) {
-                        org.sft4j.nd.NativeOps.copyInto(target, loaded);   // bf16 moments (pure bf16): DJL cannot set them
-                    } else {
-                        target.set(loaded.toType(target.getDataType(), false).toByteBuffer());
-                    }
-                }
+                TensorReader.readInto(f, e.getKey(), e.getValue());   // in the moments' own type, bf16 included
             }
         }
         optimizer.setStepCount(adamStep);

@@ -1,5 +1,6 @@
 package org.sft4j.model.io;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -7,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,16 +38,13 @@ public final class CheckpointFiles implements AutoCloseable {
         Path single = dir.resolve(prefix + ".safetensors");
         List<Path> paths = new ArrayList<>();
         if (Files.exists(index)) {
-            JsonNode wm = new ObjectMapper().readTree(index.toFile()).path("weight_map");
-            if (!wm.isObject()) {
-                throw new IOException(index + ": no weight_map object");
-            }
-            wm.elements().forEachRemaining(f -> {
-                Path p = dir.resolve(f.asText());
+            // every shard the index names is opened; tensors are found by the shards' own headers, as transformers does
+            for (String f : readWeightMap(index).values()) {
+                Path p = dir.resolve(f);
                 if (!paths.contains(p)) {
                     paths.add(p);
                 }
-            });
+            }
         } else if (Files.exists(single)) {
             paths.add(single);
         } else {
@@ -62,7 +61,11 @@ public final class CheckpointFiles implements AutoCloseable {
                 SafetensorsFile f = SafetensorsFile.open(p);
                 files.add(f);
                 for (String name : f.tensors().keySet()) {
-                    byTensor.put(name, f);
+                    SafetensorsFile other = byTensor.put(name, f);
+                    if (other != null) {
+                        throw new IOException(dir + ": tensor '" + name + "' is in both " + other.path().getFileName()
+                                + " and " + p.getFileName());
+                    }
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -72,6 +75,30 @@ public final class CheckpointFiles implements AutoCloseable {
             throw e;
         }
         return new CheckpointFiles(dir, files, byTensor);
+    }
+
+    /** The index's {@code weight_map}; malformed JSON is reported by line and column, in the user's terms. */
+    private static Map<String, String> readWeightMap(Path index) throws IOException {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(index.toFile());
+        } catch (JsonProcessingException e) {
+            throw new IOException(index + ": not valid JSON (line " + e.getLocation().getLineNr() + ", column "
+                    + e.getLocation().getColumnNr() + "): " + e.getOriginalMessage(), e);
+        }
+        JsonNode wm = root == null ? null : root.path("weight_map");
+        if (wm == null || !wm.isObject()) {
+            throw new IOException(index + ": no weight_map object");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = wm.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getValue().isTextual()) {
+                throw new IOException(index + ": weight_map entry '" + e.getKey() + "' is not a file name");
+            }
+            out.put(e.getKey(), e.getValue().asText());
+        }
+        return out;
     }
 
     public Path dir() {

@@ -1,5 +1,6 @@
 package org.sft4j.model.io;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -10,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -18,16 +20,14 @@ import java.util.Map;
 /**
  * Reads a {@code .safetensors} file: an 8-byte little-endian header length, a JSON header, then raw data.
  *
- * <p>Tensors are read with positional reads into a buffer the caller keeps, so files and shards over
- * 2 GiB work and the file's pages are not held in memory after loading (DJL's own decoder reads the
- * whole file into one Java array, which stops at 2 GiB and doubles the peak). Every offset is checked
- * against the file size before anything is read: a truncated file is an error, not garbage.
+ * <p>Tensors are read with positional reads, a chunk at a time, into buffers the caller keeps, so files and
+ * tensors of any size work and the file's pages are not held in memory after loading (DJL's own decoder
+ * reads the whole file into one Java array, which stops at 2 GiB and doubles the peak). Every offset is
+ * checked against the file size before anything is read: a truncated file is an error, not garbage.
  */
 public final class SafetensorsFile implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** Chunk used when converting bf16/fp16 to fp32: large enough to stream, small next to any model. */
-    private static final int CHUNK = 8 << 20;
 
     private final Path path;
     private final FileChannel channel;
@@ -53,19 +53,24 @@ public final class SafetensorsFile implements AutoCloseable {
                 throw new IOException(path + ": not a safetensors file (" + size + " bytes, truncated?)");
             }
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, len, 0, path);
+            readFully(ch, len, 0, path, "the header length");
             long headerLen = len.flip().getLong();
             if (headerLen <= 0 || headerLen > 100_000_000L || 8 + headerLen > size) {
                 throw new IOException(path + ": header length " + headerLen + " does not fit in the file of "
                         + size + " bytes (truncated or not safetensors)");
             }
             ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-            readFully(ch, hb, 8, path);
+            readFully(ch, hb, 8, path, "the header");
             JsonNode header;
             try {
                 header = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw new IOException(path + ": the JSON header does not parse: " + e.getMessage(), e);
+            } catch (JsonProcessingException e) {
+                throw new IOException(path + ": the JSON header does not parse (line " + e.getLocation().getLineNr()
+                        + ", column " + e.getLocation().getColumnNr() + "): " + e.getOriginalMessage()
+                        + " (truncated or not safetensors?)", e);
+            }
+            if (header == null || !header.isObject()) {
+                throw new IOException(path + ": the header is not a JSON object (not safetensors?)");
             }
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
@@ -88,14 +93,31 @@ public final class SafetensorsFile implements AutoCloseable {
 
     private static TensorInfo parseEntry(Path path, String name, JsonNode v, long dataLen) throws IOException {
         String where = path + ": tensor '" + name + "'";
-        StDType dtype = StDType.parse(v.path("dtype").asText(), where);
+        StDType dtype;
+        try {
+            dtype = StDType.parse(v.path("dtype").asText(), where);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
         JsonNode shapeNode = v.path("shape");
+        if (!shapeNode.isArray()) {
+            throw new IOException(where + ": no shape array in the header");
+        }
         long[] shape = new long[shapeNode.size()];
+        long numel = 1;
         for (int i = 0; i < shape.length; i++) {
-            shape[i] = shapeNode.get(i).asLong();
+            shape[i] = shapeNode.get(i).asLong(-1);
+            if (shape[i] < 0 || !shapeNode.get(i).isIntegralNumber()) {
+                throw new IOException(where + ": shape " + shapeNode + " is not a list of sizes");
+            }
+            try {
+                numel = Math.multiplyExact(numel, shape[i]);
+            } catch (ArithmeticException e) {
+                throw new IOException(where + ": shape " + shapeNode + " has more elements than a file can hold");
+            }
         }
         JsonNode off = v.path("data_offsets");
-        if (off.size() != 2) {
+        if (off.size() != 2 || !off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber()) {
             throw new IOException(where + ": missing data_offsets");
         }
         TensorInfo info = new TensorInfo(name, dtype, shape, off.get(0).asLong(), off.get(1).asLong());
@@ -103,10 +125,9 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new IOException(where + ": data [" + info.begin() + ", " + info.end() + ") lies outside the "
                     + dataLen + " data bytes of the file (truncated?)");
         }
-        if (info.byteLength() != info.numel() * dtype.bytes()) {
+        if (numel > Long.MAX_VALUE / dtype.bytes() || info.byteLength() != numel * dtype.bytes()) {
             throw new IOException(where + ": " + info.byteLength() + " bytes for shape "
-                    + java.util.Arrays.toString(shape) + " of " + dtype + " (expected "
-                    + info.numel() * dtype.bytes() + ")");
+                    + Arrays.toString(shape) + " of " + dtype + " (expected " + numel * dtype.bytes() + ")");
         }
         return info;
     }
@@ -132,101 +153,64 @@ public final class SafetensorsFile implements AutoCloseable {
         return t;
     }
 
-    /** The raw bytes of a tensor, as stored (little-endian), in a new direct buffer. */
+    /**
+     * Reads {@code dst.remaining()} stored bytes of tensor {@code name} starting {@code byteOffset} bytes into its
+     * data. Safe to call from several threads at once (positional reads); the error of a file that ends early
+     * names the file and the tensor.
+     */
+    public void read(String name, long byteOffset, ByteBuffer dst) throws IOException {
+        TensorInfo t = info(name);
+        if (byteOffset < 0 || byteOffset + dst.remaining() > t.byteLength()) {
+            throw new IllegalArgumentException(path + ": tensor '" + name + "' has " + t.byteLength()
+                    + " bytes; cannot read " + dst.remaining() + " at " + byteOffset);
+        }
+        readFully(channel, dst, dataStart + t.begin() + byteOffset, path, "tensor '" + name + "'");
+    }
+
+    /** The raw bytes of a tensor of at most 2 GiB, as stored (little-endian), in a new direct buffer. */
     public ByteBuffer readRaw(String name) throws IOException {
         TensorInfo t = info(name);
-        ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(t.byteLength())).order(ByteOrder.LITTLE_ENDIAN);
-        readFully(channel, out, dataStart + t.begin(), path);
+        ByteBuffer out = ByteBuffer.allocateDirect(wholeSize(t, t.byteLength())).order(ByteOrder.LITTLE_ENDIAN);
+        read(name, 0, out);
         return out.flip();
     }
 
     /**
-     * A floating point tensor converted to fp32, in a new direct native-order buffer that the caller
-     * hands to DJL without a further copy.
+     * A floating point tensor of at most 2 GiB as fp32, in a new direct native-order buffer (small tensors:
+     * fixtures, adapters; models go through {@code TensorReader} a chunk at a time).
      */
     public ByteBuffer readAsFloat32(String name) throws IOException {
         TensorInfo t = info(name);
-        long n = t.numel();
-        if (n * 4 > Integer.MAX_VALUE) {
-            throw new IOException(path + ": tensor '" + name + "' has " + n
-                    + " elements; one fp32 tensor over 2 GiB is not supported");
+        if (!t.dtype().isFloat()) {
+            throw new IOException(path + ": tensor '" + name + "' is " + t.dtype() + ", not a floating point type");
         }
-        ByteBuffer out = ByteBuffer.allocateDirect((int) (n * 4)).order(ByteOrder.nativeOrder());
-        readAsFloat32Into(name, out);
-        return out;
+        ByteBuffer out = ByteBuffer.allocateDirect(wholeSize(t, t.numel() * 4)).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer chunk = ByteBuffer.allocateDirect((int) Math.min(t.byteLength(), Elements.CHUNK_BYTES))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        for (long at = 0; at < t.byteLength(); at += chunk.capacity()) {
+            chunk.clear().limit((int) Math.min(chunk.capacity(), t.byteLength() - at));
+            read(name, at, chunk);
+            Elements.convert(chunk.flip(), t.dtype(), out, StDType.F32);
+        }
+        return out.flip();
     }
 
-    /**
-     * Converts a floating point tensor to fp32 directly into {@code dst} (native order, exactly the
-     * tensor's fp32 size), e.g. the memory of an uninitialised CPU tensor: one pass, no zeroing.
-     * Safe to call from several threads at once (positional reads).
-     */
-    public void readAsFloat32Into(String name, ByteBuffer dst) throws IOException {
-        TensorInfo t = info(name);
-        if (dst.capacity() != t.numel() * 4) {
-            throw new IllegalArgumentException(path + ": tensor '" + name + "' needs " + t.numel() * 4
-                    + " bytes of fp32, the target has " + dst.capacity());
+    private int wholeSize(TensorInfo t, long bytes) {
+        if (bytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(path + ": tensor '" + t.name() + "' takes " + bytes
+                    + " bytes, more than one buffer holds; read it in chunks with read(name, offset, buffer)");
         }
-        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
-            throw new IOException("big-endian hosts are not supported");
-        }
-        ByteBuffer out = dst.duplicate().order(ByteOrder.nativeOrder());
-        out.clear();
-        switch (t.dtype()) {
-            case F32 -> readFully(channel, out, dataStart + t.begin(), path);
-            case BF16, F16 -> convertHalf(t, out);
-            case F64 -> {
-                ByteBuffer raw = readRaw(name);
-                while (raw.hasRemaining()) {
-                    out.putFloat((float) raw.getDouble());
-                }
-            }
-            default -> throw new IOException(path + ": tensor '" + name + "' is " + t.dtype()
-                    + ", not a floating point type");
-        }
+        return (int) bytes;
     }
 
-    /** Chunk buffers per thread: direct for the read, heap arrays for a conversion loop the JIT vectorises. */
-    private static final ThreadLocal<ByteBuffer> CHUNKS =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.LITTLE_ENDIAN));
-    private static final ThreadLocal<short[]> HALVES = ThreadLocal.withInitial(() -> new short[CHUNK / 2]);
-    private static final ThreadLocal<int[]> WORDS = ThreadLocal.withInitial(() -> new int[CHUNK / 2]);
-
-    private void convertHalf(TensorInfo t, ByteBuffer out) throws IOException {
-        ByteBuffer chunk = CHUNKS.get();
-        short[] halves = HALVES.get();
-        int[] words = WORDS.get();
-        long pos = dataStart + t.begin();
-        long remaining = t.byteLength();
-        boolean bf16 = t.dtype() == StDType.BF16;
-        java.nio.IntBuffer ints = out.asIntBuffer();
-        while (remaining > 0) {
-            chunk.clear().limit((int) Math.min(CHUNK, remaining));
-            readFully(channel, chunk, pos, path);
-            chunk.flip();
-            int k = chunk.remaining() / 2;
-            chunk.asShortBuffer().get(halves, 0, k);
-            if (bf16) {
-                for (int i = 0; i < k; i++) {
-                    words[i] = (halves[i] & 0xffff) << 16;   // bf16 is the top half of an fp32
-                }
-            } else {
-                for (int i = 0; i < k; i++) {
-                    words[i] = Float.floatToRawIntBits(HalfFloats.f16ToFloat(halves[i]));
-                }
-            }
-            ints.put(words, 0, k);
-            pos += chunk.limit();
-            remaining -= chunk.limit();
-        }
-    }
-
-    private static void readFully(FileChannel ch, ByteBuffer dst, long position, Path path) throws IOException {
+    private static void readFully(FileChannel ch, ByteBuffer dst, long position, Path path, String what)
+            throws IOException {
         long pos = position;
         while (dst.hasRemaining()) {
             int n = ch.read(dst, pos);
             if (n < 0) {
-                throw new IOException(path + ": unexpected end of file at byte " + pos + " (truncated?)");
+                throw new IOException(path + ": the file ends at byte " + pos + " while reading " + what
+                        + " (truncated?)");
             }
             pos += n;
         }
