@@ -6,14 +6,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.jni.JniUtils;
 import java.util.List;
 import org.sft4j.model.io.CheckpointFiles;
 import org.sft4j.model.io.TensorInfo;
+import org.sft4j.nd.Compute;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.Precision;
+import org.sft4j.nd.Tensors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +40,11 @@ final class WeightLoader {
     private WeightLoader() {}
 
     static Decoder load(Path dir, Device device, DataType dtype) throws IOException {
+        return load(dir, device, dtype, Compute.forPrecision(Precision.FP32));
+    }
+
+    /** As {@link #load(Path, Device, DataType)}, the model computing with {@code compute} (which stores the weights). */
+    static Decoder load(Path dir, Device device, DataType dtype, Compute compute) throws IOException {
         ModelConfig cfg = ModelConfig.read(dir);
         LinkedHashMap<String, long[]> expected = Decoder.expectedShapes(cfg);
         try (CheckpointFiles files = CheckpointFiles.open(dir, "model")) {
@@ -69,7 +73,7 @@ final class WeightLoader {
             NDManager manager = Engines.newManager(device);
             try {
                 Map<String, NDArray> loaded = readAll(files, expected, manager, device, dtype);
-                return Decoder.assemble(cfg, manager, dtype, loaded::get);
+                return Decoder.assemble(cfg, manager, dtype, compute, loaded::get);
             } catch (IOException | RuntimeException ex) {
                 manager.close();
                 throw ex;
@@ -95,9 +99,8 @@ final class WeightLoader {
                     Shape shape = new Shape(e.getValue());
                     NDArray a;
                     if (direct) {
-                        a = JniUtils.createEmptyNdArray((PtNDManager) manager, shape, DataType.FLOAT32, device,
-                                SparseFormat.DENSE);
-                        files.fileOf(e.getKey()).readAsFloat32Into(e.getKey(), JniUtils.getByteBuffer((PtNDArray) a, true));
+                        a = Tensors.uninitializedFloat32(manager, shape);
+                        files.fileOf(e.getKey()).readAsFloat32Into(e.getKey(), Tensors.hostMemory(a));
                     } else {
                         ByteBuffer buf = files.fileOf(e.getKey()).readAsFloat32(e.getKey());
                         a = manager.create(buf, shape, DataType.FLOAT32);
@@ -129,7 +132,7 @@ final class WeightLoader {
         }
     }
 
-    static Decoder randomInit(ModelConfig cfg, long seed, Device device, DataType dtype) {
+    static Decoder randomInit(ModelConfig cfg, long seed, Device device, DataType dtype, Compute compute) {
         NDManager manager = Engines.newManager(device);
         Random rnd = new Random(seed);
         Map<String, NDArray> w = new HashMap<>();
@@ -145,7 +148,7 @@ final class WeightLoader {
             }
             w.put(name, place(manager, manager.create(buf, new Shape(e.getValue()), DataType.FLOAT32), dtype));
         }
-        return Decoder.assemble(cfg, manager, dtype, w::get);
+        return Decoder.assemble(cfg, manager, dtype, compute, w::get);
     }
 
     /** Converts to the compute dtype and makes {@code manager} the only owner (outside any step scope). */

@@ -62,7 +62,7 @@ public final class Distributed implements AutoCloseable {
     /** Joins (rank 0: creates) the group; blocks until all {@code world} ranks have joined. */
     public static Distributed join(String host, int port, int rank, int world, Device device) {
         if (!available()) {
-            throw new IllegalStateException("multi-process training needs native/build/" + LIB
+            throw new org.sft4j.base.UserError("multi-process training needs native/build/" + LIB
                     + " (built by native/build.sh beside libtorch: NCCL where CUDA and NCCL's header are found, Gloo for CPU)");
         }
         // a GPU rank joins through NCCL on its device, a CPU rank through Gloo

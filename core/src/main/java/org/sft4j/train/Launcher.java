@@ -33,6 +33,7 @@ public final class Launcher implements Stoppable {
 
     private final List<Process> workers = new ArrayList<>();
     private final PrintStream console;
+    private volatile boolean stopping;
 
     Launcher(PrintStream console) {
         this.console = console;
@@ -120,7 +121,9 @@ public final class Launcher implements Stoppable {
                 if (item[1] == null) {
                     open--;
                     int code = workers.get(i).waitFor();
-                    if (code != 0 && failure == null) {
+                    // a worker this launcher asked to stop ends as a signal ends it (130, 143), checkpoint saved
+                    boolean stopped = stopping && (code == 130 || code == 143);
+                    if (code != 0 && !stopped && failure == null) {
                         failure = "worker rank " + rank + " exited with code " + code + "; its last lines:\n"
                                 + String.join("\n", tails.get(i));
                         stopAll();   // as torchrun does: the others would wait for it forever
@@ -177,6 +180,7 @@ public final class Launcher implements Stoppable {
     /** Asks every worker to end at the next step boundary with a checkpoint (SIGINT, as Ctrl-C would). */
     @Override
     public void requestStop() {
+        stopping = true;
         for (Process p : workers) {
             if (p.isAlive()) {
                 try {
@@ -188,7 +192,8 @@ public final class Launcher implements Stoppable {
         }
     }
 
+    /** Kills the workers (SIGKILL): one blocked in a collective would wait for a failed peer forever. */
     private void stopAll() {
-        workers.forEach(Process::destroy);
+        workers.forEach(Process::destroyForcibly);
     }
 }

@@ -1,6 +1,7 @@
 package org.sft4j.config;
 
 import org.junit.jupiter.api.Test;
+import org.sft4j.base.UserError;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -56,7 +57,9 @@ class SftConfigTest {
         assertEquals("cosine", c.train().lrSchedulerType());
         assertEquals(0.1, c.train().warmupRatio());
         assertTrue(c.train().bf16());
-        assertEquals(6, c.warnings().size(), c.warnings().toString());
+        assertEquals(org.sft4j.nd.Precision.BF16_MIXED, c.train().precision(), "bf16: true is bf16-mixed");
+        assertTrue(c.train().overwriteOutputDir());
+        assertEquals(5, c.warnings().size(), c.warnings().toString());
         assertTrue(c.warnings().stream().anyMatch(w -> w.contains("deepspeed")));
         assertTrue(c.warnings().stream().anyMatch(w -> w.contains("ddp_timeout")));
     }
@@ -76,17 +79,17 @@ class SftConfigTest {
 
     @Test
     void typosAndContradictionsAreClearErrors() {
-        IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
+        UserError typo = assertThrows(UserError.class,
                 () -> SftConfig.parse("learning_rat: 1e-4", "x.yaml"));
         assertTrue(typo.getMessage().contains("unknown key 'learning_rat'") && typo.getMessage().contains("learning_rate"),
                 typo.getMessage());
-        IllegalArgumentException both = assertThrows(IllegalArgumentException.class,
+        UserError both = assertThrows(UserError.class,
                 () -> SftConfig.parse("bf16: true\nfp16: true", "x.yaml"));
         assertTrue(both.getMessage().contains("bf16 and fp16"), both.getMessage());
-        IllegalArgumentException pure = assertThrows(IllegalArgumentException.class,
+        UserError pure = assertThrows(UserError.class,
                 () -> SftConfig.parse("pure_bf16: true\nfp16: true", "x.yaml"));
         assertTrue(pure.getMessage().contains("pure_bf16 and fp16 are both set"), pure.getMessage());
-        IllegalArgumentException stage = assertThrows(IllegalArgumentException.class, () -> SftConfig.parse("stage: dpo", "x.yaml"));
+        UserError stage = assertThrows(UserError.class, () -> SftConfig.parse("stage: dpo", "x.yaml"));
         assertTrue(stage.getMessage().contains("dpo"), stage.getMessage());
     }
 
