@@ -31,10 +31,13 @@ public class UserError extends IllegalArgumentException {
         return e instanceof UserError || e instanceof IOException || e instanceof UncheckedIOException;
     }
 
-    /** The message, with a cause's message appended when it adds something. */
+    /**
+     * What to show the user: a {@link UserError}'s message says it all (its cause, often a library's exception, is
+     * for debugging); an I/O failure's message gets its causes' messages when they add something.
+     */
     public static String describe(Throwable e) {
         StringBuilder sb = new StringBuilder(message(e));
-        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+        for (Throwable c = e instanceof UserError ? null : e.getCause(); c != null; c = c.getCause()) {
             if (c.getMessage() != null && !sb.toString().contains(c.getMessage())) {
                 sb.append("\n  caused by: ").append(c.getMessage());
             }

@@ -3,7 +3,6 @@ package org.sft4j.model;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
@@ -158,9 +157,7 @@ final class WeightLoader {
             out = a.toType(dtype, false);
             a.close();
         }
-        out.attach(manager);
-        NDScope.unregister(out);
-        return out;
+        return Tensors.keep(out, manager);
     }
 
     static UncheckedIOException unchecked(IOException e) {

@@ -2,6 +2,7 @@ package org.sft4j.nd;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,7 +52,7 @@ public final class Distributed implements AutoCloseable {
                     System.load(lib.toString());
                     ok = true;
                 } catch (UnsatisfiedLinkError e) {
-                    System.err.println("sft4j: " + lib + " did not load (" + e.getMessage() + ")");
+                    LoggerFactory.getLogger(Distributed.class).warn("{} did not load ({})", lib, e.getMessage());
                 }
             }
             available = ok;

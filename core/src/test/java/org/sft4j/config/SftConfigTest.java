@@ -2,6 +2,7 @@ package org.sft4j.config;
 
 import org.junit.jupiter.api.Test;
 import org.sft4j.base.UserError;
+import org.sft4j.nd.Precision;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -91,6 +92,25 @@ class SftConfigTest {
         assertTrue(pure.getMessage().contains("pure_bf16 and fp16 are both set"), pure.getMessage());
         UserError stage = assertThrows(UserError.class, () -> SftConfig.parse("stage: dpo", "x.yaml"));
         assertTrue(stage.getMessage().contains("dpo"), stage.getMessage());
+    }
+
+    @Test
+    void precisionIsOneKeyAndLlamaFactorysBooleansAreItsAliases() {
+        assertEquals(Precision.FP32, SftConfig.defaults().train().precision());
+        assertEquals(Precision.BF16_MIXED, SftConfig.parse("bf16: true", "x.yaml").train().precision());
+        assertEquals(Precision.FP16_MIXED, SftConfig.parse("fp16: true", "x.yaml").train().precision());
+        assertEquals(Precision.BF16_TRUE, SftConfig.parse("pure_bf16: true", "x.yaml").train().precision());
+        assertEquals(Precision.BF16_TRUE, SftConfig.parse("pure_bf16: true\nbf16: true", "x.yaml").train().precision(),
+                "pure_bf16 wins over bf16, as in LLaMA-Factory");
+        assertEquals(Precision.BF16_TRUE, SftConfig.parse("precision: bf16-true\npure_bf16: true", "x.yaml").train().precision(),
+                "the key and an alias that agree");
+        assertEquals(Precision.FP16_MIXED, SftConfig.parse("precision: 16-mixed\nbf16: false", "x.yaml").train().precision());
+        UserError both = assertThrows(UserError.class, () -> SftConfig.parse("precision: bf16-mixed\npure_bf16: true", "x.yaml"));
+        assertEquals("x.yaml: config: precision: bf16-mixed and pure_bf16: true disagree (pure_bf16: true means precision: "
+                + "bf16-true); keep one of them", both.getMessage());
+        UserError unknown = assertThrows(UserError.class, () -> SftConfig.of(java.util.Map.of("precision", "fp8")));
+        assertTrue(unknown.getMessage().contains("precision 'fp8' is not one of [fp32, bf16-mixed, fp16-mixed, bf16-true]"),
+                unknown.getMessage());
     }
 
     @Test
