@@ -164,7 +164,8 @@ class OverlappedReducer {
   std::vector<size_t> bucketOf_;
   std::vector<bool> marked_;
   std::vector<Bucket> buckets_;
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+  // grad_accumulator's pointer type (shared_ptr up to PyTorch 2.12, intrusive_ptr since)
+  std::vector<decltype(torch::autograd::impl::grad_accumulator(std::declval<at::Tensor&>()))> accumulators_;
   std::vector<uintptr_t> hooks_;
   size_t next_ = 0;
   bool armed_ = false;

@@ -40,7 +40,7 @@ public final class LaunchCheck {
 
     public static void main(String[] args) throws Exception {
         if (args[0].equals("train")) {
-            worker(SftConfig.read(Path.of(args[2])));
+            worker(SftConfig.read(Path.of(args[1])));   // train CONFIG.yaml, as the launcher starts sft4j
             return;
         }
         Map<String, Object> job = new HashMap<>();

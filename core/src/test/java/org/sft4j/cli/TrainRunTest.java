@@ -3,6 +3,7 @@ package org.sft4j.cli;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sft4j.nd.Distributed;
 import org.sft4j.testing.Shared;
 
 import java.io.BufferedReader;
@@ -24,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@code sft4j train} as a user runs it: a child JVM running {@code org.sft4j.cli.Main train} on a tiny model made by
@@ -109,6 +111,26 @@ class TrainRunTest {
         String last = lines.get(lines.size() - 1);
         int step = Integer.parseInt(last.replaceAll("interrupted at step (\\d+);.*", "$1"));
         assertTrue(Files.exists(out.resolve("checkpoint-" + step + "/trainer_state.json")), run.output());
+    }
+
+    @Test
+    void sigtermToTheLauncherOfAMultiProcessRunStopsEveryWorkerAtOneStepWithACheckpoint() throws Exception {
+        assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");
+        Path out = tmp.resolve("two-processes");
+        Child run = Child.train(out, "nproc_per_node=2", "device=cpu", "master_port=29617", "max_steps=100000",
+                "save_steps=100000");
+        run.await(line -> line.startsWith("step 3/100000"));
+        List<ProcessHandle> workers = run.process.descendants().filter(p -> p.info().command().orElse("").contains("java"))
+                .toList();
+        assertEquals(2, workers.size(), "one worker JVM per process");
+        run.signal("TERM");
+        assertEquals(143, run.exitCode(), run.output());
+        String last = run.lines().get(run.lines().size() - 1);
+        int step = Integer.parseInt(last.replaceAll("interrupted at step (\\d+);.*", "$1"));
+        assertTrue(Files.exists(out.resolve("checkpoint-" + step + "/trainer_state.json")), run.output());
+        for (ProcessHandle w : workers) {
+            assertTrue(w.onExit().get(30, TimeUnit.SECONDS) != null && !w.isAlive(), "worker " + w.pid() + " ended");
+        }
     }
 
     private static Path copyOfFinished(String name) throws IOException {
