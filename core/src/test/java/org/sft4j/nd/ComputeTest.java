@@ -17,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Choosing a compute strategy, and the memory rules of a step. */
 class ComputeTest {
@@ -50,6 +51,18 @@ class ComputeTest {
             UserError e = assertThrows(UserError.class, () -> Compute.fused(p));
             assertTrue(e.getMessage().contains("native/build.sh"), e.getMessage());
         }
+    }
+
+    @Test
+    void withTheExtensionEveryPrecisionIsGrantedAndThePortablePathStaysPortable() {
+        assumeTrue(NativeOps.available(), "needs the native extension");
+        assertEquals(1 + Precision.values().length, Compute.offered().size());
+        for (Precision p : Precision.values()) {
+            Compute c = Compute.forPrecision(p);
+            assertEquals(p, c.precision());
+            assertTrue(c.describe().startsWith("native, " + p), c.describe());
+        }
+        assertEquals("portable DJL operations, fp32", Compute.portable().describe(), "chosen, not overridden by the extension");
     }
 
     @Test
