@@ -1,22 +1,26 @@
 package org.sft4j.nd;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
  * {@link Compute} from DJL's own operations, in fp32: what runs without the native extension, and the reference the
  * native kernels are checked against.
  *
- * <p>Constants that differentiable code multiplies by are tensors of the step (never DJL's {@code mul(Number)}, whose
- * scalar is freed before backward reads it on CPU: notes/djl-engine-findings.md section 5.1).
+ * <p>Constants that differentiable code multiplies by are tensors kept for the process (never DJL's
+ * {@code mul(Number)}, whose scalar is freed before backward reads it on CPU: notes/djl-engine-findings.md 5.1).
  */
 final class PortableCompute implements Compute {
 
@@ -181,9 +185,26 @@ final class PortableCompute implements Compute {
         }
     }
 
-    /** {@code value} as a 0-d tensor of {@code like}'s type in {@code like}'s manager (kept until its step ends). */
+    /**
+     * {@code value} as a 0-d tensor of {@code like}'s type on {@code like}'s device, made once per process: a GPU gets
+     * no host-to-device copy (a synchronisation) per operation.
+     */
     private static NDArray constant(NDArray like, double value) {
-        NDArray c = like.getManager().create((float) value);
-        return like.getDataType() == DataType.FLOAT32 ? c : c.toType(like.getDataType(), false);
+        Constant key = new Constant(like.getDevice(), like.getDataType(), value);
+        synchronized (CONSTANTS) {
+            NDArray c = CONSTANTS.get(key);
+            if (c == null) {
+                NDManager owner = OWNERS.computeIfAbsent(key.device(), Engines::newManager);
+                NDArray fp32 = owner.create((float) value);
+                c = key.type() == DataType.FLOAT32 ? fp32 : fp32.toType(key.type(), false);
+                CONSTANTS.put(key, Tensors.keep(c, owner));   // outside every step: it must outlive the first one
+            }
+            return c;
+        }
     }
+
+    private record Constant(Device device, DataType type, double value) {}
+
+    private static final Map<Constant, NDArray> CONSTANTS = new HashMap<>();
+    private static final Map<Device, NDManager> OWNERS = new HashMap<>();
 }
