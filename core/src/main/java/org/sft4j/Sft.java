@@ -3,34 +3,22 @@ package org.sft4j;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.sft4j.base.JsonFiles;
-import org.sft4j.base.Version;
 import org.sft4j.config.SftConfig;
 import org.sft4j.data.DataPipeline;
-import org.sft4j.data.TokenizedSet;
 import org.sft4j.eval.EvalListener;
 import org.sft4j.eval.Evaluator;
 import org.sft4j.hub.HubClient;
-import org.sft4j.hub.Sources;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelFiles;
-import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
-import org.sft4j.model.lora.LoraConfig;
-import org.sft4j.nd.Engines;
-import org.sft4j.train.Checkpointer;
-import org.sft4j.train.Launcher;
 import org.sft4j.train.Stoppable;
 import org.sft4j.train.TrainListener;
 import org.sft4j.train.TrainResult;
-import org.sft4j.train.Trainer;
-import org.sft4j.train.WorkerEnv;
+import org.sft4j.train.TrainSetup;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -40,7 +28,7 @@ import java.util.function.Consumer;
  * or resumed on its own:
  * <pre>
  *   data  : raw files            -> output_dir/data/{train,val}.parquet + report   (DataPipeline)
- *   train : tokenized data+model -> output_dir/checkpoint-N/ + metrics.jsonl       (Trainer)
+ *   train : tokenized data+model -> output_dir/checkpoint-N/ + metrics.jsonl       (TrainSetup, then Trainer)
  *   eval  : checkpoints          -> output_dir/eval/{predictions-*.jsonl, scores.json} (Evaluator)
  * </pre>
  */
@@ -56,62 +44,13 @@ public final class Sft {
     }
 
     /**
-     * Step 2: fine-tune. Resumes from {@code resume_from_checkpoint}; {@code started} receives the trainer so a
-     * caller can {@link Trainer#requestStop()} it (kernel interrupt, Ctrl-C).
+     * Step 2: fine-tune. {@link TrainSetup} builds the run (output_dir, resume, data, model at its precision, worker
+     * processes, optimizer) and the {@link org.sft4j.train.Trainer} steps it; {@code started} receives what can be
+     * asked to stop at the next step boundary (kernel interrupt, Ctrl-C, SIGTERM), and may be null.
      */
     public static TrainResult train(SftConfig cfg, List<TrainListener> listeners, Consumer<? super Stoppable> started)
             throws IOException {
-        HubClient hub = HubClient.fromEnvironment();
-        if (cfg.train().outputDir() == null) {
-            throw new IllegalArgumentException("training needs output_dir");
-        }
-        DataPipeline.Prepared data = DataPipeline.prepare(cfg, hub, null);
-        TokenizedSet train = TokenizedSet.read(data.train());
-        TokenizedSet val = data.report().val > 0 ? TokenizedSet.read(data.val()) : null;
-        Path modelDir = Sources.model(cfg.model().modelNameOrPath(), hub);
-        Path outDir = Files.createDirectories(Path.of(cfg.train().outputDir()));
-        Path resume = Checkpointer.resolveResume(cfg.train().resumeFromCheckpoint(), outDir);
-        if (Launcher.wanted(cfg.train())) {
-            // data and model are ready (the workers reuse them); one worker JVM per GPU does the training
-            return Launcher.run(cfg, listeners, started);
-        }
-        Device device = Engines.device(cfg.model().device());
-        WorkerEnv worker = WorkerEnv.fromEnvironment();
-        if (worker != null && device.isGpu()) {
-            device = Device.gpu(worker.localRank());
-        }
-        try (Decoder model = loadForTraining(cfg, modelDir, resume, device)) {
-            if (worker == null || worker.main()) {
-                writeRunManifest(cfg, outDir, modelDir, data);
-            }
-            Trainer trainer = new Trainer(cfg.train(), model, train, val, cfg.data().maxNumTokens(), cfg.data().packing(),
-                    modelDir, cfg.model().modelNameOrPath(), resume, listeners);
-            if (started != null) {
-                started.accept(trainer);
-            }
-            return trainer.fit();
-        }
-    }
-
-    private static Decoder loadForTraining(SftConfig cfg, Path modelDir, Path resume, Device device) throws IOException {
-        if (!cfg.model().lora()) {
-            return Decoder.load(resume != null ? resume : modelDir, device);
-        }
-        Decoder model = Decoder.load(modelDir, device);
-        try {
-            Path adapter = resume != null ? resume
-                    : cfg.model().adapterNameOrPath() != null ? Path.of(cfg.model().adapterNameOrPath()) : null;
-            if (adapter != null) {
-                ModelFiles.loadAdapter(model, adapter);
-            } else {
-                model.addLora(new LoraConfig(cfg.model().loraRank(), cfg.model().loraAlpha(), cfg.model().loraDropout(),
-                        cfg.model().loraTargets()), cfg.train().seed());
-            }
-            return model;
-        } catch (IOException | RuntimeException e) {
-            model.close();
-            throw e;
-        }
+        return TrainSetup.run(cfg, HubClient.fromEnvironment(), listeners, started == null ? t -> { } : started);
     }
 
     /** Step 3: evaluate the base model and the checkpoints on the test split. */
@@ -135,19 +74,5 @@ public final class Sft {
         try (Decoder d = Decoder.randomInit(cfg, seed, Device.cpu())) {
             return ModelFiles.saveModel(d, out, StDType.F32, tokenizerDir, ModelFiles.DEFAULT_SHARD_BYTES);
         }
-    }
-
-    private static void writeRunManifest(SftConfig cfg, Path outDir, Path modelDir, DataPipeline.Prepared data)
-            throws IOException {
-        ObjectNode run = JSON.createObjectNode();
-        run.put("format_version", 1);
-        run.put("sft4j", Version.VERSION);
-        run.put("started", Instant.now().toString());
-        run.put("model_dir", modelDir.toAbsolutePath().toString());
-        run.put("data_dir", data.dir().toAbsolutePath().toString());
-        run.put("train_examples", data.report().train);
-        run.put("val_examples", data.report().val);
-        run.set("config", JSON.valueToTree(cfg.values()));
-        JsonFiles.writeAtomically(outDir.resolve("run.json"), run);
     }
 }

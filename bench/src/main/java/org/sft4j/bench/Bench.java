@@ -1,11 +1,11 @@
 package org.sft4j.bench;
 
 import org.sft4j.batch.Batch;
-import org.sft4j.model.Compute;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.Parameter;
-import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.Compute;
+import org.sft4j.nd.Precision;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
@@ -72,21 +72,19 @@ final class Bench {
     }
 
     /**
-     * How a benchmark's model computes, by name: portable, fused, tf32 (fused, with TF32 products), bf16 or fp16
-     * (fp32 master weights) or pure-bf16. Sets the TF32 switch accordingly where the extension is loaded.
+     * How a benchmark's model computes, by name: portable, fused (fp32), tf32 (fused, with TF32 products), bf16 or
+     * fp16 (bf16-mixed, fp16-mixed: fp32 master weights) or pure-bf16 (bf16-true). Sets the TF32 switch accordingly.
      */
     static Compute compute(String mode) {
         Compute c = switch (mode) {
             case "portable" -> Compute.portable();
-            case "fused", "tf32" -> new Compute(true, false);
-            case "bf16" -> new Compute(true, true);
-            case "fp16" -> Compute.fp16();
-            case "pure-bf16" -> Compute.pure();
+            case "fused", "tf32" -> Compute.fused(Precision.FP32);
+            case "bf16" -> Compute.fused(Precision.BF16_MIXED);
+            case "fp16" -> Compute.fused(Precision.FP16_MIXED);
+            case "pure-bf16" -> Compute.fused(Precision.BF16_TRUE);
             default -> throw new IllegalArgumentException("mode '" + mode + "': portable, fused, tf32, bf16, fp16 or pure-bf16");
         };
-        if (NativeOps.available()) {
-            NativeOps.allowTf32(mode.equals("tf32"));
-        }
+        Compute.allowTf32(mode.equals("tf32"));
         return c;
     }
 

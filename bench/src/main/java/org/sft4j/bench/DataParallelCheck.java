@@ -2,14 +2,13 @@ package org.sft4j.bench;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import org.sft4j.batch.Batch;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.Distributed;
 import org.sft4j.nd.GradientBuckets;
+import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 import org.sft4j.train.AdamW;
 import org.sft4j.train.GradientClipping;
@@ -42,15 +41,14 @@ public final class DataParallelCheck {
         Device device = Device.gpu(rank);
         Batch local = Bench.randomTokens(cfg, globalBatch, t, rank * globalBatch / world, (rank + 1) * globalBatch / world);
         long globalSupervised = (long) globalBatch * (t - 1);
-        try (Decoder model = Decoder.randomInit(cfg, 0, device);
+        try (Decoder model = Decoder.randomInit(cfg, 0, device, Bench.compute(mode));
              Distributed group = world > 1 ? Distributed.join("127.0.0.1", port, rank, world, device) : null) {
-            model.setCompute(Bench.compute(mode));
             List<Parameter> params = model.trainableParameters();
             if (group != null) {
                 group.broadcast(params.stream().map(Parameter::array).toList(), 0);
             }
             LossStep lossStep = new LossStep(model, 1024);
-            try (AdamW opt = new AdamW(params, 0.9, 0.999, 1e-8, 0.0, false, model.manager());
+            try (AdamW opt = new AdamW(params, 0.9, 0.999, 1e-8, 0.0, false, model.compute(), model.manager());
                  GradientBuckets sync = group == null ? null : group.overlap(params.stream().map(Parameter::array).toList(),
                          GradientBuckets.DEFAULT_BUCKET_BYTES)) {
                 long start = System.nanoTime();
@@ -59,19 +57,19 @@ public final class DataParallelCheck {
                         start = System.nanoTime();
                     }
                     double loss;
-                    try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
+                    try (StepScope s = StepScope.open(model.manager())) {
                         // gradients are summed in buckets while backward runs (armed before the decoder's backward)
-                        NDArray part = lossStep.forwardBackwardLazy(local, 1.0 / globalSupervised, s,
-                                sync == null ? null : sync::arm);
+                        NDArray part = lossStep.forwardBackwardLazy(local, 1.0 / globalSupervised, s.manager(),
+                                sync == null ? () -> { } : sync::arm);
                         double sum = Tensors.scalar(part);
                         if (group != null) {
                             sync.finish();
-                            NDArray lossSum = s.create(new float[] {(float) sum});
+                            NDArray lossSum = s.manager().create(new float[] {(float) sum});
                             group.allReduceSum(List.of(lossSum));
                             sum = lossSum.toFloatArray()[0];
                         }
                         loss = sum / globalSupervised;
-                        GradientClipping.clip(params, 1.0);
+                        GradientClipping.clip(model.compute(), params, 1.0);
                         opt.step(1e-4);
                         params.forEach(p -> Tensors.zeroGrad(p.array()));
                     }

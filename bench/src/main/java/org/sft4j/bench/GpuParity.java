@@ -3,18 +3,18 @@ package org.sft4j.bench;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.sft4j.model.Compute;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.GenerationOptions;
 import org.sft4j.model.Generator;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.ModelInputs;
 import org.sft4j.model.Parameter;
+import org.sft4j.nd.Compute;
 import org.sft4j.nd.Engines;
-import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.Precision;
+import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 import org.sft4j.testing.Expected;
 import org.sft4j.testing.Numerics;
@@ -28,9 +28,10 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The fixture checks of the test suite on any device, for each way of computing (DJL's portable
- * operations; with the native extension, fused attention and bf16 products): logits, loss and every gradient norm of the four
- * architectures against transformers' goldens, the bf16 checkpoints, LoRA, and greedy generation.
+ * The fixture checks of the test suite on any device, for each way of computing this machine offers (DJL's portable
+ * operations; with the native extension, its kernels at every precision): logits, loss and every gradient norm of
+ * the four architectures against transformers' goldens, the bf16 checkpoints, LoRA, five AdamW steps and greedy
+ * generation.
  * Prints one line per check and exits non-zero when one misses its bound.
  *
  * <pre>java ... org.sft4j.bench.GpuParity FIXTURES_MODELS_DIR cpu|gpu [...]</pre>
@@ -42,33 +43,25 @@ public final class GpuParity {
 
     /** The fixture's bound, or with 16-bit products (which cannot meet fp32 bounds) the looser bf16 one. */
     private static double bound(double fp32Bound, double bf16Bound) {
-        // pure bf16 rounds the weights themselves too (2^-9 relative each), on top of bf16 products
-        return compute.pureBf16() ? 4 * bf16Bound : compute.halfProducts() ? bf16Bound : fp32Bound;
+        // bf16-true rounds the weights themselves too (2^-9 relative each), on top of bf16 products
+        return switch (compute.precision()) {
+            case FP32 -> fp32Bound;
+            case BF16_MIXED, FP16_MIXED -> bf16Bound;
+            case BF16_TRUE -> 4 * bf16Bound;
+        };
     }
 
     private static Decoder load(Path dir, Device device) throws java.io.IOException {
-        Decoder d = Decoder.load(dir, device);
-        d.setCompute(compute);
-        return d;
+        return Decoder.load(dir, device, compute);
     }
 
     public static void main(String[] args) throws Exception {
         Path models = Path.of(args[0]);
         for (String deviceName : Arrays.copyOfRange(args, 1, args.length)) {
             Device device = Engines.device(deviceName);
-            List<Compute> computes = NativeOps.available()
-                    ? List.of(Compute.portable(), new Compute(true, false), new Compute(true, true), Compute.fp16(), Compute.pure())
-                    : List.of(Compute.portable());
-            for (Compute c : computes) {
+            for (Compute c : Compute.offered()) {
                 compute = c;
-                String mode = !c.fused() ? "portable DJL fp32" : switch (c.precision()) {
-                    case FP32 -> "native fused attention, fp32";
-                    case BF16 -> "native, bf16 products";
-                    case FP16 -> "native, fp16 products";
-                    case PURE_BF16 -> "native, pure bf16 (weights and activations)";
-                };
-                System.out.println("== " + device + ", " + mode + " (engine " + Engines.pytorch().getVersion()
-                        + (NativeOps.available() ? ", extension built on torch " + NativeOps.version() : "") + ")");
+                System.out.println("== " + device + ", " + c.describe() + " (engine " + Engines.pytorch().getVersion() + ")");
                 for (String name : List.of("llama", "qwen2", "mistral", "llama3-rope")) {
                     forwardLossGradients(models, name, device);
                     bf16Logits(models, name, device);
@@ -92,8 +85,8 @@ public final class GpuParity {
         Path dir = models.resolve(name);
         try (Expected exp = new Expected(dir.resolve("expected.safetensors"));
              Decoder model = load(dir, device);
-             NDScope scope = new NDScope();
-             NDManager step = model.manager().newSubManager()) {
+             StepScope scope = StepScope.open(model.manager())) {
+            NDManager step = scope.manager();
             long[][] ids = exp.longs("input_ids");
             long[][] labels = exp.longs("labels");
             boolean was = Tensors.gradMode(true);
@@ -130,8 +123,8 @@ public final class GpuParity {
     private static void bf16Logits(Path models, String name, Device device) throws Exception {
         try (Expected exp = new Expected(models.resolve(name).resolve("expected.safetensors"));
              Decoder model = load(models.resolve(name + "-bf16"), device);
-             NDScope scope = new NDScope();
-             NDManager step = model.manager().newSubManager()) {
+             StepScope scope = StepScope.open(model.manager())) {
+            NDManager step = scope.manager();
             long[][] ids = exp.longs("input_ids");
             NDArray hidden = model.forward(new ModelInputs(ids, Expected.positions(ids), exp.ints("attention_mask"), null),
                     step, null, false);
@@ -144,8 +137,8 @@ public final class GpuParity {
         try (Expected inputs = new Expected(models.resolve("llama/expected.safetensors"));
              Expected exp = new Expected(dir.resolve("expected.safetensors"));
              Decoder model = load(models.resolve("llama"), device);
-             NDScope scope = new NDScope();
-             NDManager step = model.manager().newSubManager()) {
+             StepScope scope = StepScope.open(model.manager())) {
+            NDManager step = scope.manager();
             ModelFiles.loadAdapter(model, dir);
             long[][] ids = inputs.longs("input_ids");
             ModelInputs in = new ModelInputs(ids, Expected.positions(ids), inputs.ints("attention_mask"), null);
@@ -162,13 +155,14 @@ public final class GpuParity {
         try (Expected exp = new Expected(dir.resolve("expected.safetensors"));
              Expected after = new Expected(dir.resolve("after_5_steps.safetensors"));
              Decoder model = load(dir, device);
-             AdamW opt = new AdamW(model.trainableParameters(), 0.9, 0.999, 1e-8, 0.01, true, model.manager())) {
+             AdamW opt = new AdamW(model.trainableParameters(), 0.9, 0.999, 1e-8, 0.01, true, model.compute(), model.manager())) {
             long[][] ids = exp.longs("input_ids");
             long[][] labels = exp.longs("labels");
             ModelInputs in = new ModelInputs(ids, Expected.positions(ids), exp.ints("attention_mask"), null);
             LrSchedule schedule = new LrSchedule("cosine", 1e-3, 2, 5);
             for (int step = 0; step < 5; step++) {
-                try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
+                try (StepScope scope = StepScope.open(model.manager())) {
+                    NDManager s = scope.manager();
                     boolean was = Tensors.gradMode(true);
                     try {
                         NDArray loss = CausalLmLoss.mean(model.forward(in, s, null, true), labels, model.head(), 7, s);
@@ -176,7 +170,7 @@ public final class GpuParity {
                     } finally {
                         Tensors.gradMode(was);
                     }
-                    GradientClipping.clip(model.trainableParameters(), 1.0);
+                    GradientClipping.clip(model.compute(), model.trainableParameters(), 1.0);
                     opt.step(schedule.lrAt(step));
                     model.trainableParameters().forEach(p -> Tensors.zeroGrad(p.array()));
                 }
@@ -185,7 +179,7 @@ public final class GpuParity {
             for (Parameter p : model.baseParameters()) {
                 worst = Math.max(worst, Numerics.relError(Tensors.toFloats(p.array()), after.floats(p.name())));
             }
-            check("llama weights after 5 AdamW steps (" + (NativeOps.available() ? "fused" : "DJL ops") + ")", worst, bound(1e-4, 1e-2));
+            check("llama weights after 5 AdamW steps", worst, bound(1e-4, 1e-2));
         }
     }
 
@@ -198,9 +192,10 @@ public final class GpuParity {
             int[] got = new Generator(model).generate(List.of(prompt), GenerationOptions.greedy(12, new int[0], 0), null).get(0).tokens();
             boolean same = Arrays.equals(got, expected);
             // 16-bit products may legitimately flip a near-tie argmax: reported, not failed
-            failures += same || compute.halfProducts() ? 0 : 1;
+            boolean sixteenBit = compute.precision() != Precision.FP32;
+            failures += same || sixteenBit ? 0 : 1;
             System.out.printf("%-44s %s %s%n", "llama greedy 12 tokens (KV cache)", Arrays.toString(got),
-                    same ? "ok" : (compute.halfProducts() ? "differs (16-bit, info) from " : "FAIL, expected ") + Arrays.toString(expected));
+                    same ? "ok" : (sixteenBit ? "differs (16-bit, info) from " : "FAIL, expected ") + Arrays.toString(expected));
         }
     }
 }

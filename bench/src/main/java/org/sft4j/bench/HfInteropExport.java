@@ -2,13 +2,13 @@ package org.sft4j.bench;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.ModelInputs;
 import org.sft4j.model.io.NamedTensor;
 import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
+import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 import org.sft4j.testing.Expected;
 
@@ -53,8 +53,8 @@ public final class HfInteropExport {
     private static void writeLogits(Path saved, Path fixture, Path file) throws Exception {
         try (Expected exp = new Expected(fixture.resolve("expected.safetensors"));
              Decoder m = Decoder.load(saved, Device.cpu());
-             NDScope scope = new NDScope();
-             NDManager step = m.manager().newSubManager()) {
+             StepScope scope = StepScope.open(m.manager())) {
+            NDManager step = scope.manager();
             long[][] ids = exp.longs("input_ids");
             int[][] mask = exp.ints("attention_mask");
             float[] logits = Tensors.toFloats(m.logits(m.forward(new ModelInputs(ids, Expected.positions(ids), mask, null), step, null, false)));

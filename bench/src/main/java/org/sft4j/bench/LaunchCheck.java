@@ -5,11 +5,16 @@ import org.sft4j.config.SftConfig;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
+import org.sft4j.nd.Compute;
 import org.sft4j.tokenize.EncodedExample;
 import org.sft4j.train.Launcher;
+import org.sft4j.train.ModelSource;
+import org.sft4j.train.ResumePoint;
 import org.sft4j.train.StepLog;
+import org.sft4j.train.TrainData;
 import org.sft4j.train.TrainListener;
 import org.sft4j.train.TrainResult;
+import org.sft4j.train.TrainSetup;
 import org.sft4j.train.Trainer;
 import org.sft4j.train.WorkerEnv;
 import org.sft4j.train.WorkerEvents;
@@ -35,7 +40,7 @@ public final class LaunchCheck {
 
     public static void main(String[] args) throws Exception {
         if (args[0].equals("train")) {
-            worker(SftConfig.read(Path.of(args[2])));
+            worker(SftConfig.read(Path.of(args[1])));   // train CONFIG.yaml, as the launcher starts sft4j
             return;
         }
         Map<String, Object> job = new HashMap<>();
@@ -45,9 +50,12 @@ public final class LaunchCheck {
         job.put("per_device_train_batch_size", Integer.parseInt(args[3]));
         job.put("cutoff_len", Integer.parseInt(args[4]));
         job.put("max_steps", Integer.parseInt(args[5]));
-        job.put("bf16", args[6].contains("bf16"));
-        job.put("pure_bf16", args[6].equals("pure-bf16"));
-        job.put("fp16", args[6].equals("fp16"));
+        job.put("precision", switch (args[6]) {
+            case "bf16" -> "bf16-mixed";
+            case "fp16" -> "fp16-mixed";
+            case "pure-bf16" -> "bf16-true";
+            default -> "fp32";
+        });
         job.put("device", args.length > 7 ? args[7] : "gpu");
         if (args.length > 9) {   // one node of several: the other nodes run the same command with their node rank
             job.put("nnodes", Integer.parseInt(args[8]));
@@ -86,8 +94,10 @@ public final class LaunchCheck {
         TokenizedSet train = randomSet(n, cfg.data().cutoffLen(), mc.vocabSize());
         List<TrainListener> listeners = env == null || env.main() ? List.of(WorkerEvents.toStandardOutput()) : List.of();
         Device device = org.sft4j.nd.Engines.device(cfg.model().device());
-        try (Decoder model = Decoder.randomInit(mc, 0, device.isGpu() ? Device.gpu(local) : device)) {
-            Trainer t = new Trainer(cfg.train(), model, train, null, null, false, modelDir, "random-init", null, listeners);
+        try (Decoder model = Decoder.randomInit(mc, 0, device.isGpu() ? Device.gpu(local) : device,
+                Compute.forPrecision(cfg.train().precision()));
+             Trainer t = TrainSetup.trainer(cfg.train(), model, TrainData.of(train), ModelSource.of(modelDir, "random-init"),
+                     ResumePoint.none(), listeners)) {
             t.fit();
         }
     }

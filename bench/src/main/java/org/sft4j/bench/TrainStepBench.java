@@ -2,14 +2,13 @@ package org.sft4j.bench;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import org.sft4j.batch.Batch;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelInputs;
+import org.sft4j.nd.DeviceMemory;
 import org.sft4j.nd.Engines;
-import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.StepScope;
 import org.sft4j.train.AdamW;
 import org.sft4j.train.GradientClipping;
 import org.sft4j.train.LossScaler;
@@ -34,19 +33,19 @@ public final class TrainStepBench {
         double clip = 0;
         double update = 0;
         for (int i = 0; i < 3; i++) {
-            try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
+            try (StepScope s = StepScope.open(model.manager())) {
                 long t0 = System.nanoTime();
                 boolean was = org.sft4j.nd.Tensors.gradMode(true);
-                try (NDScope forwardOnly = new NDScope()) {   // its activations freed before the full step runs
-                    model.forward(ModelInputs.of(batch), s, null, true);
+                try (StepScope forwardOnly = StepScope.open(s.manager())) {   // its activations freed before the full step runs
+                    model.forward(ModelInputs.of(batch), forwardOnly.manager(), null, true);
                     Bench.waitFor(model);
                 }
                 org.sft4j.nd.Tensors.gradMode(was);
                 long t1 = System.nanoTime();
-                step.forwardBackwardLazy(batch, lossScale / batch.supervised(), s, null);
+                step.forwardBackwardLazy(batch, lossScale / batch.supervised(), s.manager());
                 Bench.waitFor(model);
                 long t2 = System.nanoTime();
-                GradientClipping.clip(model.trainableParameters(), maxGradNorm, lossScale);
+                GradientClipping.clip(model.compute(), model.trainableParameters(), maxGradNorm, lossScale);
                 Bench.waitFor(model);
                 long t3 = System.nanoTime();
                 opt.step(1e-5);
@@ -73,17 +72,17 @@ public final class TrainStepBench {
         String mode = args.length > 5 ? args[5] : "portable";
         double maxGradNorm = args.length > 6 ? Double.parseDouble(args[6]) : 1.0;
         Batch batch = Bench.randomTokens(cfg, b, t, 0, b);
-        try (Decoder model = Decoder.randomInit(cfg, 0, device)) {
-            model.setCompute(Bench.compute(mode));
+        try (Decoder model = Decoder.randomInit(cfg, 0, device, Bench.compute(mode))) {
             System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s), max_grad_norm %s%n",
                     cfg.modelType(), cfg.parameterCount(), device, b, t, mode, model.compute(), maxGradNorm);
             LossStep step = new LossStep(model, 1024);
             // fp16 trains on a scaled loss and unscales before clipping, as the trainer does (the scale stays put here)
-            double lossScale = model.compute().needsLossScaling() ? LossScaler.INITIAL_SCALE : 1;
+            double lossScale = model.compute().precision().needsLossScaling() ? LossScaler.INITIAL_SCALE : 1;
             int skipped = 0;
-            try (AdamW opt = new AdamW(model.trainableParameters(), 0.9, 0.999, 1e-8, 0.0, false, model.manager())) {
-                if (NativeOps.available() && device.isGpu()) {
-                    NativeOps.resetPeakMemory(device);   // as hf_bench.py: the peak of the training steps only
+            try (AdamW opt = new AdamW(model.trainableParameters(), 0.9, 0.999, 1e-8, 0.0, false, model.compute(),
+                    model.manager())) {
+                if (DeviceMemory.measurable(device)) {
+                    DeviceMemory.resetPeak(device);   // as hf_bench.py: the peak of the training steps only
                 }
                 long start = 0;
                 double loss = 0;
@@ -92,10 +91,10 @@ public final class TrainStepBench {
                         Bench.waitFor(model);
                         start = System.nanoTime();
                     }
-                    try (NDScope scope = new NDScope(); NDManager s = model.manager().newSubManager()) {
-                        NDArray sum = step.forwardBackwardLazy(batch, lossScale / batch.supervised(), s, null);
+                    try (StepScope s = StepScope.open(model.manager())) {
+                        NDArray sum = step.forwardBackwardLazy(batch, lossScale / batch.supervised(), s.manager());
                         double norm = maxGradNorm > 0 || lossScale != 1
-                                ? GradientClipping.clip(model.trainableParameters(), maxGradNorm, lossScale) : 0;
+                                ? GradientClipping.clip(model.compute(), model.trainableParameters(), maxGradNorm, lossScale) : 0;
                         if (Double.isFinite(norm)) {
                             opt.step(1e-5);
                         } else {
@@ -111,9 +110,9 @@ public final class TrainStepBench {
                 double seconds = (System.nanoTime() - start) / 1e9;
                 System.out.printf("loss %.4f; %d timed steps in %.2f s: %.0f tokens/s%s%n", loss, steps, seconds,
                         (double) b * t * steps / seconds, skipped > 0 ? " (" + skipped + " fp16 overflow steps skipped)" : "");
-                if (NativeOps.available() && device.isGpu()) {
+                if (DeviceMemory.measurable(device)) {
                     // the training steps' peak, before the breakdown below runs phases on their own
-                    long[] mem = NativeOps.cudaMemory(device);
+                    long[] mem = DeviceMemory.stats(device);
                     System.out.printf("CUDA peak allocated %.1f GiB, peak reserved %.1f GiB%n", mem[1] / 1073741824.0,
                             mem[3] / 1073741824.0);
                 }

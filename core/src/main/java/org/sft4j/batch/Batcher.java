@@ -1,5 +1,6 @@
 package org.sft4j.batch;
 
+import org.sft4j.base.UserError;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.tokenize.EncodedExample;
 
@@ -32,10 +33,10 @@ public final class Batcher {
 
     public Batcher(TokenizedSet data, int batchSize, Integer maxNumTokens, boolean packing, long seed, boolean shuffle) {
         if (data.size() == 0) {
-            throw new IllegalArgumentException("the dataset is empty: no batches can be made");
+            throw new UserError("the dataset is empty: no batches can be made");
         }
         if (packing && maxNumTokens == null) {
-            throw new IllegalArgumentException("packing needs max_num_tokens (the length of a packed row)");
+            throw new UserError("packing needs max_num_tokens (the length of a packed row)");
         }
         this.data = data;
         this.batchSize = batchSize;
@@ -108,7 +109,7 @@ public final class Batcher {
             for (Integer i : w) {
                 int len = data.get(i).length();
                 if (len > maxNumTokens) {
-                    throw new IllegalArgumentException("example " + data.get(i).id() + " has " + len
+                    throw new UserError("example " + data.get(i).id() + " has " + len
                             + " tokens, more than max_num_tokens " + maxNumTokens);
                 }
                 int b = 0;

@@ -2,6 +2,7 @@ package org.sft4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.base.UserError;
 import org.sft4j.eval.bleu.Bleu;
 import org.sft4j.eval.bleu.BleuScore;
 import org.sft4j.eval.bleu.Chrf;
@@ -43,12 +44,12 @@ final class BleuCommand implements Callable<Integer> {
         for (Path r : refs) {
             List<String> lines = TextLines.read(r);
             if (lines.size() != hyps.size()) {
-                throw new IllegalArgumentException(hyp + " has " + hyps.size() + " lines but " + r + " has " + lines.size());
+                throw new UserError(hyp + " has " + hyps.size() + " lines but " + r + " has " + lines.size());
             }
             refStreams.add(lines);
         }
         if (hyps.isEmpty()) {
-            throw new IllegalArgumentException(hyp + " is empty");
+            throw new UserError(hyp + " is empty");
         }
         ObjectMapper om = json ? new ObjectMapper() : null;   // Jackson's start-up only when JSON is asked for
         for (String m : metrics) {
@@ -85,7 +86,7 @@ final class BleuCommand implements Callable<Integer> {
                         System.out.println(s.format());
                     }
                 }
-                default -> throw new IllegalArgumentException("unknown metric '" + m + "'; use bleu, chrf or chrf++");
+                default -> throw new UserError("unknown metric '" + m + "'; use bleu, chrf or chrf++");
             }
         }
         return 0;

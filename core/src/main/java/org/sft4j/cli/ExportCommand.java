@@ -1,5 +1,6 @@
 package org.sft4j.cli;
 
+import org.sft4j.base.UserError;
 import org.sft4j.export.LlamaFactoryExport;
 import org.sft4j.hub.HubClient;
 import picocli.CommandLine.Command;
@@ -28,7 +29,7 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!format.equals("llamafactory")) {
-            throw new IllegalArgumentException("unknown export format '" + format + "'; supported: llamafactory");
+            throw new UserError("unknown export format '" + format + "'; supported: llamafactory");
         }
         long n = LlamaFactoryExport.write(org.sft4j.config.SftConfig.read(config).withAll(overrides), out, HubClient.fromEnvironment());
         System.out.println("wrote " + n + " examples and train.yaml to " + out + "; run: FORCE_TORCHRUN=1 llamafactory-cli train "

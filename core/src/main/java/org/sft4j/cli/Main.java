@@ -36,15 +36,7 @@ public final class Main {
                 cl.addSubcommand(e.getKey(), e.getValue());
             }
         }
-        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            // bad input is a one-line message, not a stack trace
-            String message = ex instanceof java.nio.file.NoSuchFileException nf ? "no such file: " + nf.getFile() : ex.getMessage();
-            cmd.getErr().println("sft4j " + cmd.getCommandName() + ": " + message);
-            if (System.getenv("SFT4J_DEBUG") != null) {
-                ex.printStackTrace(cmd.getErr());
-            }
-            return 1;
-        });
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> Failures.report(ex, cmd.getCommandName(), cmd.getErr()));
         return cl.execute(args);
     }
 

@@ -1,6 +1,8 @@
 package org.sft4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.base.UserError;
 import org.sft4j.format.Message;
 import org.sft4j.template.ChatTemplate;
 import org.sft4j.template.NamedTemplates;
@@ -51,13 +53,13 @@ final class TemplateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         JsonNode arr = TokenizerConfig.json(messages);
         if (!arr.isArray()) {
-            throw new IllegalArgumentException(messages + ": expected a JSON array of {role, content} messages");
+            throw new UserError(messages + ": expected a JSON array of {role, content} messages");
         }
         List<Message> msgs = new ArrayList<>();
         int k = 0;
         for (JsonNode m : arr) {
             if (!m.hasNonNull("role") || !m.has("content")) {
-                throw new IllegalArgumentException(messages + ": message " + k + " needs 'role' and 'content'");
+                throw new UserError(messages + ": message " + k + " needs 'role' and 'content'");
             }
             JsonNode reasoning = m.get("reasoning_content");
             msgs.add(new Message(m.get("role").asText(), m.get("content").asText(),

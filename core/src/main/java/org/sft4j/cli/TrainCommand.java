@@ -15,7 +15,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
-@Command(name = "train", description = "Fine-tune as CONFIG says. Ctrl-C saves a checkpoint at the next step; a second Ctrl-C quits.")
+@Command(name = "train", description = "Fine-tune as CONFIG says. Ctrl-C or SIGTERM saves a checkpoint at the next step "
+        + "and exits with 130 or 143; a second Ctrl-C quits at once.")
 final class TrainCommand implements Callable<Integer> {
 
     @Mixin
@@ -24,8 +25,14 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         AtomicReference<Stoppable> running = new AtomicReference<>();
-        installInterrupt(running);
+        WorkerEnv worker = WorkerEnv.fromEnvironment();
+        StopSignals signals = StopSignals.install(running, worker != null);
         TrainListener console = new TrainListener() {
+            @Override
+            public void onResume(Path checkpoint, int step) {
+                System.out.println("resuming from " + checkpoint + " (step " + step + ")");
+            }
+
             @Override
             public void onStep(StepLog s) {
                 System.out.printf("step %d/%d  epoch %.2f  loss %.4f  lr %.3g  grad_norm %.3f  %.0f tok/s%n", s.step(),
@@ -42,7 +49,6 @@ final class TrainCommand implements Callable<Integer> {
                 System.out.println("saved " + dir);
             }
         };
-        WorkerEnv worker = WorkerEnv.fromEnvironment();
         // a worker of a multi-GPU run: rank 0 reports to the launcher in event lines, the others stay quiet
         List<TrainListener> listeners = worker == null ? List.of(console)
                 : worker.main() ? List.of(WorkerEvents.toStandardOutput()) : List.of();
@@ -50,29 +56,10 @@ final class TrainCommand implements Callable<Integer> {
         if (worker == null) {
             System.out.println(r.message());
         }
-        return r.status() == TrainResult.Status.NON_FINITE ? 2 : 0;
-    }
-
-    /** First SIGINT: stop at the next step boundary with a checkpoint. Second: exit now. */
-    @SuppressWarnings("removal")
-    private static void installInterrupt(AtomicReference<Stoppable> running) {
-        try {
-            sun.misc.Signal.handle(new sun.misc.Signal("INT"), new sun.misc.SignalHandler() {
-                private boolean once;
-
-                @Override
-                public void handle(sun.misc.Signal sig) {
-                    Stoppable t = running.get();
-                    if (t == null || once) {
-                        System.exit(130);
-                    }
-                    once = true;
-                    System.err.println("\ninterrupt: saving a checkpoint at the next step boundary (Ctrl-C again to quit now)");
-                    t.requestStop();
-                }
-            });
-        } catch (IllegalArgumentException e) {
-            // no signal support: Ctrl-C ends the JVM as usual
-        }
+        return switch (r.status()) {
+            case COMPLETED -> 0;
+            case NON_FINITE -> 2;
+            case INTERRUPTED -> signals.exitCode();
+        };
     }
 }

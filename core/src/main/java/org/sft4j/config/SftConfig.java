@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.sft4j.base.UserError;
 
 import java.io.IOException;
 import java.lang.reflect.RecordComponent;
@@ -41,7 +42,7 @@ public final class SftConfig {
 
     /** Keys of LLaMA-Factory / HF Trainer / fairseq2 that load with a warning because sft4j does not use them. */
     static final Set<String> NOT_APPLICABLE = Set.of("deepspeed", "ddp_timeout", "preprocessing_num_workers",
-            "overwrite_cache", "overwrite_output_dir", "plot_loss", "report_to", "flash_attn", "trust_remote_code",
+            "overwrite_cache", "plot_loss", "report_to", "flash_attn", "trust_remote_code",
             "dataloader_num_workers", "ddp_find_unused_parameters", "save_only_model", "logging_dir", "run_name",
             "gradient_checkpointing", "use_fast_tokenizer", "do_eval", "do_predict", "eval_strategy", "save_strategy",
             "logging_strategy", "include_num_input_tokens_seen", "disable_tqdm", "optim", "lr_scheduler_kwargs",
@@ -74,7 +75,7 @@ public final class SftConfig {
             while (root.getCause() != null) {
                 root = root.getCause();
             }
-            throw new IllegalArgumentException("config: " + root.getMessage(), e);
+            throw new UserError("config: " + root.getMessage(), e);
         }
     }
 
@@ -94,7 +95,7 @@ public final class SftConfig {
     /** Reads a YAML (or JSON) file such as LLaMA-Factory's training YAMLs. */
     public static SftConfig read(Path file) throws IOException {
         if (!Files.exists(file)) {
-            throw new IOException("config file " + file + " does not exist");
+            throw new UserError("config file " + file + " does not exist");
         }
         return parse(Files.readString(file), file.toString());
     }
@@ -105,21 +106,21 @@ public final class SftConfig {
         try {
             root = YAML.readTree(yaml);
         } catch (IOException e) {
-            throw new IllegalArgumentException(where + ": not valid YAML: " + e.getMessage(), e);
+            throw new UserError(where + ": not valid YAML: " + e.getMessage(), e);
         }
         if (root == null || root.isMissingNode() || root.isNull()) {
             return defaults();
         }
         if (!root.isObject()) {
-            throw new IllegalArgumentException(where + ": the config must be a mapping of keys to values");
+            throw new UserError(where + ": the config must be a mapping of keys to values");
         }
         Map<String, Object> values = new LinkedHashMap<>();
         List<String> warnings = new ArrayList<>();
         root.fields().forEachRemaining(e -> put(values, warnings, e.getKey(), JSON.convertValue(e.getValue(), Object.class), where));
         try {
             return new SftConfig(values, warnings);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+        } catch (UserError e) {
+            throw new UserError(where + ": " + e.getMessage(), e);
         }
     }
 
@@ -131,10 +132,10 @@ public final class SftConfig {
         }
         k = ALIASES.getOrDefault(k, k);
         if (!KNOWN.contains(k)) {
-            throw new IllegalArgumentException(where + ": unknown key '" + key + "'" + suggestion(k));
+            throw new UserError(where + ": unknown key '" + key + "'" + suggestion(k));
         }
         if (k.equals("stage") && value != null && !"sft".equals(String.valueOf(value))) {
-            throw new IllegalArgumentException(where + ": stage '" + value + "' is not supported; sft4j does sft");
+            throw new UserError(where + ": stage '" + value + "' is not supported; sft4j does sft");
         }
         if (k.equals("enable_thinking") && value == null) {
             value = "auto";   // LLaMA-Factory's enable_thinking: null, kept apart from a key left out (true)

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import org.sft4j.base.UserError;
+import org.sft4j.nd.Precision;
 
 import java.util.List;
 
@@ -31,11 +33,14 @@ import java.util.List;
  * @param saveSteps checkpoint every N steps (and at the end)
  * @param keepLastNCheckpoints keep at most N checkpoints (LLaMA-Factory's save_total_limit is an alias)
  * @param validateEveryNSteps validation loss every N steps (eval_steps is an alias)
- * @param bf16 bf16 compute (needs the native extension on GPU)
- * @param pureBf16 bf16 weights, gradients, optimizer moments and activations (LLaMA-Factory's {@code pure_bf16};
- *     needs the native extension)
- * @param fp16 fp16 compute with fp32 master weights and loss scaling (GPU)
+ * @param precision {@code fp32}, {@code bf16-mixed}, {@code fp16-mixed} or {@code bf16-true} (Lightning's names;
+ *     16-bit ones need the native extension and train in fp32 without it)
+ * @param bf16 LLaMA-Factory's alias of {@code precision: bf16-mixed}
+ * @param pureBf16 LLaMA-Factory's alias of {@code precision: bf16-true}
+ * @param fp16 LLaMA-Factory's alias of {@code precision: fp16-mixed}
  * @param resumeFromCheckpoint a checkpoint directory, or {@code auto}/{@code true} for the latest in output_dir
+ * @param overwriteOutputDir start over in an output_dir that holds another run (its checkpoints, metrics and scores
+ *     are removed); without it such a folder is refused, unless the run resumes
  * @param seed seed of initialisation, dropout and shuffling
  * @param lossChunkRows rows of the LM head computed at once in the loss
  * @param saveDtype dtype of saved weights: {@code auto} (as loaded), {@code float32}, {@code bfloat16}, {@code float16}
@@ -53,7 +58,9 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                         Boolean decayNormsAndBiases, Double adamBeta1, Double adamBeta2, Double adamEpsilon,
                         Double maxGradNorm, Integer loggingSteps, Integer saveSteps,
                         @JsonProperty("keep_last_n_checkpoints") Integer keepLastNCheckpoints,
-                        @JsonProperty("validate_every_n_steps") Integer validateEveryNSteps, Boolean bf16, Boolean pureBf16, Boolean fp16, String resumeFromCheckpoint, Long seed,
+                        @JsonProperty("validate_every_n_steps") Integer validateEveryNSteps, Precision precision,
+                        Boolean bf16, Boolean pureBf16, Boolean fp16, String resumeFromCheckpoint, Boolean overwriteOutputDir,
+                        Long seed,
                         Integer lossChunkRows, String saveDtype, Integer nprocPerNode, Integer nnodes, Integer nodeRank,
                         String masterAddr, Integer masterPort) {
 
@@ -66,7 +73,7 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         maxSteps = def(maxSteps, -1);
         lrSchedulerType = lrSchedulerType == null ? "linear" : lrSchedulerType.replace("_with_warmup", "");
         if (!List.of("linear", "cosine", "constant").contains(lrSchedulerType)) {
-            throw new IllegalArgumentException("lr_scheduler_type '" + lrSchedulerType + "' is not supported; use linear, "
+            throw new UserError("lr_scheduler_type '" + lrSchedulerType + "' is not supported; use linear, "
                     + "cosine or constant");
         }
         warmupRatio = def(warmupRatio, 0.0);
@@ -83,6 +90,8 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         bf16 = bf16 != null && bf16;
         pureBf16 = pureBf16 != null && pureBf16;
         fp16 = fp16 != null && fp16;
+        precision = precision(precision, bf16, pureBf16, fp16);
+        overwriteOutputDir = overwriteOutputDir != null && overwriteOutputDir;
         seed = seed == null ? 42L : seed;
         lossChunkRows = def(lossChunkRows, 1024);
         saveDtype = saveDtype == null ? "auto" : saveDtype;
@@ -91,15 +100,34 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         nodeRank = def(nodeRank, 0);
         masterAddr = masterAddr == null ? "127.0.0.1" : masterAddr;
         masterPort = def(masterPort, 29500);
-        if ((bf16 || pureBf16) && fp16) {
-            throw new IllegalArgumentException((pureBf16 ? "pure_bf16" : "bf16") + " and fp16 are both set; choose one");
-        }
         if (gradientAccumulationSteps < 1 || perDeviceTrainBatchSize < 1) {
-            throw new IllegalArgumentException("per_device_train_batch_size and gradient_accumulation_steps must be >= 1");
+            throw new UserError("per_device_train_batch_size and gradient_accumulation_steps must be >= 1");
         }
         if (warmupRatio < 0 || warmupRatio >= 1) {
-            throw new IllegalArgumentException("warmup_ratio must be in [0, 1), got " + warmupRatio);
+            throw new UserError("warmup_ratio must be in [0, 1), got " + warmupRatio);
         }
+    }
+
+    /**
+     * {@code precision}, or what LLaMA-Factory's booleans say ({@code pure_bf16} wins over {@code bf16}, as there);
+     * the key and a boolean that disagree are an error naming both.
+     */
+    private static Precision precision(Precision key, boolean bf16, boolean pureBf16, boolean fp16) {
+        if ((bf16 || pureBf16) && fp16) {
+            throw new UserError((pureBf16 ? "pure_bf16" : "bf16") + " and fp16 are both set; choose one");
+        }
+        String alias = pureBf16 ? "pure_bf16" : bf16 ? "bf16" : fp16 ? "fp16" : null;
+        Precision implied = pureBf16 ? Precision.BF16_TRUE : bf16 ? Precision.BF16_MIXED : fp16 ? Precision.FP16_MIXED : null;
+        if (key != null && implied != null && key != implied) {
+            throw new UserError("precision: " + key + " and " + alias + ": true disagree (" + alias
+                    + ": true means precision: " + implied + "); keep one of them");
+        }
+        return key != null ? key : implied != null ? implied : Precision.FP32;
+    }
+
+    /** Whether the run continues from a checkpoint ({@code resume_from_checkpoint} set and not false). */
+    public boolean resumes() {
+        return resumeFromCheckpoint != null && !resumeFromCheckpoint.isBlank() && !resumeFromCheckpoint.equals("false");
     }
 
     private static <T> T def(T v, T d) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.sft4j.base.JsonFiles;
+import org.sft4j.base.UserError;
 import org.sft4j.base.Version;
 import org.sft4j.config.DataArgs;
 import org.sft4j.config.SftConfig;
@@ -72,7 +73,7 @@ public final class DataPipeline {
     public static Prepared prepare(SftConfig cfg, HubClient hub, Consumer<Progress> progress) throws IOException {
         DataArgs args = cfg.data();
         if (cfg.model().tokenizerSource() == null) {
-            throw new IllegalArgumentException("the data step needs a tokenizer: set model_name_or_path (or tokenizer_name_or_path)");
+            throw new UserError("the data step needs a tokenizer: set model_name_or_path (or tokenizer_name_or_path)");
         }
         Path tokDir = Sources.model(cfg.model().tokenizerSource(), hub);
         TokenizerConfig tcfg = TokenizerConfig.read(tokDir);
@@ -82,7 +83,7 @@ public final class DataPipeline {
         List<DatasetSpec> train = specs(args.datasets(), args);
         List<DatasetSpec> eval = specs(args.evalDatasets(), args);
         if (train.isEmpty()) {
-            throw new IllegalArgumentException("no dataset given: set 'dataset' to a file, folder, hub URI or dataset_info.json name");
+            throw new UserError("no dataset given: set 'dataset' to a file, folder, hub URI or dataset_info.json name");
         }
         String key = manifestKey(train, eval, tokDir, template, args, cfg.model().template() + "|" + cfg.model().chatTemplate()
                 + "|enable_thinking=" + cfg.model().enableThinking().key());

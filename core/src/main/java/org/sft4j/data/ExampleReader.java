@@ -1,5 +1,6 @@
 package org.sft4j.data;
 
+import org.sft4j.base.UserError;
 import org.sft4j.config.DataArgs;
 import org.sft4j.format.Example;
 import org.sft4j.format.ExampleFormat;
@@ -57,7 +58,7 @@ public final class ExampleReader implements Iterator<Example>, Closeable {
             specs.add(DatasetSpec.resolve(n, args));
         }
         if (specs.isEmpty()) {
-            throw new IllegalArgumentException("no dataset given: set 'dataset' to a file, folder, hub URI or dataset_info.json name");
+            throw new UserError("no dataset given: set 'dataset' to a file, folder, hub URI or dataset_info.json name");
         }
         return new ExampleReader(specs, args, hub);
     }

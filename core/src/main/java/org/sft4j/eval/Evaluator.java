@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.sft4j.base.JsonFiles;
+import org.sft4j.base.UserError;
 import org.sft4j.config.SftConfig;
 import org.sft4j.data.DataPipeline;
 import org.sft4j.data.DatasetSpec;
@@ -159,7 +160,7 @@ public final class Evaluator {
             }
         }
         if (ids.isEmpty()) {
-            throw new IllegalArgumentException("the model has no end token to stop generation (no eos_token and the template "
+            throw new UserError("the model has no end token to stop generation (no eos_token and the template "
                     + "names none)");
         }
         return ids.stream().mapToInt(Integer::intValue).toArray();
@@ -218,7 +219,7 @@ public final class Evaluator {
         boolean fromTrain = names.isEmpty();
         if (fromTrain) {
             if (cfg.data().valSize() <= 0) {
-                throw new IllegalArgumentException("no test split: set test_dataset, eval_dataset or val_size");
+                throw new UserError("no test split: set test_dataset, eval_dataset or val_size");
             }
             names = cfg.data().datasets();
         }
@@ -288,7 +289,7 @@ public final class Evaluator {
 
     private static String require(String v, String key) {
         if (v == null || v.isBlank()) {
-            throw new IllegalArgumentException("evaluation needs " + key);
+            throw new UserError("evaluation needs " + key);
         }
         return v;
     }

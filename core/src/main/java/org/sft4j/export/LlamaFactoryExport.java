@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import org.sft4j.base.UserError;
 import org.sft4j.config.SftConfig;
 import org.sft4j.data.DatasetSpec;
 import org.sft4j.data.ExampleReader;
@@ -43,7 +44,7 @@ public final class LlamaFactoryExport {
     /** Writes the export to {@code out} (atomically) and returns the number of examples written. */
     public static long write(SftConfig cfg, Path out, HubClient hub) throws IOException {
         if (cfg.data().datasets().isEmpty()) {
-            throw new IllegalArgumentException("export needs the job's dataset");
+            throw new UserError("export needs the job's dataset");
         }
         try (AtomicDirectory dir = AtomicDirectory.begin(out)) {
             long n = writeExamples(cfg, dir.path().resolve(DATASET + ".jsonl"), hub);

@@ -1,5 +1,7 @@
 package org.sft4j.format;
 
+import org.sft4j.base.UserError;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -19,7 +21,7 @@ public record Message(String role, String content, String reasoningContent) {
 
     public Message {
         if (role == null || role.isBlank()) {
-            throw new IllegalArgumentException("a message needs a role");
+            throw new UserError("a message needs a role");
         }
         if (content == null) {
             content = "";

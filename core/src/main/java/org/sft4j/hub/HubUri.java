@@ -1,5 +1,7 @@
 package org.sft4j.hub;
 
+import org.sft4j.base.UserError;
+
 /**
  * A reference to something on the Hugging Face Hub: {@code hf://OWNER/MODEL},
  * {@code hf://datasets/OWNER/NAME[/path/in/repo]}, fairseq2's {@code hg://OWNER/NAME} (a dataset), with an
@@ -31,7 +33,7 @@ public record HubUri(RepoType type, String repoId, String revision, String path)
 
     public static HubUri parse(String s) {
         if (!isHub(s)) {
-            throw new IllegalArgumentException("not a hub URI (hf://... or hg://...): " + s);
+            throw new UserError("not a hub URI (hf://... or hg://...): " + s);
         }
         boolean fairseq = s.startsWith("hg://");
         String rest = s.substring(5);
@@ -44,7 +46,7 @@ public record HubUri(RepoType type, String repoId, String revision, String path)
         }
         String[] parts = rest.split("/", 3);
         if (parts.length < 2 || parts[0].isBlank() || parts[1].isBlank()) {
-            throw new IllegalArgumentException("hub URI '" + s + "' must name OWNER/NAME, e.g. hf://datasets/OWNER/NAME");
+            throw new UserError("hub URI '" + s + "' must name OWNER/NAME, e.g. hf://datasets/OWNER/NAME");
         }
         String name = parts[1];
         String revision = "main";

@@ -1,7 +1,9 @@
 package org.sft4j.jinja;
 
+import org.sft4j.base.UserError;
+
 /** A template that does not parse, uses an unsupported construct, or fails while rendering; names the line. */
-public class TemplateException extends RuntimeException {
+public class TemplateException extends UserError {
 
     private final int line;
 

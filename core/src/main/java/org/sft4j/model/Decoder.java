@@ -6,14 +6,13 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.core.Linear;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import org.sft4j.model.lora.LoraAdapter;
 import org.sft4j.model.lora.LoraConfig;
+import org.sft4j.nd.Compute;
 import org.sft4j.nd.Engines;
-import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.Precision;
 import org.sft4j.nd.Scalars;
+import org.sft4j.nd.Tensors;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -24,16 +23,20 @@ import java.util.List;
  * Hugging Face names.
  *
  * <pre>{@code
- * try (Decoder model = Decoder.load(Path.of("models/smollm2"), Device.cpu());
- *      NDManager step = model.manager().newSubManager()) {
- *     NDArray hidden = model.forward(ModelInputs.of(ids), step, null, false);  // (B, T, hidden)
- *     NDArray logits = model.logits(hidden);                                   // (B, T, vocab)
+ * try (Decoder model = Decoder.load(Path.of("models/smollm2"), Device.gpu(), Precision.BF16_MIXED);
+ *      StepScope step = StepScope.open(model.manager())) {
+ *     NDArray hidden = model.forward(ModelInputs.of(ids), step.manager(), null, false);  // (B, T, hidden)
+ *     NDArray logits = model.logits(hidden);                                             // (B, T, vocab)
  * }
  * }</pre>
  *
+ * <p>How it computes (portable DJL operations, or the native kernels at a precision) is a {@link Compute}
+ * chosen when it is loaded and held by every layer; under bf16-true the base weights are stored in bf16 from the
+ * start.
+ *
  * <p>Memory: weights live in {@link #manager()}; every array a forward pass creates is attached to
  * the manager passed to {@link #forward} (activations are always the first operand), so closing that
- * manager, or the {@code NDScope} around the step, frees the step.
+ * manager, or the {@code StepScope} around the step, frees the step.
  */
 public final class Decoder implements AutoCloseable {
 
@@ -46,57 +49,54 @@ public final class Decoder implements AutoCloseable {
     private final Parameter finalNorm;
     private final Parameter lmHead;
     private final Rope rope;
+    private final Compute compute;
     private LoraConfig lora;
-    private Compute compute = Compute.auto();
 
-    Decoder(ModelConfig config, NDManager manager, DataType dataType, Scalars scalars, Parameter embed,
+    Decoder(ModelConfig config, NDManager manager, DataType dataType, Compute compute, Scalars scalars, Parameter embed,
             List<DecoderLayer> layers, Parameter finalNorm, Parameter lmHead) {
         this.config = config;
         this.manager = manager;
         this.dataType = dataType;
+        this.compute = compute;
         this.scalars = scalars;
         this.embed = embed;
         this.layers = layers;
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
-        this.rope = new Rope(config.rope(), config.headDim(), manager);
+        this.rope = new Rope(config.rope(), config.headDim(), manager, dataType, compute);
     }
 
-    /** Loads a Hugging Face checkpoint directory onto {@code device} in fp32. */
+    /** Loads a Hugging Face checkpoint directory onto {@code device}, in fp32 (with the native kernels when loaded). */
     public static Decoder load(java.nio.file.Path dir, Device device) throws java.io.IOException {
-        return WeightLoader.load(dir, device, DataType.FLOAT32);
+        return load(dir, device, Compute.forPrecision(Precision.FP32));
+    }
+
+    /**
+     * Loads a checkpoint to train or run at {@code precision}: the native kernels at that precision where the
+     * extension is loaded, else fp32 on DJL's portable path (with one warning when a 16-bit precision was asked).
+     */
+    public static Decoder load(java.nio.file.Path dir, Device device, Precision precision) throws java.io.IOException {
+        return load(dir, device, Compute.forPrecision(precision));
+    }
+
+    /** Loads a checkpoint to compute with exactly {@code compute} (benchmarks and parity checks pick one). */
+    public static Decoder load(java.nio.file.Path dir, Device device, Compute compute) throws java.io.IOException {
+        return WeightLoader.load(dir, device, DataType.FLOAT32, compute);
     }
 
     /** A model with weights initialised as transformers does (normal(0, initializer_range), norms 1). */
     public static Decoder randomInit(ModelConfig config, long seed, Device device) {
-        return WeightLoader.randomInit(config, seed, device, DataType.FLOAT32);
+        return randomInit(config, seed, device, Compute.forPrecision(Precision.FP32));
     }
 
-    /** How forward passes compute (portable, fused attention, bf16 products). */
+    /** As {@link #randomInit(ModelConfig, long, Device)}, computing with {@code compute}. */
+    public static Decoder randomInit(ModelConfig config, long seed, Device device, Compute compute) {
+        return WeightLoader.randomInit(config, seed, device, DataType.FLOAT32, compute);
+    }
+
+    /** How this model computes, chosen when it was loaded; the loss, optimizer and clipping of a run use it too. */
     public Compute compute() {
         return compute;
-    }
-
-    /**
-     * Changes how forward passes compute. Entering or leaving pure bf16 converts the base weights (not LoRA
-     * adapters, which stay fp32) in place: do it before an optimizer is made for them.
-     */
-    public void setCompute(Compute compute) {
-        if (compute.pureBf16() != this.compute.pureBf16()) {
-            castBaseWeights(compute.pureBf16() ? NativeOps.BFLOAT16 : NativeOps.FLOAT32);
-        }
-        this.compute = compute;
-    }
-
-    private void castBaseWeights(int dtype) {
-        boolean was = org.sft4j.nd.Tensors.gradMode(false);
-        try {
-            for (Parameter p : baseParameters()) {
-                p.replace(org.sft4j.nd.Tensors.keep(NativeOps.cast(p.array(), dtype), manager));
-            }
-        } finally {
-            org.sft4j.nd.Tensors.gradMode(was);
-        }
     }
 
     public ModelConfig config() {
@@ -139,7 +139,7 @@ public final class Decoder implements AutoCloseable {
             System.arraycopy(in.inputIds()[i], 0, flat, i * t, t);
         }
         NDArray ids = scope.create(flat, new Shape(b, t));
-        NDArray x = JniUtils.embedding((PtNDArray) ids, (PtNDArray) embed.array(), false);  // (B, T, C)
+        NDArray x = Tensors.embedding(ids, embed.array());                                  // (B, T, C)
         int past = 0;
         int[][] keyValid = in.attentionMask();
         if (cache != null) {
@@ -147,39 +147,34 @@ public final class Decoder implements AutoCloseable {
             cache.extendValidity(in.attentionMask());
             keyValid = cache.keyValid();
         }
-        // plain causal attention needs no mask tensor with fused attention: its causal kernels apply it
-        boolean causalOnly = compute.fused() && cache == null && in.segmentIds() == null && allOnes(keyValid)
+        // plain causal attention needs no mask tensor where the kernels apply it themselves
+        boolean causalOnly = compute.implicitCausalMask() && cache == null && in.segmentIds() == null && allOnes(keyValid)
                 && (config.slidingWindow() <= 0 || config.slidingWindow() >= t);
         NDArray mask = causalOnly ? null : AttentionMask.build(scope, keyValid, in.segmentIds(), past, t,
                 config.slidingWindow(), dataType);
-        NDList cs = rope.tables(scope, in.positionIds(), dataType, compute.pureBf16());
+        NDList cs = rope.tables(scope, in.positionIds());
+        // one layer at a time: where activation checkpointing would wrap each layer's forward
         for (DecoderLayer layer : layers) {
-            x = layer.forward(x, cs.get(0), cs.get(1), mask, cache, training, compute);
+            x = layer.forward(x, cs.get(0), cs.get(1), mask, cache, training);
         }
         if (cache != null) {
             cache.advance(t);
         }
-        return layers.get(0).rmsNorm(x, finalNorm, compute);
+        return compute.rmsNorm(x, finalNorm.array(), config.rmsNormEps());
     }
 
     /** Projects hidden states (..., hidden) onto the vocabulary (..., vocab), in fp32. */
     public NDArray logits(NDArray hidden) {
-        NDArray logits = head().apply(hidden);
-        return compute.pureBf16() ? NativeOps.cast(logits, NativeOps.FLOAT32) : logits;
+        return compute.float32(head().apply(hidden));
     }
 
     /**
-     * The LM head as a function of hidden rows: fp32 logits, or bf16 ones under pure bf16 (the loss upcasts them,
-     * as transformers does). With mixed precision the head's 16-bit copy is made once here, so call this once per step
-     * and apply the function to every chunk.
+     * The LM head as a function of hidden rows: fp32 logits, or bf16 ones under bf16-true (the loss upcasts them,
+     * as transformers does). Any 16-bit copy of the head is made once here, so call this once per step and apply the
+     * function to every chunk.
      */
     public java.util.function.UnaryOperator<NDArray> head() {
-        if (!compute.halfProducts() || compute.pureBf16()) {
-            return h -> Linear.linear(h, lmHead.array()).head();
-        }
-        int half = compute.halfType();
-        NDArray head16 = NativeOps.cast(lmHead.array(), half);
-        return h -> NativeOps.linear(h, head16, null, half, NativeOps.FLOAT32);
+        return compute.head(lmHead.array());
     }
 
     private static boolean allOnes(int[][] mask) {
@@ -308,24 +303,22 @@ public final class Decoder implements AutoCloseable {
         if (lora == null) {
             return;
         }
-        boolean was = org.sft4j.nd.Tensors.gradMode(false);
+        boolean was = Tensors.gradMode(false);
         try {
             for (Projection p : projections()) {
                 LoraAdapter ad = p.lora();
                 if (ad == null) {
                     continue;
                 }
-                NDArray merged = p.weight().array().add(ad.delta());
-                if (compute.pureBf16()) {
-                    merged = NativeOps.cast(merged, NativeOps.BFLOAT16);   // the base keeps its dtype, as PEFT merges
-                }
-                p.weight().replace(org.sft4j.nd.Tensors.keep(merged, manager));
+                // the base keeps its stored type (bf16 under bf16-true), as PEFT merges
+                NDArray merged = stored(p.weight().array().add(ad.delta()));
+                p.weight().replace(merged);
                 ad.a().array().close();
                 ad.b().array().close();
                 p.setLora(null);
             }
         } finally {
-            org.sft4j.nd.Tensors.gradMode(was);
+            Tensors.gradMode(was);
         }
         lora = null;
         setBaseTrainable(true);
@@ -337,9 +330,27 @@ public final class Decoder implements AutoCloseable {
         manager.close();
     }
 
-    static Decoder assemble(ModelConfig cfg, NDManager manager, DataType dataType,
-                            java.util.function.Function<String, NDArray> weights) {
+    /** {@code a} (a new array) as this model stores a base weight, owned by the model's manager. */
+    private NDArray stored(NDArray a) {
+        return store(a, compute, manager);
+    }
+
+    private static NDArray store(NDArray a, Compute compute, NDManager manager) {
+        NDArray s = compute.weight(a);
+        if (s != a) {
+            a.close();
+        }
+        return Tensors.keep(s, manager);
+    }
+
+    /**
+     * Builds the model from its loaded tensors (fp32 or {@code dataType}, in {@code manager}); base weights are
+     * converted to how {@code compute} stores them as they are placed.
+     */
+    static Decoder assemble(ModelConfig cfg, NDManager manager, DataType dataType, Compute compute,
+                            java.util.function.Function<String, NDArray> loaded) {
         Scalars scalars = new Scalars(manager, dataType);
+        java.util.function.Function<String, NDArray> weights = name -> store(loaded.apply(name), compute, manager);
         Parameter embed = new Parameter("model.embed_tokens.weight", weights.apply("model.embed_tokens.weight"), true);
         List<DecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < cfg.numLayers(); i++) {
@@ -348,25 +359,26 @@ public final class Decoder implements AutoCloseable {
                     new Parameter(p + "input_layernorm.weight", weights.apply(p + "input_layernorm.weight"), true),
                     new Parameter(p + "post_attention_layernorm.weight",
                             weights.apply(p + "post_attention_layernorm.weight"), true),
-                    projection(weights, p + "self_attn.q_proj", cfg.qkvBias()),
-                    projection(weights, p + "self_attn.k_proj", cfg.qkvBias()),
-                    projection(weights, p + "self_attn.v_proj", cfg.qkvBias()),
-                    projection(weights, p + "self_attn.o_proj", cfg.oBias()),
-                    projection(weights, p + "mlp.gate_proj", cfg.mlpBias()),
-                    projection(weights, p + "mlp.up_proj", cfg.mlpBias()),
-                    projection(weights, p + "mlp.down_proj", cfg.mlpBias()),
-                    scalars));
+                    projection(weights, p + "self_attn.q_proj", cfg.qkvBias(), compute),
+                    projection(weights, p + "self_attn.k_proj", cfg.qkvBias(), compute),
+                    projection(weights, p + "self_attn.v_proj", cfg.qkvBias(), compute),
+                    projection(weights, p + "self_attn.o_proj", cfg.oBias(), compute),
+                    projection(weights, p + "mlp.gate_proj", cfg.mlpBias(), compute),
+                    projection(weights, p + "mlp.up_proj", cfg.mlpBias(), compute),
+                    projection(weights, p + "mlp.down_proj", cfg.mlpBias(), compute),
+                    compute));
         }
         Parameter norm = new Parameter("model.norm.weight", weights.apply("model.norm.weight"), true);
         Parameter head = cfg.tieWordEmbeddings() ? embed
                 : new Parameter("lm_head.weight", weights.apply("lm_head.weight"), true);
-        return new Decoder(cfg, manager, dataType, scalars, embed, layers, norm, head);
+        return new Decoder(cfg, manager, dataType, compute, scalars, embed, layers, norm, head);
     }
 
-    private static Projection projection(java.util.function.Function<String, NDArray> w, String name, boolean bias) {
+    private static Projection projection(java.util.function.Function<String, NDArray> w, String name, boolean bias,
+                                         Compute compute) {
         Parameter weight = new Parameter(name + ".weight", w.apply(name + ".weight"), true);
         Parameter b = bias ? new Parameter(name + ".bias", w.apply(name + ".bias"), true) : null;
-        return new Projection(name, weight, b);
+        return new Projection(name, weight, b, compute);
     }
 
     /** Shapes every checkpoint tensor must have, by name, in checkpoint order. */

@@ -1,10 +1,7 @@
 package org.sft4j.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.Activation;
-import org.sft4j.nd.NativeOps;
-import org.sft4j.nd.Scalars;
-import org.sft4j.nd.Tensors;
+import org.sft4j.nd.Compute;
 
 import java.util.List;
 
@@ -28,11 +25,11 @@ final class DecoderLayer {
     final Projection gate;
     final Projection up;
     final Projection down;
-    private final Scalars scalars;
+    private final Compute compute;
 
     DecoderLayer(ModelConfig cfg, int index, Parameter inputNorm, Parameter postAttentionNorm, Projection q,
                  Projection k, Projection v, Projection o, Projection gate, Projection up, Projection down,
-                 Scalars scalars) {
+                 Compute compute) {
         this.cfg = cfg;
         this.index = index;
         this.inputNorm = inputNorm;
@@ -44,7 +41,7 @@ final class DecoderLayer {
         this.gate = gate;
         this.up = up;
         this.down = down;
-        this.scalars = scalars;
+        this.compute = compute;
     }
 
     List<Projection> projections() {
@@ -55,85 +52,35 @@ final class DecoderLayer {
         return List.of(inputNorm, postAttentionNorm);
     }
 
-    /** @param mask additive (B, 1, T, S), or null for plain causal attention (fused attention only) */
-    NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training, Compute compute) {
-        NDArray h = x.add(attention(rmsNorm(x, inputNorm, compute), cos, sin, mask, cache, training, compute));
-        return h.add(mlp(rmsNorm(h, postAttentionNorm, compute), training, compute));
+    /** @param mask additive (B, 1, T, S), or null for plain causal attention (see Compute.implicitCausalMask) */
+    NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training) {
+        NDArray h = x.add(attention(compute.rmsNorm(x, inputNorm.array(), cfg.rmsNormEps()), cos, sin, mask, cache, training));
+        return h.add(mlp(compute.rmsNorm(h, postAttentionNorm.array(), cfg.rmsNormEps()), training));
     }
 
-    private NDArray attention(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training,
-                              Compute compute) {
+    private NDArray attention(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training) {
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
         int hd = cfg.headDim();
-        NDArray qs = heads(q.apply(x, training, compute), b, t, cfg.numHeads(), hd);   // (B, H, T, D)
-        NDArray ks = heads(k.apply(x, training, compute), b, t, cfg.numKvHeads(), hd); // (B, kvH, T, D)
-        NDArray vs = heads(v.apply(x, training, compute), b, t, cfg.numKvHeads(), hd);
-        if (compute.fused()) {
-            qs = NativeOps.rope(qs, cos, sin);
-            ks = NativeOps.rope(ks, cos, sin);
-        } else {
-            qs = Rope.apply(qs, cos, sin);
-            ks = Rope.apply(ks, cos, sin);
-        }
+        NDArray qs = compute.rope(heads(q.apply(x, training), b, t, cfg.numHeads(), hd), cos, sin);   // (B, H, T, D)
+        NDArray ks = compute.rope(heads(k.apply(x, training), b, t, cfg.numKvHeads(), hd), cos, sin); // (B, kvH, T, D)
+        NDArray vs = heads(v.apply(x, training), b, t, cfg.numKvHeads(), hd);
         if (cache != null) {
-            NDArray[] full = cache.append(index, ks, vs);                    // (B, kvH, S, D)
+            NDArray[] full = cache.append(index, ks, vs);                                             // (B, kvH, S, D)
             ks = full[0];
             vs = full[1];
         }
-        if (compute.fused()) {
-            NDArray out = fused(qs, ks, vs, mask, compute);
-            return o.apply(out.transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd), training, compute);
-        }
-        if (cfg.kvGroups() > 1) {
-            ks = ks.repeat(1, cfg.kvGroups());                                 // repeat_interleave: (B, H, S, D)
-            vs = vs.repeat(1, cfg.kvGroups());
-        }
-        NDArray scores = qs.matMul(ks.transpose(0, 1, 3, 2)).mul(scalars.of(1.0 / Math.sqrt(hd))).add(mask);
-        NDArray probs = Tensors.softmaxFp32(scores, -1);                       // (B, H, T, S)
-        if (probs.getDataType() != vs.getDataType()) {
-            probs = probs.toType(vs.getDataType(), false);
-        }
-        NDArray out = probs.matMul(vs).transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd);
-        return o.apply(out, training, compute);
-    }
-
-    /**
-     * PyTorch's fused attention (B, H, T, D): fp32, on bf16/fp16 copies returning fp32 (mixed), or all bf16 (pure).
-     */
-    private NDArray fused(NDArray qs, NDArray ks, NDArray vs, NDArray mask, Compute compute) {
-        double scale = 1.0 / Math.sqrt(cfg.headDim());
-        boolean gqa = cfg.kvGroups() > 1;
-        if (!compute.halfProducts()) {
-            return NativeOps.attention(qs, ks, vs, mask, mask == null, scale, gqa);
-        }
-        // inputs and mask cast to the 16-bit type in the same call (no-ops under pure bf16, which stays bf16)
-        return NativeOps.attention(qs, ks, vs, mask, mask == null, scale, gqa, compute.halfType(),
-                compute.pureBf16() ? NativeOps.KEEP : NativeOps.FLOAT32);
+        NDArray out = compute.attention(qs, ks, vs, mask, 1.0 / Math.sqrt(hd), cfg.kvGroups());      // (B, H, T, D)
+        return o.apply(out.transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd), training);
     }
 
     private static NDArray heads(NDArray x, long b, long t, int heads, int hd) {
         return x.reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
     }
 
-    private NDArray mlp(NDArray x, boolean training, Compute compute) {
-        if (compute.fused()) {
-            // native: SwiGLU in one op, on 16-bit activations when the products are 16-bit
-            NDArray g = gate.applyInComputeType(x, training, compute);
-            NDArray u = up.applyInComputeType(x, training, compute);
-            return down.apply(NativeOps.siluMul(g, u), training, compute);
-        }
-        NDArray g = gate.apply(x, training, compute);
-        NDArray silu = g.mul(Activation.sigmoid(g));
-        return down.apply(silu.mul(up.apply(x, training, compute)), training, compute);
-    }
-
-    NDArray rmsNorm(NDArray x, Parameter weight, Compute compute) {
-        if (compute.fused()) {
-            return NativeOps.rmsNorm(x, weight.array(), cfg.rmsNormEps());
-        }
-        NDArray variance = x.square().mean(new int[] {-1}, true);
-        NDArray normed = x.div(variance.add(scalars.of(cfg.rmsNormEps())).sqrt());
-        return normed.mul(weight.array());
+    private NDArray mlp(NDArray x, boolean training) {
+        NDArray g = gate.applyForElementwise(x, training);
+        NDArray u = up.applyForElementwise(x, training);
+        return down.apply(compute.siluMul(g, u), training);
     }
 }

@@ -1,5 +1,7 @@
 package org.sft4j.model;
 
+import org.sft4j.base.UserError;
+
 /**
  * How to continue a prompt.
  *
@@ -17,10 +19,10 @@ public record GenerationOptions(int maxNewTokens, boolean greedy, double tempera
 
     public GenerationOptions {
         if (maxNewTokens < 0) {
-            throw new IllegalArgumentException("max_new_tokens must be >= 0, got " + maxNewTokens);
+            throw new UserError("max_new_tokens must be >= 0, got " + maxNewTokens);
         }
         if (!greedy && (temperature <= 0 || topP <= 0 || topP > 1)) {
-            throw new IllegalArgumentException("sampling needs temperature > 0 and 0 < top_p <= 1, got temperature "
+            throw new UserError("sampling needs temperature > 0 and 0 < top_p <= 1, got temperature "
                     + temperature + ", top_p " + topP);
         }
     }

@@ -2,8 +2,9 @@ package org.sft4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import org.sft4j.base.UserError;
+import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 
 import java.util.ArrayList;
@@ -32,14 +33,14 @@ public final class Generator {
         int b = prompts.size();
         int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
         if (longest == 0) {
-            throw new IllegalArgumentException("every prompt is empty: generation needs at least one token");
+            throw new UserError("every prompt is empty: generation needs at least one token");
         }
         long[][] ids = new long[b][longest];
         int[][] mask = new int[b][longest];
         for (int i = 0; i < b; i++) {
             int[] p = prompts.get(i);
             if (p.length == 0) {
-                throw new IllegalArgumentException("prompt " + i + " is empty");
+                throw new UserError("prompt " + i + " is empty");
             }
             int pad = longest - p.length;
             Arrays.fill(ids[i], 0, pad, opt.padId());
@@ -66,8 +67,8 @@ public final class Generator {
             int[][] allMask = mask;
             for (int s = 0; s < opt.maxNewTokens(); s++) {
                 int[] next;
-                try (NDScope scope = new NDScope(); NDManager sm = gen.newSubManager()) {
-                    NDArray hidden = model.forward(step, sm, cache, false);
+                try (StepScope scope = StepScope.open(gen)) {
+                    NDArray hidden = model.forward(step, scope.manager(), cache, false);
                     long t = hidden.getShape().get(1);
                     NDArray last = hidden.get(new NDIndex(":, " + (t - 1)));          // (B, hidden)
                     NDArray logits = model.logits(last);                              // (B, V)

@@ -3,6 +3,7 @@ package org.sft4j.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.base.UserError;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -48,11 +49,11 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
 
     public ModelConfig {
         if (hiddenSize <= 0 || numLayers <= 0 || numHeads <= 0 || vocabSize <= 0 || intermediateSize <= 0) {
-            throw new IllegalArgumentException("config: hidden_size, intermediate_size, num_hidden_layers, "
+            throw new UserError("config: hidden_size, intermediate_size, num_hidden_layers, "
                     + "num_attention_heads and vocab_size must be positive");
         }
         if (numHeads % numKvHeads != 0) {
-            throw new IllegalArgumentException("config: num_attention_heads (" + numHeads
+            throw new UserError("config: num_attention_heads (" + numHeads
                     + ") must be a multiple of num_key_value_heads (" + numKvHeads + ")");
         }
     }
@@ -69,7 +70,7 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
         }
         try {
             return fromJson(o);
-        } catch (IllegalArgumentException e) {
+        } catch (UserError e) {
             throw new IOException(f + ": " + e.getMessage(), e);
         }
     }
@@ -79,12 +80,12 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
         String type = n.path("model_type").asText("");
         JsonNode archs = n.path("architectures");
         if (!SUPPORTED.contains(type)) {
-            throw new IllegalArgumentException("unsupported architecture: model_type '" + type + "'"
+            throw new UserError("unsupported architecture: model_type '" + type + "'"
                     + (archs.isArray() ? " (" + archs + ")" : "") + "; supported: " + SUPPORTED
                     + " i.e. " + SUPPORTED_ARCHS + " (SmolLM2 and Llama-3 are llama)");
         }
         if (!n.path("hidden_act").asText("silu").equals("silu")) {
-            throw new IllegalArgumentException("unsupported hidden_act '" + n.path("hidden_act").asText()
+            throw new UserError("unsupported hidden_act '" + n.path("hidden_act").asText()
                     + "': the decoder implements SwiGLU with silu");
         }
         int hidden = req(n, "hidden_size");
@@ -98,7 +99,7 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
             window = n.get("sliding_window").asInt();
         }
         if (qwen && n.path("use_sliding_window").asBoolean(false)) {
-            throw new IllegalArgumentException("qwen2 with use_sliding_window=true is not supported");
+            throw new UserError("qwen2 with use_sliding_window=true is not supported");
         }
         return new ModelConfig(type, hidden, req(n, "intermediate_size"), req(n, "num_hidden_layers"), heads,
                 kvHeads, headDim, req(n, "vocab_size"), n.path("rms_norm_eps").asDouble(1e-6),
@@ -109,7 +110,7 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
 
     private static int req(JsonNode n, String key) {
         if (!n.path(key).isNumber()) {
-            throw new IllegalArgumentException("missing or non-numeric '" + key + "'");
+            throw new UserError("missing or non-numeric '" + key + "'");
         }
         return n.get(key).asInt();
     }

@@ -120,7 +120,7 @@ public final class ModelFiles {
             case "float32", "fp32" -> StDType.F32;
             case "bfloat16", "bf16" -> StDType.BF16;
             case "float16", "fp16" -> StDType.F16;
-            default -> throw new IllegalArgumentException("save_dtype '" + s + "' must be auto, float32, bfloat16 or float16");
+            default -> throw new org.sft4j.base.UserError("save_dtype '" + s + "' must be auto, float32, bfloat16 or float16");
         };
     }
 

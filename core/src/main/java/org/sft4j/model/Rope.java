@@ -5,41 +5,40 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
-import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.Compute;
 import org.sft4j.nd.Tensors;
 
 /**
  * Rotary position embeddings: {@code x * cos + rotate_half(x) * sin}. The cos/sin rows of every position are
  * computed once on the host (fp32 angles, as transformers computes them) and kept on the model's device; a
  * forward pass looks its positions up in them, so positions may restart inside a packed row and no table is
- * rebuilt or uploaded per step.
+ * rebuilt or uploaded per step. The tables are kept in the activations' type (bf16 under bf16-true).
  */
 final class Rope {
 
     private final float[] invFreq;
     private final int headDim;
     private final NDManager owner;
+    private final DataType dataType;
+    private final Compute compute;
     private int positions;
     private NDArray cos;
     private NDArray sin;
-    private NDArray cos16;
-    private NDArray sin16;
 
-    /** @param owner the manager that holds the cached tables (the model's) */
-    Rope(RopeConfig cfg, int headDim, NDManager owner) {
+    /**
+     * @param owner the manager that holds the cached tables (the model's)
+     * @param dataType the model's DJL type (the tables are converted to it when it is not fp32)
+     */
+    Rope(RopeConfig cfg, int headDim, NDManager owner, DataType dataType, Compute compute) {
         this.invFreq = cfg.inverseFrequencies(headDim);
         this.headDim = headDim;
         this.owner = owner;
+        this.dataType = dataType;
+        this.compute = compute;
     }
 
-    /**
-     * cos and sin [B, 1, T, D] for the given positions, attached to {@code scope}.
-     *
-     * @param bf16 the tables in bf16 (pure bf16 compute); otherwise in {@code dtype}
-     */
-    NDList tables(NDManager scope, long[][] positionIds, DataType dtype, boolean bf16) {
+    /** cos and sin [B, 1, T, D] for the given positions, attached to {@code scope}. */
+    NDList tables(NDManager scope, long[][] positionIds) {
         int b = positionIds.length;
         int t = positionIds[0].length;
         long[] flat = new long[b * t];
@@ -54,23 +53,17 @@ final class Rope {
                 max = Math.max(max, p);
             }
         }
-        ensure(max + 1, bf16);
+        ensure(max + 1);
         NDArray ids = scope.create(flat, new Shape(b, t));
-        NDArray c = lookup(ids, bf16 ? cos16 : cos, b, t);
-        NDArray s = lookup(ids, bf16 ? sin16 : sin, b, t);
-        if (!bf16 && dtype != DataType.FLOAT32) {
-            c = c.toType(dtype, false);
-            s = s.toType(dtype, false);
-        }
-        return new NDList(c, s);
+        return new NDList(lookup(ids, cos, b, t), lookup(ids, sin, b, t));
     }
 
     private NDArray lookup(NDArray ids, NDArray table, int b, int t) {
-        return JniUtils.embedding((PtNDArray) ids, (PtNDArray) table, false).reshape(b, 1, t, headDim);
+        return Tensors.embedding(ids, table).reshape(b, 1, t, headDim);
     }
 
     /** Builds (or grows) the tables to cover positions [0, needed). */
-    private synchronized void ensure(long needed, boolean bf16) {
+    private synchronized void ensure(long needed) {
         if (needed > positions) {
             int n = (int) Math.max(needed, Math.max(1024, 2L * positions));
             close();
@@ -89,30 +82,33 @@ final class Rope {
                     s[base + k + half] = sv;
                 }
             }
-            // kept: the first forward may run inside an NDScope, which would free them with the step
-            cos = Tensors.keep(owner.create(c, new Shape(n, headDim)), owner);
-            sin = Tensors.keep(owner.create(s, new Shape(n, headDim)), owner);
+            cos = table(c, n);
+            sin = table(s, n);
             positions = n;
-        }
-        if (bf16 && cos16 == null) {
-            cos16 = Tensors.keep(NativeOps.cast(cos, NativeOps.BFLOAT16), owner);
-            sin16 = Tensors.keep(NativeOps.cast(sin, NativeOps.BFLOAT16), owner);
         }
     }
 
+    /** One table [n, D] in the model's manager and the activations' type. */
+    private NDArray table(float[] values, int n) {
+        NDArray fp32 = owner.create(values, new Shape(n, headDim));
+        NDArray typed = dataType == DataType.FLOAT32 ? fp32 : fp32.toType(dataType, false);
+        NDArray table = compute.activations(typed);
+        if (typed != fp32 && typed != table) {
+            typed.close();
+        }
+        if (fp32 != table) {
+            fp32.close();
+        }
+        // kept: the first forward may run inside a step scope, which would free it with the step
+        return Tensors.keep(table, owner);
+    }
+
     private void close() {
-        for (NDArray a : new NDArray[] {cos, sin, cos16, sin16}) {
+        for (NDArray a : new NDArray[] {cos, sin}) {
             if (a != null) {
                 a.close();
             }
         }
-        cos = sin = cos16 = sin16 = null;
-    }
-
-    /** Applies the rotation to x [B, H, T, D]. */
-    static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
-        NDList halves = x.split(2, 3);
-        NDArray rotated = halves.get(1).neg().concat(halves.get(0), 3);
-        return x.mul(cos).add(rotated.mul(sin));
+        cos = sin = null;
     }
 }

@@ -1,6 +1,7 @@
 package org.sft4j.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.sft4j.base.UserError;
 
 /**
  * Rotary position embedding parameters, from transformers 5's {@code rope_parameters} or the older
@@ -26,7 +27,7 @@ public record RopeConfig(double theta, String type, double factor, double lowFre
         String type = p.isObject() ? p.path("rope_type").asText(p.path("type").asText("default")) : "default";
         switch (type) {
             case "default", "linear", "llama3" -> { }
-            default -> throw new IllegalArgumentException("unsupported rope type '" + type
+            default -> throw new UserError("unsupported rope type '" + type
                     + "'; supported: default, linear, llama3");
         }
         return new RopeConfig(theta, type, p.path("factor").asDouble(1.0), p.path("low_freq_factor").asDouble(1.0),

@@ -3,15 +3,17 @@ package org.sft4j.model;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import org.sft4j.model.io.CheckpointFiles;
 import org.sft4j.model.io.TensorInfo;
 import org.sft4j.model.io.TensorReader;
+import org.sft4j.nd.Compute;
 import org.sft4j.nd.DataTypes;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.Precision;
+import org.sft4j.nd.Tensors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +39,11 @@ final class WeightLoader {
 
     /** Loads {@code dir} onto {@code device} with every weight in {@code dtype} (fp32, fp16, or bf16 with the extension). */
     static Decoder load(Path dir, Device device, DataType dtype) throws IOException {
+        return load(dir, device, dtype, Compute.forPrecision(Precision.FP32));
+    }
+
+    /** As {@link #load(Path, Device, DataType)}, the model computing with {@code compute} (which stores the weights). */
+    static Decoder load(Path dir, Device device, DataType dtype, Compute compute) throws IOException {
         DataTypes.requireSupported(dtype);
         ModelConfig cfg = ModelConfig.read(dir);
         LinkedHashMap<String, long[]> expected = Decoder.expectedShapes(cfg);
@@ -66,7 +73,7 @@ final class WeightLoader {
             NDManager manager = Engines.newManager(device);
             try {
                 Map<String, NDArray> loaded = TensorReader.readAll(files, expected.keySet(), manager, dtype);
-                return Decoder.assemble(cfg, manager, dtype, loaded::get);
+                return Decoder.assemble(cfg, manager, dtype, compute, loaded::get);
             } catch (IOException | RuntimeException ex) {
                 manager.close();
                 throw ex;
@@ -78,7 +85,7 @@ final class WeightLoader {
      * Weights initialised as transformers does (normal(0, initializer_range), norms 1, biases 0), generated on the
      * device by torch's generator seeded with {@code seed} (the same values for the same seed and device type).
      */
-    static Decoder randomInit(ModelConfig cfg, long seed, Device device, DataType dtype) {
+    static Decoder randomInit(ModelConfig cfg, long seed, Device device, DataType dtype, Compute compute) {
         DataTypes.requireSupported(dtype);
         NDManager manager = Engines.newManager(device);
         try {
@@ -92,7 +99,7 @@ final class WeightLoader {
                         : manager.randomNormal(0f, (float) cfg.initializerRange(), shape, DataType.FLOAT32);
                 w.put(name, place(manager, a, dtype));
             }
-            return Decoder.assemble(cfg, manager, dtype, w::get);
+            return Decoder.assemble(cfg, manager, dtype, compute, w::get);
         } catch (RuntimeException ex) {
             manager.close();
             throw ex;
@@ -105,9 +112,7 @@ final class WeightLoader {
         if (out != a) {
             a.close();
         }
-        out.attach(manager);
-        NDScope.unregister(out);
-        return out;
+        return Tensors.keep(out, manager);
     }
 
     static UncheckedIOException unchecked(IOException e) {

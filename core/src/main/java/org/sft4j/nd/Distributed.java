@@ -2,6 +2,7 @@ package org.sft4j.nd;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,7 +52,7 @@ public final class Distributed implements AutoCloseable {
                     System.load(lib.toString());
                     ok = true;
                 } catch (UnsatisfiedLinkError e) {
-                    System.err.println("sft4j: " + lib + " did not load (" + e.getMessage() + ")");
+                    LoggerFactory.getLogger(Distributed.class).warn("{} did not load ({})", lib, e.getMessage());
                 }
             }
             available = ok;
@@ -62,7 +63,7 @@ public final class Distributed implements AutoCloseable {
     /** Joins (rank 0: creates) the group; blocks until all {@code world} ranks have joined. */
     public static Distributed join(String host, int port, int rank, int world, Device device) {
         if (!available()) {
-            throw new IllegalStateException("multi-process training needs native/build/" + LIB
+            throw new org.sft4j.base.UserError("multi-process training needs native/build/" + LIB
                     + " (built by native/build.sh beside libtorch: NCCL where CUDA and NCCL's header are found, Gloo for CPU)");
         }
         // a GPU rank joins through NCCL on its device, a CPU rank through Gloo

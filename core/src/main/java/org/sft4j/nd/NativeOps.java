@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -240,7 +241,8 @@ public final class NativeOps {
             System.load(lib.toAbsolutePath().toString());
             return true;
         } catch (UnsatisfiedLinkError e) {
-            System.err.println("sft4j: native extension " + lib + " did not load (" + e.getMessage() + "); using the portable path");
+            LoggerFactory.getLogger(NativeOps.class).warn("native extension {} did not load ({}); using the portable path",
+                    lib, e.getMessage());
             return false;
         }
     }

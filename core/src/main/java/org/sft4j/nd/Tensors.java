@@ -4,11 +4,21 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 
-/** Small helpers over DJL arrays that several packages need. */
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Small helpers over DJL arrays that several packages need. The engine's own classes (JniUtils, PtNDArray) are
+ * used here and in the rest of {@code nd} only: other packages see DJL's engine-neutral API.
+ */
 public final class Tensors {
 
     private Tensors() {}
@@ -76,6 +86,56 @@ public final class Tensors {
         boolean was = JniUtils.isGradMode();
         JniUtils.setGradMode(enabled);
         return was;
+    }
+
+    /** The gradients of those of {@code params} that have one; the handles belong to the caller (close or scope them). */
+    public static List<NDArray> gradients(List<NDArray> params) {
+        List<NDArray> grads = new ArrayList<>();
+        for (NDArray p : params) {
+            NDArray g = gradOrNull(p);
+            if (g != null) {
+                grads.add(g);
+            }
+        }
+        return grads;
+    }
+
+    /** Rows of {@code table} (V, C) for int64 {@code ids} of any shape -> (..., C), attached to the ids' manager. */
+    public static NDArray embedding(NDArray ids, NDArray table) {
+        return JniUtils.embedding((PtNDArray) ids, (PtNDArray) table, false);
+    }
+
+    /** Rows {@code index} (int64, N) of a 2-d array (R, C) -> (N, C), differentiable, in {@code x}'s manager. */
+    public static NDArray rows(NDArray x, NDArray index) {
+        return JniUtils.indexAdv((PtNDArray) x, new NDIndex("{}", index), (PtNDManager) x.getManager());
+    }
+
+    /** An fp32 array of {@code shape} whose memory is not initialised (to be filled through {@link #hostMemory}). */
+    public static NDArray uninitializedFloat32(NDManager manager, Shape shape) {
+        return JniUtils.createEmptyNdArray((PtNDManager) manager, shape, DataType.FLOAT32, manager.getDevice(),
+                SparseFormat.DENSE);
+    }
+
+    /** A CPU array's own memory, to write into in place. */
+    public static ByteBuffer hostMemory(NDArray cpuArray) {
+        return JniUtils.getByteBuffer((PtNDArray) cpuArray, true);
+    }
+
+    /**
+     * Copies {@code src}'s values into {@code dst} in place, converting the type (bf16 included), without autograd.
+     * DJL's {@code set(Buffer)} is avoided: libtorch prints a deprecation warning for it.
+     */
+    public static void copyInto(NDArray dst, NDArray src) {
+        if (NativeOps.available()) {
+            NativeOps.copyInto(dst, src);
+            return;
+        }
+        boolean was = gradMode(false);
+        try (NDArray converted = src.toType(dst.getDataType(), true)) {
+            dst.set(new NDIndex("..."), converted);
+        } finally {
+            gradMode(was);
+        }
     }
 
     /** Keeps {@code a} alive after the enclosing {@link NDScope} closes, owned by {@code manager}. */

@@ -1,7 +1,9 @@
 package org.sft4j.read;
 
+import org.sft4j.base.UserError;
+
 /** Bad input data: the message starts with where it is (file:line, or file row N) and says what is wrong. */
-public class DataException extends RuntimeException {
+public class DataException extends UserError {
 
     private final String location;
 

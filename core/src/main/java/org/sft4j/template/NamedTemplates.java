@@ -1,5 +1,7 @@
 package org.sft4j.template;
 
+import org.sft4j.base.UserError;
+
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,7 +66,7 @@ public final class NamedTemplates {
     public static ChatTemplate get(String name, TokenizerConfig model, Clock clock) {
         String source = SOURCES.get(name.equals("qwen2.5") ? "qwen" : name.equals("default") ? "plain" : name);
         if (source == null) {
-            throw new IllegalArgumentException("unknown template '" + name + "'; named templates: " + names()
+            throw new UserError("unknown template '" + name + "'; named templates: " + names()
                     + ", or leave template unset to use the model's own chat_template");
         }
         String key = name.equals("qwen2.5") ? "qwen" : name.equals("default") ? "plain" : name;
@@ -117,7 +119,7 @@ public final class NamedTemplates {
                     + " and no default (chat_template.jinja): set chat_template to the .jinja file to use");
         }
         if (own == null) {
-            throw new IllegalArgumentException(model.dir() + " has no chat_template (a base model?): set template to one of "
+            throw new UserError(model.dir() + " has no chat_template (a base model?): set template to one of "
                     + names());
         }
         return own;

@@ -2,9 +2,8 @@ package org.sft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import org.sft4j.model.Parameter;
-import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.Compute;
 import org.sft4j.nd.Tensors;
 
 import java.util.ArrayList;
@@ -21,7 +20,9 @@ import java.util.Map;
  *   v = b2 v + (1 - b2) g^2
  *   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  * </pre>
- * Moments are fp32 (bf16 for bf16 parameters) and live in the optimizer's own manager, outside every step scope.
+ * The update itself is the model's {@link Compute}'s (PyTorch's fused kernel with the native extension). Moments are
+ * fp32 (bf16 for bf16 weights) and live in the optimizer's own manager, outside every step; {@link #close()} frees
+ * them, so a notebook that trains a model twice holds one set of moments at a time.
  */
 public final class AdamW implements AutoCloseable {
 
@@ -31,34 +32,26 @@ public final class AdamW implements AutoCloseable {
     private final double eps;
     private final double weightDecay;
     private final boolean decayAll;
+    private final Compute compute;
     private final NDManager manager;
     private final Map<String, NDArray> m = new LinkedHashMap<>();
     private final Map<String, NDArray> v = new LinkedHashMap<>();
     private int step;
-    /** PyTorch's fused AdamW kernel (native extension) instead of DJL operations. */
-    private final boolean fused = NativeOps.available();
 
     public AdamW(List<Parameter> params, double beta1, double beta2, double eps, double weightDecay, boolean decayAll,
-                 NDManager parent) {
+                 Compute compute, NDManager parent) {
         this.params = List.copyOf(params);
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.eps = eps;
         this.weightDecay = weightDecay;
         this.decayAll = decayAll;
+        this.compute = compute;
         this.manager = parent.newSubManager();
         for (Parameter p : params) {
-            m.put(p.name(), Tensors.keep(zeroMoment(p.array()), manager));
-            v.put(p.name(), Tensors.keep(zeroMoment(p.array()), manager));
+            m.put(p.name(), Tensors.keep(compute.moment(p.array()), manager));
+            v.put(p.name(), Tensors.keep(compute.moment(p.array()), manager));
         }
-    }
-
-    /** Moments are fp32, or bf16 for bf16 parameters (pure bf16), as torch makes them with zeros_like. */
-    private static NDArray zeroMoment(NDArray param) {
-        if (param.getDataType() == DataType.UNKNOWN) {
-            return NativeOps.zerosLike(param);
-        }
-        return param.zerosLike().toType(DataType.FLOAT32, false);
     }
 
     /** Weight decay applies to matrices (linear weights, embeddings), not to norm weights or biases. */
@@ -69,56 +62,19 @@ public final class AdamW implements AutoCloseable {
     /** One update with learning rate {@code lr}; gradients must already be scaled and clipped. */
     public void step(double lr) {
         step++;
-        if (fused) {
-            fusedStep(lr);
-            return;
-        }
-        double bc1 = 1 - Math.pow(beta1, step);
-        double bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
-        boolean was = Tensors.gradMode(false);
-        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {   // frees every temporary of the update
+        for (boolean decayGroup : new boolean[] {true, false}) {
+            List<NDArray> ws = new ArrayList<>();
+            List<NDArray> ms = new ArrayList<>();
+            List<NDArray> vs = new ArrayList<>();
             for (Parameter p : params) {
-                NDArray g = Tensors.gradOrNull(p.array());
-                if (g == null) {
-                    continue;
+                if (decays(p) == decayGroup) {
+                    ws.add(p.array());
+                    ms.add(m.get(p.name()));
+                    vs.add(v.get(p.name()));
                 }
-                NDArray w = p.array();
-                if (weightDecay != 0 && lr != 0 && decays(p)) {
-                    w.muli(1 - lr * weightDecay);
-                }
-                NDArray mt = m.get(p.name());
-                NDArray vt = v.get(p.name());
-                mt.muli(beta1).addi(g.mul(1 - beta1));
-                vt.muli(beta2).addi(g.square().muli(1 - beta2));
-                NDArray denom = vt.sqrt().divi(bc2Sqrt).addi(eps);
-                w.subi(mt.div(denom).muli(lr / bc1));
             }
-        } finally {
-            Tensors.gradMode(was);
-        }
-    }
-
-    /** The same update through PyTorch's fused kernel (one launch per group instead of ~10 per parameter). */
-    private void fusedStep(double lr) {
-        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
-            for (boolean decayGroup : new boolean[] {true, false}) {
-                List<NDArray> ws = new ArrayList<>();
-                List<NDArray> gs = new ArrayList<>();
-                List<NDArray> ms = new ArrayList<>();
-                List<NDArray> vs = new ArrayList<>();
-                for (Parameter p : params) {
-                    NDArray g = Tensors.gradOrNull(p.array());
-                    if (g != null && decays(p) == decayGroup) {
-                        ws.add(p.array());
-                        gs.add(g);
-                        ms.add(m.get(p.name()));
-                        vs.add(v.get(p.name()));
-                    }
-                }
-                if (!ws.isEmpty()) {
-                    NDArray stepTensor = ws.get(0).getManager().create((float) step);
-                    NativeOps.fusedAdamW(ws, gs, ms, vs, stepTensor, lr, beta1, beta2, decayGroup ? weightDecay : 0, eps);
-                }
+            if (!ws.isEmpty()) {
+                compute.adamW(ws, ms, vs, step, lr, beta1, beta2, decayGroup ? weightDecay : 0, eps);
             }
         }
     }
@@ -140,6 +96,7 @@ public final class AdamW implements AutoCloseable {
         return all;
     }
 
+    /** Frees the moments. */
     @Override
     public void close() {
         manager.close();

@@ -1,16 +1,11 @@
 package org.sft4j.train;
 
 import ai.djl.ndarray.NDArray;
-
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.core.Linear;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.jni.JniUtils;
-import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.Compute;
 import org.sft4j.nd.Tensors;
 
 import java.util.function.UnaryOperator;
@@ -69,12 +64,11 @@ public final class CausalLmLoss {
     public static NDArray selectRows(NDArray hidden, Targets targets, NDManager scope) {
         Shape s = hidden.getShape();
         NDArray flat = hidden.reshape(s.get(0) * s.get(1), s.get(2));
-        NDArray idx = scope.create(targets.rows());
-        return JniUtils.indexAdv((PtNDArray) flat, new NDIndex("{}", idx), (PtNDManager) flat.getManager());
+        return Tensors.rows(flat, scope.create(targets.rows()));
     }
 
     private static UnaryOperator<NDArray> linear(NDArray headWeight) {
-        return h -> Linear.linear(h, headWeight).head();
+        return Compute.portable().head(headWeight);
     }
 
     /** Summed negative log-likelihood of the targets, differentiable w.r.t. {@code rows} and the head. */
@@ -84,18 +78,18 @@ public final class CausalLmLoss {
 
     /** As above, with the head as a function from hidden rows to logits ({@code Decoder.head()}). */
     public static NDArray sum(NDArray rows, long[] labels, UnaryOperator<NDArray> head, int chunkRows, NDManager scope) {
-        return sum(rows, labels, head, chunkRows, scope, false);
+        return sum(rows, labels, head, chunkRows, scope, Compute.portable());
     }
 
-    /** As above; {@code fused}: the native extension's cross-entropy kernel instead of log-softmax and gather. */
+    /** As above, with {@code compute}'s cross-entropy (the native kernel, or log-softmax and gather). */
     public static NDArray sum(NDArray rows, long[] labels, UnaryOperator<NDArray> head, int chunkRows, NDManager scope,
-                              boolean fused) {
+                              Compute compute) {
         long n = rows.getShape().get(0);
         NDArray total = null;
         for (long start = 0; start < n; start += chunkRows) {
             long end = Math.min(n, start + chunkRows);
             NDArray part = chunkSum(rows.get(new NDIndex(start + ":" + end)), labels, (int) start, (int) end,
-                    head, scope, fused);
+                    head, scope, compute);
             total = total == null ? part : total.add(part);
         }
         return total == null ? scope.zeros(new Shape(), DataType.FLOAT32) : total;
@@ -103,15 +97,9 @@ public final class CausalLmLoss {
 
     /** NLL summed over rows [start, end) of the selected rows. */
     static NDArray chunkSum(NDArray rows, long[] labels, int start, int end, UnaryOperator<NDArray> head, NDManager scope,
-                            boolean fused) {
+                            Compute compute) {
         long[] tgt = java.util.Arrays.copyOfRange(labels, start, end);
-        NDArray logits = head.apply(rows);                                   // (n, V)
-        if (fused) {
-            return NativeOps.crossEntropySum(logits, scope.create(tgt), IGNORE_INDEX);
-        }
-        NDArray logp = Tensors.logSoftmaxFp32(logits, -1);                   // fp32 whatever the compute dtype
-        NDArray picked = logp.gather(scope.create(tgt).reshape(tgt.length, 1), 1);
-        return picked.sum().neg();
+        return compute.crossEntropySum(head.apply(rows), scope.create(tgt));   // logits (n, V), summed in fp32
     }
 
     /**

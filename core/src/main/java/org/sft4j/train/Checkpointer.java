@@ -3,6 +3,7 @@ package org.sft4j.train;
 import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.sft4j.base.JsonFiles;
+import org.sft4j.base.UserError;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.io.AtomicDirectory;
@@ -12,6 +13,7 @@ import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
 import org.sft4j.model.io.TensorReader;
 import org.sft4j.model.io.TensorSource;
+import org.sft4j.nd.Tensors;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,27 +39,26 @@ public final class Checkpointer {
     private final Decoder model;
     private final AdamW optimizer;
     private final Integer keepLast;
-    private final Path modelSource;
-    private final String baseModel;
+    private final ModelSource source;
 
-    public Checkpointer(Path outputDir, Decoder model, AdamW optimizer, Integer keepLast, Path modelSource, String baseModel) {
+    public Checkpointer(Path outputDir, Decoder model, AdamW optimizer, Integer keepLast, ModelSource source) {
         this.outputDir = outputDir;
         this.model = model;
         this.optimizer = optimizer;
         this.keepLast = keepLast;
-        this.modelSource = modelSource;
-        this.baseModel = baseModel;
+        this.source = source;
     }
 
     public Path save(TrainState state) throws IOException {
         Path target = outputDir.resolve("checkpoint-" + state.step());
         try (AtomicDirectory dir = AtomicDirectory.begin(target)) {
+            Path sourceDir = source.dir().orElse(null);
             if (model.loraConfig() != null) {
-                ModelFiles.writeAdapter(model, dir.path(), baseModel);
-                ModelFiles.copyTokenizerFiles(modelSource, dir.path());
+                ModelFiles.writeAdapter(model, dir.path(), source.name());
+                ModelFiles.copyTokenizerFiles(sourceDir, dir.path());
             } else {
                 // checkpoints keep the compute precision so that resuming is exact; exports may be bf16
-                ModelFiles.writeModel(model, dir.path(), StDType.F32, modelSource, ModelFiles.DEFAULT_SHARD_BYTES);
+                ModelFiles.writeModel(model, dir.path(), StDType.F32, sourceDir, ModelFiles.DEFAULT_SHARD_BYTES);
             }
             List<NamedTensor> moments = new ArrayList<>();
             for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
@@ -99,11 +100,16 @@ public final class Checkpointer {
     public static TrainState readState(Path checkpoint) throws IOException {
         Path f = checkpoint.resolve(STATE);
         if (!Files.exists(f)) {
-            throw new IOException(checkpoint + " is not a complete checkpoint: " + STATE + " is missing");
+            throw new UserError(checkpoint + " is not a complete checkpoint: " + STATE + " is missing");
         }
-        TrainState s = JSON.readValue(f.toFile(), TrainState.class);
+        TrainState s;
+        try {
+            s = JSON.readValue(f.toFile(), TrainState.class);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new UserError(f + " is not a valid trainer state (" + e.getOriginalMessage() + ")", e);
+        }
         if (s.formatVersion() != TrainState.FORMAT_VERSION) {
-            throw new IOException(f + ": checkpoint format " + s.formatVersion() + " is not " + TrainState.FORMAT_VERSION);
+            throw new UserError(f + ": checkpoint format " + s.formatVersion() + " is not " + TrainState.FORMAT_VERSION);
         }
         return s;
     }
@@ -117,7 +123,7 @@ public final class Checkpointer {
             List<Path> all = list(outputDir);
             if (all.isEmpty()) {
                 if (setting.equals("true")) {
-                    throw new IOException("resume_from_checkpoint: true, but " + outputDir + " has no complete checkpoint");
+                    throw new UserError("resume_from_checkpoint: true, but " + outputDir + " has no complete checkpoint");
                 }
                 return null;
             }
@@ -133,7 +139,7 @@ public final class Checkpointer {
         try (SafetensorsFile f = SafetensorsFile.open(checkpoint.resolve("optimizer.safetensors"))) {
             for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
                 if (!f.tensors().containsKey(e.getKey())) {
-                    throw new IOException(checkpoint + "/optimizer.safetensors has no '" + e.getKey()
+                    throw new UserError(checkpoint + "/optimizer.safetensors has no '" + e.getKey()
                             + "' (was the checkpoint written for another model or method?)");
                 }
                 TensorReader.readInto(f, e.getKey(), e.getValue());   // in the moments' own type, bf16 included

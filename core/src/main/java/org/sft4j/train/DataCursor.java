@@ -3,6 +3,7 @@ package org.sft4j.train;
 import org.sft4j.batch.Batch;
 import org.sft4j.batch.Batcher;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -10,6 +11,12 @@ import java.util.List;
  * checkpoint stores as the data position.
  */
 final class DataCursor {
+
+    /**
+     * The micro-batches of one optimizer step that this replica computes, and the counts of the whole (global)
+     * accumulated batch, which normalise the loss on every replica.
+     */
+    record StepBatch(List<Batch> micro, long supervised, long tokens) {}
 
     private final Batcher batcher;
     private int epoch;
@@ -27,32 +34,31 @@ final class DataCursor {
         return plan.size();
     }
 
-    Batch next() {
-        return materialize(nextRows());
+    /** The next {@code microBatches} micro-batches, this replica's rows of each padded into arrays. */
+    StepBatch next(int microBatches, Replicas replicas) {
+        List<Batch> mine = new ArrayList<>();
+        long supervised = 0;
+        long tokens = 0;
+        for (int k = 0; k < microBatches; k++) {
+            List<int[]> rows = nextRows();
+            supervised += batcher.supervised(rows);
+            tokens += batcher.tokens(rows);
+            List<int[]> shard = replicas.shard(rows);   // only this replica's rows are padded
+            if (!shard.isEmpty()) {
+                mine.add(batcher.materialize(shard));
+            }
+        }
+        return new StepBatch(mine, supervised, tokens);
     }
 
-    /** The rows of the next micro-batch, not yet padded into arrays (data parallel takes a share of them). */
-    List<int[]> nextRows() {
+    /** The rows of the next micro-batch, not yet padded into arrays. */
+    private List<int[]> nextRows() {
         if (index >= plan.size()) {
             epoch++;
             index = 0;
             plan = batcher.epochPlan(epoch);
         }
         return plan.get(index++);
-    }
-
-    Batch materialize(List<int[]> rows) {
-        return batcher.materialize(rows);
-    }
-
-    /** Real tokens of the rows, as {@link Batch#tokens()} of their batch counts them. */
-    int tokens(List<int[]> rows) {
-        return batcher.tokens(rows);
-    }
-
-    /** Supervised tokens of the rows, as {@link Batch#supervised()} of their batch counts them. */
-    int supervised(List<int[]> rows) {
-        return batcher.supervised(rows);
     }
 
     int epoch() {

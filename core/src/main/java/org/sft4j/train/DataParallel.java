@@ -9,6 +9,7 @@ import org.sft4j.nd.GradientBuckets;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * Data parallel across worker processes, one per GPU (or several sharing the CPU): every rank holds a replica
@@ -16,23 +17,27 @@ import java.util.List;
  * gradients, scaled by the global batch's supervised tokens, are summed across ranks in buckets while backward
  * runs. The update is then the one a single process would make on the whole batch.
  */
-final class DataParallel implements AutoCloseable {
+final class DataParallel implements Replicas {
 
     private final WorkerEnv env;
     private final Distributed group;
     private final GradientBuckets buckets;
     private final NDManager manager;
+    private final BooleanSupplier stopRequested;
     private boolean armed;
+    private boolean stopAgreed;
 
-    private DataParallel(WorkerEnv env, Distributed group, GradientBuckets buckets, NDManager manager) {
+    private DataParallel(WorkerEnv env, Distributed group, GradientBuckets buckets, NDManager manager,
+                         BooleanSupplier stopRequested) {
         this.env = env;
         this.group = group;
         this.buckets = buckets;
         this.manager = manager;
+        this.stopRequested = stopRequested;
     }
 
     /** Joins the group (blocks until every rank has) and makes every replica equal to rank 0's. */
-    static DataParallel join(WorkerEnv env, Decoder model, List<Parameter> trainable) {
+    static DataParallel join(WorkerEnv env, Decoder model, List<Parameter> trainable, BooleanSupplier stopRequested) {
         Distributed group = Distributed.join(env.masterAddr(), env.masterPort(), env.rank(), env.world(), model.device());
         List<NDArray> all = new ArrayList<>();
         model.baseParameters().forEach(p -> all.add(p.array()));
@@ -40,11 +45,22 @@ final class DataParallel implements AutoCloseable {
         group.broadcast(all, 0);
         GradientBuckets buckets = group.overlap(trainable.stream().map(Parameter::array).toList(),
                 GradientBuckets.DEFAULT_BUCKET_BYTES);
-        return new DataParallel(env, group, buckets, model.manager());
+        return new DataParallel(env, group, buckets, model.manager(), stopRequested);
     }
 
-    WorkerEnv env() {
-        return env;
+    @Override
+    public boolean main() {
+        return env.main();
+    }
+
+    @Override
+    public int rank() {
+        return env.rank();
+    }
+
+    @Override
+    public int world() {
+        return env.world();
     }
 
     /** This rank's rows of a global batch: rows rank, rank + world, ... (possibly none). */
@@ -56,18 +72,20 @@ final class DataParallel implements AutoCloseable {
         return mine;
     }
 
-    <T> List<T> shard(List<T> rows) {
+    @Override
+    public <T> List<T> shard(List<T> rows) {
         return shard(rows, env.rank(), env.world());
     }
 
-    /** Called just before the backward that completes this step's gradients. */
-    void arm() {
+    @Override
+    public void beforeFinalBackward() {
         buckets.arm();
         armed = true;
     }
 
     /** Ends the step's gradient sum (every rank, every step), including buckets backward did not reach. */
-    void finishGradients() {
+    @Override
+    public void finishGradients() {
         if (!armed) {
             buckets.arm();   // this rank had nothing to back-propagate in the last micro-batch
         }
@@ -75,8 +93,20 @@ final class DataParallel implements AutoCloseable {
         armed = false;
     }
 
-    /** Sums small host values over the ranks (loss sums, counts, stop flags). */
-    double[] sum(double... values) {
+    @Override
+    public double sumLoss(double local) {
+        double[] agreed = sum(local, stopRequested.getAsBoolean() ? 1 : 0);   // one collective for both
+        stopAgreed = agreed[1] > 0;
+        return agreed[0];
+    }
+
+    @Override
+    public boolean stopAgreed() {
+        return stopAgreed;
+    }
+
+    @Override
+    public double[] sum(double... values) {
         float[] f = new float[values.length];
         for (int i = 0; i < f.length; i++) {
             f[i] = (float) values[i];

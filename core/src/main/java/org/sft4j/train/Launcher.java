@@ -33,6 +33,7 @@ public final class Launcher implements Stoppable {
 
     private final List<Process> workers = new ArrayList<>();
     private final PrintStream console;
+    private volatile boolean stopping;
 
     Launcher(PrintStream console) {
         this.console = console;
@@ -84,7 +85,7 @@ public final class Launcher implements Stoppable {
         for (int i = 0; i < local; i++) {
             int rank = a.nodeRank() * local + i;
             List<String> cmd = new ArrayList<>(command);
-            cmd.addAll(List.of("train", "--config", config.toString()));
+            cmd.addAll(List.of("train", config.toString()));   // sft4j train CONFIG.yaml
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
             Map<String, String> env = pb.environment();
             env.put("RANK", String.valueOf(rank));
@@ -103,9 +104,27 @@ public final class Launcher implements Stoppable {
             reader.setDaemon(true);
             reader.start();
         }
-        if (started != null) {
-            started.accept(this);
+        // a launcher that ends (a second Ctrl-C, an error) takes its workers with it
+        Thread reaper = new Thread(this::stopAll, "sft4j-stop-workers");
+        Runtime.getRuntime().addShutdownHook(reaper);
+        try {
+            if (started != null) {
+                started.accept(this);
+            }
+            return follow(a, local, lines, tails, t0, out, listeners);
+        } finally {
+            stopAll();   // normally all have ended already
+            try {
+                Runtime.getRuntime().removeShutdownHook(reaper);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs
+            }
         }
+    }
+
+    /** Replays rank 0's events and waits for every worker; a failing one stops the others. */
+    private TrainResult follow(TrainArgs a, int local, BlockingQueue<String[]> lines, List<Deque<String>> tails, long t0,
+                               Path out, List<TrainListener> listeners) throws IOException {
         TrainResult result = null;
         int open = local;
         String failure = null;
@@ -120,7 +139,9 @@ public final class Launcher implements Stoppable {
                 if (item[1] == null) {
                     open--;
                     int code = workers.get(i).waitFor();
-                    if (code != 0 && failure == null) {
+                    // a worker this launcher asked to stop ends as a signal ends it (130, 143), checkpoint saved
+                    boolean stopped = stopping && (code == 130 || code == 143);
+                    if (code != 0 && !stopped && failure == null) {
                         failure = "worker rank " + rank + " exited with code " + code + "; its last lines:\n"
                                 + String.join("\n", tails.get(i));
                         stopAll();   // as torchrun does: the others would wait for it forever
@@ -174,21 +195,20 @@ public final class Launcher implements Stoppable {
         lines.add(new String[] {String.valueOf(rank), null});
     }
 
-    /** Asks every worker to end at the next step boundary with a checkpoint (SIGINT, as Ctrl-C would). */
+    /**
+     * Asks every worker to end at the next step boundary with a checkpoint. SIGTERM, not SIGINT: a process started
+     * in the background (nohup, a batch script) ignores SIGINT, and so do the workers it starts.
+     */
     @Override
     public void requestStop() {
+        stopping = true;
         for (Process p : workers) {
-            if (p.isAlive()) {
-                try {
-                    new ProcessBuilder("kill", "-INT", String.valueOf(p.pid())).inheritIO().start().waitFor();
-                } catch (IOException | InterruptedException e) {
-                    p.destroy();
-                }
-            }
+            p.toHandle().destroy();   // SIGTERM; unlike Process.destroy it leaves the output pipes open
         }
     }
 
+    /** Kills the workers still running (SIGKILL): one blocked in a collective would wait for a failed peer forever. */
     private void stopAll() {
-        workers.forEach(Process::destroy);
+        workers.stream().filter(Process::isAlive).forEach(Process::destroyForcibly);
     }
 }

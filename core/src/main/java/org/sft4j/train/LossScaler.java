@@ -6,7 +6,7 @@ package org.sft4j.train;
  * clipping; a step whose gradients overflowed is skipped and the scale halved; after 2000 clean steps in a row
  * the scale doubles.
  */
-public final class LossScaler {
+public final class LossScaler implements LossScaling {
 
     public static final double INITIAL_SCALE = 65536;
     /** Below this the run stops, as DeepSpeed's min_loss_scale: the gradients overflow whatever the scale. */
@@ -39,7 +39,7 @@ public final class LossScaler {
         return new LossScaler(state.lossScale(), state.lossScaleCleanSteps() == null ? 0 : state.lossScaleCleanSteps());
     }
 
-    /** The factor the loss is multiplied by this step. */
+    @Override
     public double scale() {
         return scale;
     }
@@ -49,12 +49,17 @@ public final class LossScaler {
         return cleanSteps;
     }
 
-    /**
-     * Records a step's outcome and moves the scale for the next one.
-     *
-     * @param finite whether every unscaled gradient was finite
-     * @return whether the step's gradients may be applied
-     */
+    @Override
+    public Double checkpointedScale() {
+        return scale;
+    }
+
+    @Override
+    public Integer checkpointedCleanSteps() {
+        return cleanSteps;
+    }
+
+    @Override
     public boolean update(boolean finite) {
         if (!finite) {
             scale *= BACKOFF_FACTOR;

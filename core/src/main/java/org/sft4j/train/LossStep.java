@@ -2,11 +2,11 @@ package org.sft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import org.sft4j.batch.Batch;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelInputs;
+import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 
 import java.util.function.UnaryOperator;
@@ -18,9 +18,12 @@ import java.util.function.UnaryOperator;
  * <p>The LM head and log-softmax run over chunks of supervised rows; each chunk's loss is
  * back-propagated into a detached copy of the hidden rows right away, freeing its {@code chunk x vocab}
  * logits, and one final backward carries the collected gradient through the decoder. Peak memory of
- * the head is one chunk, whatever the vocabulary.
+ * the head is one chunk, whatever the vocabulary. The model's {@link org.sft4j.nd.Compute} computes the
+ * cross-entropy too.
  */
 public final class LossStep {
+
+    private static final Runnable NOTHING = () -> { };
 
     private final Decoder model;
     private final int chunkRows;
@@ -33,36 +36,42 @@ public final class LossStep {
     /**
      * Runs forward and backward; gradients accumulate in the parameters.
      *
-     * @param scale 1 / supervised tokens of the accumulated batch
-     * @return the summed (unscaled) loss of this micro-batch (waits for the device)
+     * @param scale 1 / supervised tokens of the accumulated batch (times the loss scale under fp16)
+     * @param beforeFinalBackward runs just before the backward through the decoder (a gradient all-reduce arms its
+     *     hooks there)
+     * @return the summed (unscaled) loss of this micro-batch (waits for the device); 0 when it supervises nothing
      */
-    public double forwardBackward(Batch batch, double scale, NDManager scope) {
-        NDArray total = forwardBackwardLazy(batch, scale, scope, null);
+    public double forwardBackward(Batch batch, double scale, NDManager scope, Runnable beforeFinalBackward) {
+        NDArray total = forwardBackwardLazy(batch, scale, scope, beforeFinalBackward);
         return total == null ? 0 : Tensors.scalar(total);
+    }
+
+    public double forwardBackward(Batch batch, double scale, NDManager scope) {
+        return forwardBackward(batch, scale, scope, NOTHING);
+    }
+
+    /** As {@link #forwardBackwardLazy(Batch, double, NDManager, Runnable)}, with nothing run before the final backward. */
+    public NDArray forwardBackwardLazy(Batch batch, double scale, NDManager scope) {
+        return forwardBackwardLazy(batch, scale, scope, NOTHING);
     }
 
     /**
      * As {@link #forwardBackward}, without waiting for the device: the summed loss comes back as an fp32 scalar
      * in {@code scope} (null when the batch supervises nothing), so the host can queue the next work at once.
-     *
-     * @param beforeFinalBackward run just before the backward through the decoder (a gradient all-reduce
-     *     arms its hooks there), or null
      */
     public NDArray forwardBackwardLazy(Batch batch, double scale, NDManager scope, Runnable beforeFinalBackward) {
         CausalLmLoss.Targets targets = CausalLmLoss.Targets.of(batch.labels());
         if (targets.count() == 0) {
             return null;
         }
-        boolean fused = model.compute().fused();
         boolean was = Tensors.gradMode(true);
         try {
             NDArray rows;
             // the forward's arrays are released here: autograd holds what backward needs, so each activation is
-            // freed as soon as backward has passed it (as in PyTorch), not when the step's scope ends
-            try (NDScope forward = new NDScope()) {
-                NDArray hidden = model.forward(ModelInputs.of(batch), scope, null, true);
-                rows = CausalLmLoss.selectRows(hidden, targets, scope);
-                NDScope.unregister(rows);
+            // freed as soon as backward has passed it (as in PyTorch), not when the step ends
+            try (StepScope forward = StepScope.open(scope)) {
+                NDArray hidden = model.forward(ModelInputs.of(batch), forward.manager(), null, true);
+                rows = forward.keep(CausalLmLoss.selectRows(hidden, targets, forward.manager()));
             }
             NDArray detached = rows.stopGradient();
             detached.setRequiresGradient(true);
@@ -73,20 +82,17 @@ public final class LossStep {
             for (long start = 0; start < n; start += chunkRows) {
                 long end = Math.min(n, start + chunkRows);
                 // the chunk's logits are freed as soon as its backward is done, not at the end of the step
-                try (NDScope chunk = new NDScope()) {
+                try (StepScope chunk = StepScope.open(scope)) {
                     NDArray part = CausalLmLoss.chunkSum(detached.get(new NDIndex(start + ":" + end)), targets.labels(),
-                            (int) start, (int) end, head, scope, fused);
+                            (int) start, (int) end, head, chunk.manager(), model.compute());
                     NDArray scaled = part.mul(scaleArr);
-                    Tensors.backward(scaled, scope.ones(scaled.getShape()), false);
+                    Tensors.backward(scaled, chunk.manager().ones(scaled.getShape()), false);
                     NDArray value = part.stopGradient();
-                    total = total == null ? value : total.add(value);
-                    NDScope.unregister(total);
+                    total = chunk.keep(total == null ? value : total.add(value));
                 }
             }
             NDArray rowGrad = Tensors.gradOrNull(detached);
-            if (beforeFinalBackward != null) {
-                beforeFinalBackward.run();
-            }
+            beforeFinalBackward.run();
             Tensors.backward(rows, rowGrad, false);
             return total;
         } finally {
@@ -105,7 +111,7 @@ public final class LossStep {
             NDArray hidden = model.forward(ModelInputs.of(batch), scope, null, false);
             NDArray rows = CausalLmLoss.selectRows(hidden, targets, scope);
             double sum = Tensors.scalar(CausalLmLoss.sum(rows, targets.labels(), model.head(), chunkRows, scope,
-                    model.compute().fused()));
+                    model.compute()));
             return new double[] {sum, targets.count()};
         } finally {
             Tensors.gradMode(was);

@@ -1,5 +1,7 @@
 package org.sft4j.train;
 
+import org.sft4j.base.UserError;
+
 /**
  * Learning rate per optimizer step, as transformers' {@code get_*_schedule_with_warmup}:
  * <ol>
@@ -12,7 +14,7 @@ public record LrSchedule(String type, double peak, int warmupSteps, int totalSte
 
     public LrSchedule {
         if (totalSteps <= 0) {
-            throw new IllegalArgumentException("the run has no optimizer steps (totalSteps=" + totalSteps + ")");
+            throw new UserError("the run has no optimizer steps (totalSteps=" + totalSteps + ")");
         }
     }
 

@@ -1,10 +1,9 @@
 package org.sft4j.train;
 
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import org.sft4j.batch.Batcher;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.model.Decoder;
+import org.sft4j.nd.StepScope;
 
 import java.util.List;
 
@@ -14,7 +13,7 @@ public final class Validation {
     private Validation() {}
 
     public static double meanLoss(Decoder model, TokenizedSet set, int batchSize, int chunkRows) {
-        return mean(sums(model, set, batchSize, chunkRows, 0, 1));
+        return mean(sums(model, set, batchSize, chunkRows, Replicas.single(() -> false)));
     }
 
     /** Loss per supervised token from {summed loss, supervised tokens}; NaN when nothing was supervised. */
@@ -22,19 +21,22 @@ public final class Validation {
         return sums[1] == 0 ? Double.NaN : sums[0] / sums[1];
     }
 
-    /** Summed loss and supervised tokens over the batches {@code shard}, {@code shard + shards}, ... of the split. */
-    static double[] sums(Decoder model, TokenizedSet set, int batchSize, int chunkRows, int shard, int shards) {
+    /**
+     * Summed loss and supervised tokens over the split, summed over the replicas: each scores its share of the
+     * batches.
+     */
+    static double[] sums(Decoder model, TokenizedSet set, int batchSize, int chunkRows, Replicas replicas) {
         LossStep step = new LossStep(model, chunkRows);
         Batcher b = new Batcher(set, batchSize, null, false, 0, false);
         double sum = 0;
         double count = 0;
-        for (List<int[]> plan : DataParallel.shard(b.epochPlan(0), shard, shards)) {
-            try (NDScope scope = new NDScope(); NDManager sm = model.manager().newSubManager()) {
-                double[] r = step.evaluate(b.materialize(plan), sm);
+        for (List<int[]> plan : replicas.shard(b.epochPlan(0))) {
+            try (StepScope scope = StepScope.open(model.manager())) {
+                double[] r = step.evaluate(b.materialize(plan), scope.manager());
                 sum += r[0];
                 count += r[1];
             }
         }
-        return new double[] {sum, count};
+        return replicas.sum(sum, count);
     }
 }

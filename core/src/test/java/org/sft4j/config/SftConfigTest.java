@@ -1,6 +1,8 @@
 package org.sft4j.config;
 
 import org.junit.jupiter.api.Test;
+import org.sft4j.base.UserError;
+import org.sft4j.nd.Precision;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -56,7 +58,9 @@ class SftConfigTest {
         assertEquals("cosine", c.train().lrSchedulerType());
         assertEquals(0.1, c.train().warmupRatio());
         assertTrue(c.train().bf16());
-        assertEquals(6, c.warnings().size(), c.warnings().toString());
+        assertEquals(org.sft4j.nd.Precision.BF16_MIXED, c.train().precision(), "bf16: true is bf16-mixed");
+        assertTrue(c.train().overwriteOutputDir());
+        assertEquals(5, c.warnings().size(), c.warnings().toString());
         assertTrue(c.warnings().stream().anyMatch(w -> w.contains("deepspeed")));
         assertTrue(c.warnings().stream().anyMatch(w -> w.contains("ddp_timeout")));
     }
@@ -76,18 +80,37 @@ class SftConfigTest {
 
     @Test
     void typosAndContradictionsAreClearErrors() {
-        IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
+        UserError typo = assertThrows(UserError.class,
                 () -> SftConfig.parse("learning_rat: 1e-4", "x.yaml"));
         assertTrue(typo.getMessage().contains("unknown key 'learning_rat'") && typo.getMessage().contains("learning_rate"),
                 typo.getMessage());
-        IllegalArgumentException both = assertThrows(IllegalArgumentException.class,
+        UserError both = assertThrows(UserError.class,
                 () -> SftConfig.parse("bf16: true\nfp16: true", "x.yaml"));
         assertTrue(both.getMessage().contains("bf16 and fp16"), both.getMessage());
-        IllegalArgumentException pure = assertThrows(IllegalArgumentException.class,
+        UserError pure = assertThrows(UserError.class,
                 () -> SftConfig.parse("pure_bf16: true\nfp16: true", "x.yaml"));
         assertTrue(pure.getMessage().contains("pure_bf16 and fp16 are both set"), pure.getMessage());
-        IllegalArgumentException stage = assertThrows(IllegalArgumentException.class, () -> SftConfig.parse("stage: dpo", "x.yaml"));
+        UserError stage = assertThrows(UserError.class, () -> SftConfig.parse("stage: dpo", "x.yaml"));
         assertTrue(stage.getMessage().contains("dpo"), stage.getMessage());
+    }
+
+    @Test
+    void precisionIsOneKeyAndLlamaFactorysBooleansAreItsAliases() {
+        assertEquals(Precision.FP32, SftConfig.defaults().train().precision());
+        assertEquals(Precision.BF16_MIXED, SftConfig.parse("bf16: true", "x.yaml").train().precision());
+        assertEquals(Precision.FP16_MIXED, SftConfig.parse("fp16: true", "x.yaml").train().precision());
+        assertEquals(Precision.BF16_TRUE, SftConfig.parse("pure_bf16: true", "x.yaml").train().precision());
+        assertEquals(Precision.BF16_TRUE, SftConfig.parse("pure_bf16: true\nbf16: true", "x.yaml").train().precision(),
+                "pure_bf16 wins over bf16, as in LLaMA-Factory");
+        assertEquals(Precision.BF16_TRUE, SftConfig.parse("precision: bf16-true\npure_bf16: true", "x.yaml").train().precision(),
+                "the key and an alias that agree");
+        assertEquals(Precision.FP16_MIXED, SftConfig.parse("precision: 16-mixed\nbf16: false", "x.yaml").train().precision());
+        UserError both = assertThrows(UserError.class, () -> SftConfig.parse("precision: bf16-mixed\npure_bf16: true", "x.yaml"));
+        assertEquals("x.yaml: config: precision: bf16-mixed and pure_bf16: true disagree (pure_bf16: true means precision: "
+                + "bf16-true); keep one of them", both.getMessage());
+        UserError unknown = assertThrows(UserError.class, () -> SftConfig.of(java.util.Map.of("precision", "fp8")));
+        assertTrue(unknown.getMessage().contains("precision 'fp8' is not one of [fp32, bf16-mixed, fp16-mixed, bf16-true]"),
+                unknown.getMessage());
     }
 
     @Test

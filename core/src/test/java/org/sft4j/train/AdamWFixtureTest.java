@@ -28,11 +28,9 @@ class AdamWFixtureTest {
         TrainFixtures.Recorder r = new TrainFixtures.Recorder();
         try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu());
              Expected after = new Expected(Shared.fixtures("models/llama/after_5_steps.safetensors"))) {
-            Trainer t = new Trainer(TrainFixtures.args(tmp, Map.of("learning_rate", 1e-3, "lr_scheduler_type", "cosine",
+            TrainFixtures.fit(TrainFixtures.args(tmp, Map.of("learning_rate", 1e-3, "lr_scheduler_type", "cosine",
                     "warmup_steps", 2, "max_steps", 5, "per_device_train_batch_size", 3, "weight_decay", 0.01,
-                    "decay_norms_and_biases", true, "max_grad_norm", 1.0)), model, TrainFixtures.fixtureBatch(), null, null,
-                    false, null, "llama", null, List.of(r));
-            t.fit();
+                    "decay_norms_and_biases", true, "max_grad_norm", 1.0)), model, TrainFixtures.fixtureBatch(), List.of(r));
             assertEquals(5, r.steps.size());
             for (int s = 0; s < 5; s++) {
                 JsonNode e = rec.get(s);

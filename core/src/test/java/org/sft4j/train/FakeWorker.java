@@ -11,11 +11,11 @@ public final class FakeWorker {
 
     public static void main(String[] args) throws Exception {
         int rank = Integer.parseInt(System.getenv("RANK"));
-        String config = args[2];
+        String config = args[1];   // train CONFIG.yaml
         int fail = Integer.getInteger("fake.fail", -1);
         System.out.println("rank " + rank + " of " + System.getenv("WORLD_SIZE") + " local " + System.getenv("LOCAL_RANK")
                 + " master " + System.getenv("MASTER_ADDR") + ":" + System.getenv("MASTER_PORT") + " config " + config
-                + " threads " + System.getenv("OMP_NUM_THREADS"));
+                + " threads " + System.getenv("OMP_NUM_THREADS") + " args " + String.join(" ", args));
         if (rank == fail) {
             System.out.println("CUDA error: out of memory (pretend)");
             System.exit(3);

@@ -84,6 +84,7 @@ class LauncherTest {
         String printed = console.toString(StandardCharsets.UTF_8);
         Path config = out.resolve("launch.yaml");
         assertTrue(printed.contains("rank 0 of 3 local 0 master 127.0.0.1:29611 config " + config), printed);
+        assertTrue(printed.contains("args train " + config + "\n"), "workers run `sft4j train CONFIG.yaml`: " + printed);
         assertTrue(printed.contains("[rank 1] rank 1 of 3 local 1 master 127.0.0.1:29611"), printed);
         assertTrue(printed.contains("[rank 2] rank 2 of 3 local 2"), printed);
         assertTrue(!printed.contains(WorkerEvents.PREFIX), "events are replayed, not printed: " + printed);

@@ -1,8 +1,6 @@
 package org.sft4j.train;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sft4j.batch.Batch;
@@ -10,6 +8,7 @@ import org.sft4j.batch.Batcher;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.Parameter;
+import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 import org.sft4j.testing.Numerics;
 import org.sft4j.testing.Shared;
@@ -134,11 +133,11 @@ class LossScalerTest {
     /** Trains with the given loss scaler on the fp32 path (constant learning rate, 4 rows per step). */
     private static TrainResult trainScaled(Decoder model, TokenizedSet data, Path out, int steps, LossScaler scaler,
                                            TrainFixtures.Recorder recorder) throws Exception {
-        Trainer t = new Trainer(TrainFixtures.args(out, java.util.Map.of("learning_rate", 1e-3, "max_steps", steps,
-                "per_device_train_batch_size", 4, "lr_scheduler_type", "constant")), model, data, null, null, false,
-                null, "llama", null, List.of(recorder));
-        t.scaleLoss(scaler);
-        return t.fit();
+        try (Trainer t = TrainSetup.trainer(TrainFixtures.args(out, java.util.Map.of("learning_rate", 1e-3, "max_steps", steps,
+                "per_device_train_batch_size", 4, "lr_scheduler_type", "constant")), model, TrainData.of(data),
+                ModelSource.named("llama"), ResumePoint.none(), List.of(recorder), scaler)) {
+            return t.fit();
+        }
     }
 
     private static List<float[]> weights(Decoder model) {
@@ -150,10 +149,10 @@ class LossScalerTest {
     }
 
     private static double gradients(Decoder model, Batch batch, double scale, double lossScale) {
-        try (NDScope s = new NDScope(); NDManager m = model.manager().newSubManager()) {
-            new LossStep(model, 8).forwardBackward(batch, scale, m);
+        try (StepScope s = StepScope.open(model.manager())) {
+            new LossStep(model, 8).forwardBackward(batch, scale, s.manager());
         }
-        return GradientClipping.clip(model.trainableParameters(), 0, lossScale);
+        return GradientClipping.clip(model.compute(), model.trainableParameters(), 0, lossScale);
     }
 
     private static List<float[]> grads(List<Parameter> params) {

@@ -31,13 +31,13 @@ class ResumeAndSafetyTest {
     static final TokenizedSet DATA = TrainFixtures.random(24, 6, 30, 3, 9);
 
     /** The model as a run would build it: fresh, or from the checkpoint it resumes. */
-    private static Decoder model(boolean lora, Path resume) throws Exception {
-        if (resume != null && !lora) {
-            return Decoder.load(resume, Device.cpu());
+    private static Decoder model(boolean lora, ResumePoint resume) throws Exception {
+        if (resume.resumes() && !lora) {
+            return Decoder.load(resume.checkpoint().orElseThrow(), Device.cpu());
         }
         Decoder d = Decoder.load(Shared.fixtures("models/llama"), Device.cpu());
-        if (resume != null) {
-            ModelFiles.loadAdapter(d, resume);
+        if (resume.resumes()) {
+            ModelFiles.loadAdapter(d, resume.checkpoint().orElseThrow());
         } else if (lora) {
             d.addLora(new LoraConfig(4, 8, 0.1, List.of("all")), 3);   // dropout on: its RNG must be restored too
         }
@@ -47,7 +47,7 @@ class ResumeAndSafetyTest {
     /** Runs to max_steps (or until {@code stopAfter}), resuming from the latest checkpoint in {@code out} if asked. */
     private static TrainFixtures.Recorder run(Path out, boolean lora, boolean resume, int stopAfter) throws Exception {
         Map<String, Object> kv = new HashMap<>(RUN);
-        Path from = resume ? Checkpointer.resolveResume("auto", out) : null;
+        ResumePoint from = resume ? ResumePoint.resolve("auto", out) : ResumePoint.none();
         try (Decoder m = model(lora, from)) {
             TrainFixtures.Recorder r = new TrainFixtures.Recorder();
             Trainer[] self = new Trainer[1];
@@ -59,9 +59,12 @@ class ResumeAndSafetyTest {
                     }
                 }
             };
-            self[0] = new Trainer(TrainFixtures.args(out, kv), m, DATA, null, null, false, Shared.fixtures("models/llama"), "llama",
-                    from, List.of(r, stopper));
-            TrainResult result = self[0].fit();
+            TrainResult result;
+            try (Trainer t = TrainSetup.trainer(TrainFixtures.args(out, kv), m, TrainData.of(DATA),
+                    ModelSource.of(Shared.fixtures("models/llama"), "llama"), from, List.of(r, stopper))) {
+                self[0] = t;
+                result = t.fit();
+            }
             if (stopAfter > 0 && !resume) {
                 assertEquals(TrainResult.Status.INTERRUPTED, result.status());
             }
@@ -120,8 +123,11 @@ class ResumeAndSafetyTest {
             v[0] = Float.NaN;
             NDArray bad = m.manager().create(v, w.array().getShape());
             w.replace(Tensors.keep(bad, m.manager()));
-            TrainResult r = new Trainer(TrainFixtures.args(tmp, new HashMap<>(RUN)), m, DATA, null, null, false,
-                    Shared.fixtures("models/llama"), "llama", good, List.of()).fit();
+            TrainResult r;
+            try (Trainer t = TrainSetup.trainer(TrainFixtures.args(tmp, new HashMap<>(RUN)), m, TrainData.of(DATA),
+                    ModelSource.of(Shared.fixtures("models/llama"), "llama"), ResumePoint.of(good), List.of())) {
+                r = t.fit();
+            }
             assertEquals(TrainResult.Status.NON_FINITE, r.status());
             assertTrue(r.message().contains("step 3") && r.message().contains("checkpoint-2"), r.message());
             assertEquals(good, Checkpointer.resolveResume("auto", tmp), "no checkpoint written after the bad step");
@@ -133,9 +139,8 @@ class ResumeAndSafetyTest {
         Map<String, Object> kv = new HashMap<>(RUN);
         kv.put("save_steps", 2);
         kv.put("keep_last_n_checkpoints", 2);
-        try (Decoder m = model(false, null)) {
-            TrainResult r = new Trainer(TrainFixtures.args(tmp, kv), m, DATA, null, null, false, Shared.fixtures("models/llama"),
-                    "llama", null, List.of()).fit();
+        try (Decoder m = model(false, ResumePoint.none())) {
+            TrainResult r = TrainFixtures.fit(TrainFixtures.args(tmp, kv), m, DATA, List.of());
             assertEquals(List.of(tmp.resolve("checkpoint-8"), tmp.resolve("checkpoint-10")), r.checkpoints());
             assertFalse(Files.exists(tmp.resolve("checkpoint-6")));
         }
@@ -147,7 +152,7 @@ class ResumeAndSafetyTest {
         kv.put("max_steps", 520);
         kv.put("gradient_accumulation_steps", 1);
         kv.put("logging_steps", 10);
-        try (Decoder m = model(true, null)) {
+        try (Decoder m = model(true, ResumePoint.none())) {
             NDManager root = m.manager();
             int[] live = new int[3];
             TrainListener counter = new TrainListener() {
@@ -162,7 +167,7 @@ class ResumeAndSafetyTest {
                     }
                 }
             };
-            new Trainer(TrainFixtures.args(tmp, kv), m, DATA, null, null, false, null, "llama", null, List.of(counter)).fit();
+            TrainFixtures.fit(TrainFixtures.args(tmp, kv), m, DATA, List.of(counter));
             assertTrue(live[0] > 0);
             assertEquals(live[0], live[1], "live NDArrays after warm-up (step 20) vs step 260");
             assertEquals(live[0], live[2], "live NDArrays at step 520");

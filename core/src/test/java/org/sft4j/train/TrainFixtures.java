@@ -3,6 +3,7 @@ package org.sft4j.train;
 import org.sft4j.config.SftConfig;
 import org.sft4j.config.TrainArgs;
 import org.sft4j.data.TokenizedSet;
+import org.sft4j.model.Decoder;
 import org.sft4j.testing.Expected;
 import org.sft4j.testing.Shared;
 import org.sft4j.tokenize.EncodedExample;
@@ -65,6 +66,18 @@ final class TrainFixtures {
         m.putIfAbsent("logging_steps", 1);
         m.putIfAbsent("save_steps", 100000);
         return SftConfig.of(m).train();
+    }
+
+    /** A trainer for {@code model} on {@code data} from a fresh start, as the CLI's setup makes it (no model files). */
+    static Trainer trainer(TrainArgs args, Decoder model, TokenizedSet data, List<TrainListener> listeners) throws IOException {
+        return TrainSetup.trainer(args, model, TrainData.of(data), ModelSource.named("llama"), ResumePoint.none(), listeners);
+    }
+
+    /** Trains {@code model} to the end and frees the trainer. */
+    static TrainResult fit(TrainArgs args, Decoder model, TokenizedSet data, List<TrainListener> listeners) throws IOException {
+        try (Trainer t = trainer(args, model, data, listeners)) {
+            return t.fit();
+        }
     }
 
     /** Captures the events of a run. */

@@ -1,8 +1,7 @@
 package org.sft4j.train;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
+import org.sft4j.nd.StepScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sft4j.batch.Batch;
@@ -26,9 +25,8 @@ class TrainingEquivalenceTest {
     private static float[][] trainOneStep(Path out, int batch, int accum, TokenizedSet data) throws Exception {
         try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu())) {
             TrainFixtures.Recorder r = new TrainFixtures.Recorder();
-            new Trainer(TrainFixtures.args(out, Map.of("learning_rate", 1e-3, "max_steps", 1, "per_device_train_batch_size", batch,
-                    "gradient_accumulation_steps", accum, "lr_scheduler_type", "constant")), model, data, null, null, false,
-                    null, "llama", null, List.of(r)).fit();
+            TrainFixtures.fit(TrainFixtures.args(out, Map.of("learning_rate", 1e-3, "max_steps", 1, "per_device_train_batch_size",
+                    batch, "gradient_accumulation_steps", accum, "lr_scheduler_type", "constant")), model, data, List.of(r));
             List<Parameter> ps = model.baseParameters();
             float[][] w = new float[ps.size() + 1][];
             for (int i = 0; i < ps.size(); i++) {
@@ -63,8 +61,8 @@ class TrainingEquivalenceTest {
             double count = 0;
             Batcher single = new Batcher(data, 1, null, false, 0, false);
             for (List<int[]> plan : single.epochPlan(0)) {
-                try (NDScope s = new NDScope(); NDManager m = model.manager().newSubManager()) {
-                    double[] r = loss.evaluate(single.materialize(plan), m);
+                try (StepScope s = StepScope.open(model.manager())) {
+                    double[] r = loss.evaluate(single.materialize(plan), s.manager());
                     separate += r[0];
                     count += r[1];
                 }
@@ -77,8 +75,8 @@ class TrainingEquivalenceTest {
                 Batch b = packed.materialize(plan);
                 rows += b.rows();
                 assertTrue(b.segmentIds() != null);
-                try (NDScope s = new NDScope(); NDManager m = model.manager().newSubManager()) {
-                    double[] r = loss.evaluate(b, m);
+                try (StepScope s = StepScope.open(model.manager())) {
+                    double[] r = loss.evaluate(b, s.manager());
                     packedSum += r[0];
                     packedCount += r[1];
                 }

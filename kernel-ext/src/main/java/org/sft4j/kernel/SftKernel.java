@@ -18,8 +18,8 @@ import org.dflib.jjava.jupyter.messages.Header;
 import org.dflib.jjava.jupyter.messages.Message;
 import org.dflib.jjava.jupyter.messages.reply.KernelInfoReply;
 import org.dflib.jjava.jupyter.messages.request.KernelInfoRequest;
+import org.sft4j.base.UserError;
 import org.sft4j.magics.Interrupts;
-import org.sft4j.magics.UserError;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -100,7 +100,8 @@ public final class SftKernel extends BaseKernel {
         } catch (RuntimeException e) {
             throw e;
         } catch (Exception e) {
-            throw new UserError(e.getMessage(), e);
+            // a magic's checked failures: I/O is the user's to fix (a file), anything else a bug of ours
+            throw UserError.isUsers(e) ? new UserError(UserError.describe(e), e) : new IllegalStateException(e);
         }
     }
 
@@ -183,7 +184,7 @@ public final class SftKernel extends BaseKernel {
         jshell.stop();
     }
 
-    /** Errors of the user's making are one line; other failures keep their stack trace. */
+    /** Errors of the user's making (and I/O failures) are one line; other failures are internal errors with their trace. */
     @Override
     public List<String> formatError(Throwable e) {
         if (e instanceof CellError ce) {
@@ -193,10 +194,14 @@ public final class SftKernel extends BaseKernel {
             }
             return lines;
         }
-        if (UserError.isUserError(e) && System.getenv("SFT4J_DEBUG") == null) {
+        if (UserError.isUsers(e) && System.getenv("SFT4J_DEBUG") == null) {
             return new ArrayList<>(errorStyler.secondaryLines(UserError.describe(e)));
         }
-        return super.formatError(e);
+        // a magic failed for a reason that is not the user's: ours to fix, so the trace stays
+        List<String> lines = new ArrayList<>(errorStyler.secondaryLines(
+                "internal error in sft4j (please report it with the trace below)"));
+        lines.addAll(super.formatError(e));
+        return lines;
     }
 
     /** jupyter_client validates kernel_info_reply against the spec, which requires {@code status}. */

@@ -5,7 +5,7 @@ import org.dflib.jjava.jupyter.kernel.display.mime.MIMEType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.sft4j.magics.UserError;
+import org.sft4j.base.UserError;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -86,9 +86,8 @@ class SftKernelTest {
         UserError e = assertThrows(UserError.class, () -> kernel.eval("%sft.trian --max_steps 3"));
         assertTrue(e.getMessage().contains("%sft.trian") && e.getMessage().contains("%sft.train") && e.getMessage().contains("%%sft.data"),
                 e.getMessage());
-        IllegalArgumentException flag = assertThrows(IllegalArgumentException.class,
-                () -> kernel.eval("%sft.config --learning_rat 1e-4"));
-        assertTrue(UserError.isUserError(flag) && flag.getMessage().contains("did you mean 'learning_rate'"), flag.getMessage());
+        UserError flag = assertThrows(UserError.class, () -> kernel.eval("%sft.config --learning_rat 1e-4"));
+        assertTrue(flag.getMessage().contains("did you mean 'learning_rate'"), flag.getMessage());
     }
 
     @Test

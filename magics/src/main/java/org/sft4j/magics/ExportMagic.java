@@ -1,6 +1,7 @@
 package org.sft4j.magics;
 
 import org.dflib.jjava.jupyter.kernel.BaseKernel;
+import org.sft4j.base.UserError;
 import org.sft4j.config.SftConfig;
 import org.sft4j.export.LlamaFactoryExport;
 import org.sft4j.hub.HubClient;

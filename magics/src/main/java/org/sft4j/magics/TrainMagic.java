@@ -36,6 +36,11 @@ final class TrainMagic {
         long start = System.nanoTime();
         TrainListener live = new TrainListener() {
             @Override
+            public void onResume(Path checkpoint, int step) {
+                k.display(Outputs.note("resuming from " + checkpoint + " (step " + step + ")"));
+            }
+
+            @Override
             public void onStep(StepLog s) {
                 steps.add(s.step());
                 loss.add(s.loss());

@@ -1,6 +1,7 @@
 package org.sft4j.eval.bleu;
 
 import org.sft4j.base.PyStrings;
+import org.sft4j.base.UserError;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -268,11 +269,11 @@ public final class Bleu {
 
     static void checkLengths(List<String> hyps, List<List<String>> refStreams) {
         if (refStreams.isEmpty()) {
-            throw new IllegalArgumentException("no reference stream given");
+            throw new UserError("no reference stream given");
         }
         for (int i = 0; i < refStreams.size(); i++) {
             if (refStreams.get(i).size() != hyps.size()) {
-                throw new IllegalArgumentException("the hypotheses have " + hyps.size() + " lines but reference "
+                throw new UserError("the hypotheses have " + hyps.size() + " lines but reference "
                         + (i + 1) + " has " + refStreams.get(i).size());
             }
         }

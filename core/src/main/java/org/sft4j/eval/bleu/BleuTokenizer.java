@@ -1,5 +1,7 @@
 package org.sft4j.eval.bleu;
 
+import org.sft4j.base.UserError;
+
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -32,7 +34,7 @@ public interface BleuTokenizer {
     static BleuTokenizer of(String name) {
         Supplier<BleuTokenizer> s = BUILT_IN.get(name);
         if (s == null) {
-            throw new IllegalArgumentException("unknown BLEU tokenizer '" + name + "'; choose from "
+            throw new UserError("unknown BLEU tokenizer '" + name + "'; choose from "
                     + List.of("13a", "intl", "zh", "char", "none"));
         }
         return s.get();

@@ -1,6 +1,7 @@
 package org.sft4j.eval.bleu;
 
 import org.sft4j.base.PyStrings;
+import org.sft4j.base.UserError;
 /**
  * BLEU smoothing methods of Chen and Cherry (WMT 2014), as sacrebleu names them. {@code exp} is
  * mteval-v13a's (NIST) and the default.
@@ -22,7 +23,7 @@ public enum Smoothing {
                 return m;
             }
         }
-        throw new IllegalArgumentException("unknown smoothing '" + s + "'; choose none, floor, add-k or exp");
+        throw new UserError("unknown smoothing '" + s + "'; choose none, floor, add-k or exp");
     }
 
     /** The signature form: {@code exp}, {@code floor[0.10]}, {@code add-k[1.00]}. */

@@ -59,6 +59,33 @@ public final class AtomicDirectory implements AutoCloseable {
         }
     }
 
+    /**
+     * Removes what interrupted writes left in {@code parent}: staging directories of processes that are gone, and
+     * the previous copy a replacement moved aside when the new one is in place. Returns what was removed.
+     */
+    public static java.util.List<Path> removeAbandoned(Path parent) throws IOException {
+        java.util.List<Path> removed = new java.util.ArrayList<>();
+        if (!Files.isDirectory(parent)) {
+            return removed;
+        }
+        java.util.regex.Pattern staging = java.util.regex.Pattern.compile("\\.(.+)\\.tmp-(\\d+)-\\d+");
+        java.util.regex.Pattern old = java.util.regex.Pattern.compile("\\.(.+)\\.old-\\d+");
+        try (Stream<Path> s = Files.list(parent)) {
+            for (Path p : s.toList()) {
+                String name = p.getFileName().toString();
+                java.util.regex.Matcher t = staging.matcher(name);
+                java.util.regex.Matcher o = old.matcher(name);
+                boolean abandoned = t.matches() ? ProcessHandle.of(Long.parseLong(t.group(2))).isEmpty()
+                        : o.matches() && Files.exists(p.resolveSibling(o.group(1)));
+                if (abandoned) {
+                    deleteTree(p);
+                    removed.add(p);
+                }
+            }
+        }
+        return removed;
+    }
+
     /** Deletes a directory tree; missing paths are fine. */
     public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {

@@ -1,5 +1,7 @@
 package org.sft4j.model.io;
 
+import org.sft4j.base.UserError;
+
 /** The element types of the safetensors format that sft4j reads and writes. */
 public enum StDType {
     F32(4), F16(2), BF16(2), F64(8), I64(8), I32(4), I16(2), I8(1), U8(1), BOOL(1);
@@ -19,7 +21,7 @@ public enum StDType {
         try {
             return valueOf(s);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(where + ": unsupported safetensors dtype '" + s + "'");
+            throw new UserError(where + ": unsupported safetensors dtype '" + s + "'");
         }
     }
 

@@ -1,5 +1,7 @@
 package org.sft4j.model.lora;
 
+import org.sft4j.base.UserError;
+
 import java.util.List;
 import java.util.Set;
 
@@ -19,10 +21,10 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
 
     public LoraConfig {
         if (rank <= 0) {
-            throw new IllegalArgumentException("lora_rank must be positive, got " + rank);
+            throw new UserError("lora_rank must be positive, got " + rank);
         }
         if (dropout < 0 || dropout >= 1) {
-            throw new IllegalArgumentException("lora_dropout must be in [0, 1), got " + dropout);
+            throw new UserError("lora_dropout must be in [0, 1), got " + dropout);
         }
         targets = expand(targets);
     }
@@ -33,7 +35,7 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
         }
         for (String t : targets) {
             if (!ALL.contains(t)) {
-                throw new IllegalArgumentException("lora_target '" + t + "' is not a projection of the decoder; "
+                throw new UserError("lora_target '" + t + "' is not a projection of the decoder; "
                         + "choose from " + ALL + " or 'all'");
             }
         }

@@ -49,8 +49,8 @@ public final class PeftAdapter {
         try {
             return new LoraConfig(n.path("r").asInt(8), n.path("lora_alpha").asDouble(8), n.path("lora_dropout").asDouble(0),
                     targets);
-        } catch (IllegalArgumentException e) {
-            throw new IOException(f + ": " + e.getMessage(), e);
+        } catch (org.sft4j.base.UserError e) {
+            throw new org.sft4j.base.UserError(f + ": " + e.getMessage(), e);
         }
     }
 

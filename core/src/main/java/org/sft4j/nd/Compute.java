@@ -1,0 +1,174 @@
+package org.sft4j.nd;
+
+import ai.djl.ndarray.NDArray;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/**
+ * How a model computes: every tensor operation whose implementation depends on the native extension or on the
+ * precision. It is chosen once, when a model is loaded for a run ({@code Decoder.load(dir, device, precision)}), and
+ * held by the layers, the loss, the optimizer and clipping, which call these operations and never ask which
+ * implementation they hold.
+ *
+ * <ul>
+ *   <li>{@link #portable()}: DJL's operations composed, in fp32 (the reference; any machine);</li>
+ *   <li>{@link #fused(Precision)}: sft4j's native extension (fused attention, RMSNorm, SwiGLU, RoPE, cross-entropy,
+ *       clipping, AdamW) at one {@link Precision}.</li>
+ * </ul>
+ *
+ * <p>Shapes: B batch rows, T tokens, H heads, D head size, C model width, V vocabulary. Activations are the first
+ * operand of every operation, so results belong to the step's manager (see {@link StepScope}).
+ *
+ * <p>What comes next plugs in here: a model family's own operations (GELU-tanh and GeGLU, the {@code (1 + w)}
+ * RMSNorm, q/k norms, logit soft-capping, sliding-window attention) become methods with a portable and a native
+ * body; a Kahan-compensated bf16 AdamW is another optimizer operation.
+ */
+public interface Compute {
+
+    /** DJL's operations composed, in fp32: the reference path, and the only one without the native extension. */
+    static Compute portable() {
+        return PortableCompute.INSTANCE;
+    }
+
+    /** The native extension's kernels at {@code precision}; a {@link org.sft4j.base.UserError} when it is not loaded. */
+    static Compute fused(Precision precision) {
+        if (!NativeOps.available()) {
+            throw new org.sft4j.base.UserError("fused kernels and 16-bit precisions need sft4j's native extension "
+                    + "(native/build.sh, then SFT4J_NATIVE or SFT4J_ROOT); it is not loaded");
+        }
+        return NativeCompute.of(precision);
+    }
+
+    /**
+     * What a run asks for: the native kernels at {@code precision} where the extension is loaded; otherwise the
+     * portable path, which trains a 16-bit precision in fp32 after one warning (a LLaMA-Factory YAML often says
+     * {@code bf16: true}; on a machine without the extension it still trains).
+     */
+    static Compute forPrecision(Precision precision) {
+        if (NativeOps.available()) {
+            return NativeCompute.of(precision);
+        }
+        if (precision != Precision.FP32) {
+            LoggerFactory.getLogger(Compute.class).warn(precision + " needs sft4j's native extension (native/build.sh), which is not loaded; "
+                    + "training in fp32");
+        }
+        return portable();
+    }
+
+    /** Every strategy this machine can run: the portable one, and the native one at each precision when loaded. */
+    static List<Compute> offered() {
+        List<Compute> all = new ArrayList<>(List.of(portable()));
+        if (NativeOps.available()) {
+            for (Precision p : Precision.values()) {
+                all.add(NativeCompute.of(p));
+            }
+        }
+        return all;
+    }
+
+    /** Lets fp32 matrix products use TF32 tensor cores (off by default, as in PyTorch); no effect on the portable path. */
+    static void allowTf32(boolean on) {
+        if (NativeOps.available()) {
+            NativeOps.allowTf32(on);
+        }
+    }
+
+    /** The precision this strategy trains in (portable: fp32). */
+    Precision precision();
+
+    /** One line for logs and benchmarks, e.g. {@code native, bf16-mixed (extension built on torch 2.11.0)}. */
+    String describe();
+
+    // ---- weights ------------------------------------------------------------------------------------------------
+
+    /**
+     * How a base weight is stored for this strategy, given it loaded in fp32: bf16 under {@link Precision#BF16_TRUE},
+     * else the array itself. A converted copy belongs to {@code loaded}'s manager; the caller closes {@code loaded}.
+     */
+    NDArray weight(NDArray loaded);
+
+    // ---- layers -------------------------------------------------------------------------------------------------
+
+    /** {@code x W^T + b} (W [out, in] as in HF, b may be null), the result in the activations' type. */
+    NDArray linear(NDArray x, NDArray w, NDArray b);
+
+    /**
+     * As {@link #linear}, but under mixed precision the result stays in the 16-bit product type: for an elementwise
+     * operation (SwiGLU) whose result feeds another product anyway.
+     */
+    NDArray linearForElementwise(NDArray x, NDArray w, NDArray b);
+
+    /** {@code silu(gate) * up}, Llama's SwiGLU. */
+    NDArray siluMul(NDArray gate, NDArray up);
+
+    /** RMSNorm over the last dimension: {@code x / sqrt(mean(x^2) + eps) * weight}, as LlamaRMSNorm computes it. */
+    NDArray rmsNorm(NDArray x, NDArray weight, double eps);
+
+    /** Rotary embedding {@code x * cos + rotate_half(x) * sin}; x (B, H, T, D), cos and sin (B, 1, T, D). */
+    NDArray rope(NDArray x, NDArray cos, NDArray sin);
+
+    /** A constant table (RoPE's cos and sin) in the activations' type, made once per model. */
+    NDArray activations(NDArray fp32);
+
+    /** Whether {@link #attention} takes a null mask to mean plain causal attention (no mask tensor built). */
+    boolean implicitCausalMask();
+
+    /**
+     * Scaled dot-product attention: q (B, H, T, D), k and v (B, H / kvGroups, S, D) -> (B, H, T, D).
+     *
+     * @param mask additive (B, 1, T, S), or null for plain causal attention (only when {@link #implicitCausalMask()})
+     * @param kvGroups query heads per key/value head (grouped-query attention)
+     */
+    NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups);
+
+    /**
+     * {@code y + adapter(x)} for a projection's output y and input x: the adapter (LoRA, fp32 as PEFT keeps it) gets
+     * x in fp32, and the sum is returned in the activations' type.
+     */
+    NDArray withAdapter(NDArray y, NDArray x, UnaryOperator<NDArray> adapter);
+
+    /**
+     * The LM head as a function of hidden rows (N, C) -> logits (N, V): fp32 logits, or bf16 under
+     * {@link Precision#BF16_TRUE} (the loss upcasts them, as transformers does). Any 16-bit copy of the weight is made
+     * here, once: call this once per step and apply the function to every chunk.
+     */
+    UnaryOperator<NDArray> head(NDArray weight);
+
+    /** {@code x} as fp32 (the array itself when it is); differentiable on the native path. */
+    NDArray float32(NDArray x);
+
+    // ---- loss ---------------------------------------------------------------------------------------------------
+
+    /** Summed cross-entropy, computed in fp32, of logits (N, V) in any float type against int64 targets (N). */
+    NDArray crossEntropySum(NDArray logits, NDArray targets);
+
+    // ---- gradients and optimizer --------------------------------------------------------------------------------
+
+    /**
+     * {@code torch.nn.utils.clip_grad_norm_} after {@code GradScaler.unscale_}: divides the gradients of
+     * {@code params} by {@code lossScale}, takes their global L2 norm and, when {@code maxNorm > 0} and the norm
+     * exceeds it, scales them down to it. Returns the norm before clipping (one host sync); non-finite when some
+     * gradient overflowed. Parameters without a gradient are skipped.
+     */
+    double clipGradients(List<NDArray> params, double maxNorm, double lossScale);
+
+    /** Zeroes the gradients of {@code params} in place. */
+    default void zeroGradients(List<NDArray> params) {
+        for (NDArray p : params) {
+            Tensors.zeroGrad(p);
+        }
+    }
+
+    /** Zeros shaped like {@code param} in the type AdamW keeps its moments in (fp32; bf16 for bf16 weights, as torch). */
+    NDArray moment(NDArray param);
+
+    /**
+     * One AdamW update with {@code torch.optim.AdamW}'s semantics, step {@code step} (1-based, for bias correction),
+     * of every parameter that has a gradient; m and v are its first and second moments, updated in place.
+     */
+    void adamW(List<NDArray> params, List<NDArray> m, List<NDArray> v, int step, double lr, double beta1, double beta2,
+               double weightDecay, double eps);
+}

@@ -1,0 +1,178 @@
+package org.sft4j.nd;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+import static org.sft4j.nd.NativeOps.BFLOAT16;
+import static org.sft4j.nd.NativeOps.FLOAT16;
+import static org.sft4j.nd.NativeOps.FLOAT32;
+import static org.sft4j.nd.NativeOps.KEEP;
+
+/**
+ * {@link Compute} through the native extension's kernels. A precision is nothing but the types each role casts to
+ * (NativeOps dtype codes, {@link NativeOps#KEEP} for no cast), which the extension applies inside the same call:
+ * <pre>
+ *               productIn  productOut  attentionIn  adapterIn  stored
+ *   fp32        -          -           -            -          -
+ *   bf16-mixed  bf16       fp32        bf16         fp32       -
+ *   fp16-mixed  fp16       fp32        fp16         fp32       -
+ *   bf16-true   -          -           bf16 (mask)  fp32       bf16
+ * </pre>
+ * productIn: x, W, b of a matrix product; productOut: its result; attentionIn: q, k, v and the mask; adapterIn: a
+ * LoRA adapter's input; stored: base weights, constant tables and a projection's output plus its adapter.
+ * The casts keep autograd, so gradients reach the fp32 weights of the mixed precisions.
+ */
+record NativeCompute(Precision precision, int productIn, int productOut, int attentionIn, int adapterIn, int stored)
+        implements Compute {
+
+    static NativeCompute of(Precision p) {
+        return switch (p) {
+            case FP32 -> new NativeCompute(p, KEEP, KEEP, KEEP, KEEP, KEEP);
+            case BF16_MIXED -> new NativeCompute(p, BFLOAT16, FLOAT32, BFLOAT16, FLOAT32, KEEP);
+            case FP16_MIXED -> new NativeCompute(p, FLOAT16, FLOAT32, FLOAT16, FLOAT32, KEEP);
+            case BF16_TRUE -> new NativeCompute(p, KEEP, KEEP, BFLOAT16, FLOAT32, BFLOAT16);
+        };
+    }
+
+    @Override
+    public String describe() {
+        return "native, " + precision + " (extension built on torch " + NativeOps.version() + ")";
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+
+    @Override
+    public NDArray weight(NDArray loaded) {
+        if (stored == KEEP) {
+            return loaded;
+        }
+        boolean was = Tensors.gradMode(false);   // a leaf of its own, not a node of the fp32 array's graph
+        try {
+            return NativeOps.cast(loaded, stored);
+        } finally {
+            Tensors.gradMode(was);
+        }
+    }
+
+    @Override
+    public NDArray linear(NDArray x, NDArray w, NDArray b) {
+        return NativeOps.linear(x, w, b, productIn, productOut);
+    }
+
+    @Override
+    public NDArray linearForElementwise(NDArray x, NDArray w, NDArray b) {
+        return NativeOps.linear(x, w, b, productIn, KEEP);
+    }
+
+    @Override
+    public NDArray siluMul(NDArray gate, NDArray up) {
+        return NativeOps.siluMul(gate, up);
+    }
+
+    @Override
+    public NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        return NativeOps.rmsNorm(x, weight, eps);
+    }
+
+    @Override
+    public NDArray rope(NDArray x, NDArray cos, NDArray sin) {
+        return NativeOps.rope(x, cos, sin);
+    }
+
+    @Override
+    public NDArray activations(NDArray fp32) {
+        return cast(fp32, stored);
+    }
+
+    @Override
+    public boolean implicitCausalMask() {
+        return true;   // the fused kernels' own causal masking
+    }
+
+    @Override
+    public NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups) {
+        return NativeOps.attention(q, k, v, mask, mask == null, scale, kvGroups > 1, attentionIn, productOut);
+    }
+
+    @Override
+    public NDArray withAdapter(NDArray y, NDArray x, UnaryOperator<NDArray> adapter) {
+        // under bf16-true the sum is taken in fp32 and cast back, as PEFT does
+        return cast(y.add(adapter.apply(cast(x, adapterIn))), stored);
+    }
+
+    @Override
+    public UnaryOperator<NDArray> head(NDArray weight) {
+        NDArray w = cast(weight, productIn);
+        return h -> NativeOps.linear(h, w, null, productIn, productOut);
+    }
+
+    @Override
+    public NDArray float32(NDArray x) {
+        return x.getDataType() == DataType.FLOAT32 ? x : NativeOps.cast(x, FLOAT32);
+    }
+
+    @Override
+    public NDArray crossEntropySum(NDArray logits, NDArray targets) {
+        return NativeOps.crossEntropySum(logits, targets, -100);
+    }
+
+    @Override
+    public double clipGradients(List<NDArray> params, double maxNorm, double lossScale) {
+        boolean was = Tensors.gradMode(false);
+        try (NDScope scope = new NDScope()) {                                  // frees the gradient handles
+            List<NDArray> grads = Tensors.gradients(params);
+            if (grads.isEmpty()) {
+                return 0;
+            }
+            if (lossScale != 1) {
+                NativeOps.mulAll(grads, 1.0 / lossScale);
+            }
+            // torch's foreach kernels: a handful of launches, no sync until the norm is read
+            return Tensors.scalar(NativeOps.clipGradNorm(grads, maxNorm, grads.get(0).getManager()));
+        } finally {
+            Tensors.gradMode(was);
+        }
+    }
+
+    @Override
+    public NDArray moment(NDArray param) {
+        return NativeOps.zerosLike(param);
+    }
+
+    @Override
+    public void adamW(List<NDArray> params, List<NDArray> m, List<NDArray> v, int step, double lr, double beta1,
+                      double beta2, double weightDecay, double eps) {
+        try (NDScope scope = new NDScope()) {
+            List<NDArray> ws = new ArrayList<>();
+            List<NDArray> gs = new ArrayList<>();
+            List<NDArray> ms = new ArrayList<>();
+            List<NDArray> vs = new ArrayList<>();
+            for (int i = 0; i < params.size(); i++) {
+                NDArray g = Tensors.gradOrNull(params.get(i));
+                if (g != null) {
+                    ws.add(params.get(i));
+                    gs.add(g);
+                    ms.add(m.get(i));
+                    vs.add(v.get(i));
+                }
+            }
+            if (!ws.isEmpty()) {
+                // PyTorch's fused kernel: one launch for the group instead of ~10 per parameter
+                NDArray stepTensor = ws.get(0).getManager().create((float) step);
+                NativeOps.fusedAdamW(ws, gs, ms, vs, stepTensor, lr, beta1, beta2, weightDecay, eps);
+            }
+        }
+    }
+
+    private static NDArray cast(NDArray x, int dtype) {
+        return dtype == KEEP ? x : NativeOps.cast(x, dtype);
+    }
+}

@@ -1,0 +1,100 @@
+package org.sft4j.train;
+
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The copies of the model that train together: this process alone ({@link #single}), or one replica per worker
+ * process ({@link DataParallel}). The loop makes the same calls either way; alone they are no-ops.
+ *
+ * <p>ZeRO sharding would be a third implementation: its gradient hooks arm where {@link #beforeFinalBackward} arms
+ * the all-reduce, its reduce-scatter ends in {@link #finishGradients}, and the optimizer it shards is built by setup.
+ */
+interface Replicas extends AutoCloseable {
+
+    /** This process alone. */
+    static Replicas single(BooleanSupplier stopRequested) {
+        return new Single(stopRequested);
+    }
+
+    /** Rank 0 logs, validates into the listeners and saves checkpoints. */
+    boolean main();
+
+    int rank();
+
+    int world();
+
+    /** This replica's rows of a global batch (all of them alone). */
+    <T> List<T> shard(List<T> rows);
+
+    /** Called just before the backward that completes this step's gradients. */
+    void beforeFinalBackward();
+
+    /** Ends the step's gradient exchange; every replica calls it once per step. */
+    void finishGradients();
+
+    /**
+     * The step's summed loss over the replicas; every replica also learns whether any was asked to stop, read
+     * afterwards through {@link #stopAgreed()} (so they all stop at the same step).
+     */
+    double sumLoss(double local);
+
+    /** Whether to stop before the next step: alone, whether a stop was asked; together, as agreed at the last sum. */
+    boolean stopAgreed();
+
+    /** Sums small host values over the replicas (validation's loss sums and counts). */
+    double[] sum(double... values);
+
+    @Override
+    void close();
+
+    /** One process: every call is the identity or nothing. */
+    record Single(BooleanSupplier stopRequested) implements Replicas {
+        @Override
+        public boolean main() {
+            return true;
+        }
+
+        @Override
+        public int rank() {
+            return 0;
+        }
+
+        @Override
+        public int world() {
+            return 1;
+        }
+
+        @Override
+        public <T> List<T> shard(List<T> rows) {
+            return rows;
+        }
+
+        @Override
+        public void beforeFinalBackward() {
+        }
+
+        @Override
+        public void finishGradients() {
+        }
+
+        @Override
+        public double sumLoss(double local) {
+            return local;
+        }
+
+        @Override
+        public boolean stopAgreed() {
+            return stopRequested.getAsBoolean();
+        }
+
+        @Override
+        public double[] sum(double... values) {
+            return values;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}

@@ -1,0 +1,186 @@
+package org.sft4j.train;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.base.JsonFiles;
+import org.sft4j.base.UserError;
+import org.sft4j.base.Version;
+import org.sft4j.batch.Batcher;
+import org.sft4j.config.SftConfig;
+import org.sft4j.config.TrainArgs;
+import org.sft4j.data.DataPipeline;
+import org.sft4j.data.TokenizedSet;
+import org.sft4j.hub.HubClient;
+import org.sft4j.hub.Sources;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelFiles;
+import org.sft4j.model.Parameter;
+import org.sft4j.model.lora.LoraConfig;
+import org.sft4j.nd.Engines;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * Everything a training run needs, built in order before the loop starts (torchtune's {@code setup}, litgpt's
+ * {@code main}); the {@link Trainer} then only steps.
+ * <pre>
+ *   output_dir   claimed: another run's outputs refused (or removed with overwrite_output_dir), stale staging removed
+ *   resume       the checkpoint to continue from, said first
+ *   data         tokenized splits (the data step, reused when nothing changed)
+ *   workers      nproc_per_node &gt; 1: one worker process per GPU runs the rest of this setup and the loop
+ *   model        loaded at the run's precision (its Compute), LoRA added or resumed
+ *   replicas     this process alone, or data parallel with the other workers
+ *   optimizer    AdamW on the model's Compute, moments restored when resuming; fp16's loss scaling
+ *   data cursor  batches from the resumed position; steps, schedule, checkpoints, metrics.jsonl
+ * </pre>
+ */
+public final class TrainSetup {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TrainSetup() {}
+
+    /** Sets the whole run up from its config and trains it; {@code started} receives what can be asked to stop. */
+    public static TrainResult run(SftConfig cfg, HubClient hub, List<TrainListener> listeners,
+                                  Consumer<? super Stoppable> started) throws IOException {
+        TrainArgs args = cfg.train();
+        if (args.outputDir() == null) {
+            throw new UserError("training needs output_dir");
+        }
+        Path outDir = Path.of(args.outputDir());
+        WorkerEnv worker = WorkerEnv.fromEnvironment();
+        ResumePoint resume = ResumePoint.resolve(args.resumeFromCheckpoint(), outDir);
+        if (worker == null) {
+            // the process the user started claims output_dir for the whole run; its workers find it claimed
+            RunDirectory.claim(outDir, args.resumes(), args.overwriteOutputDir());
+            resume.checkpoint().ifPresent(c -> listeners.forEach(l -> l.onResume(c, resume.step())));
+        }
+        DataPipeline.Prepared prepared = DataPipeline.prepare(cfg, hub, null);
+        Path modelDir = Sources.model(cfg.model().modelNameOrPath(), hub);
+        if (Launcher.wanted(args)) {
+            // data and model are ready (the workers reuse them); one worker JVM per GPU does the rest
+            return Launcher.run(cfg, listeners, started);
+        }
+        TrainData data = new TrainData(TokenizedSet.read(prepared.train()),
+                prepared.report().val > 0 ? TokenizedSet.read(prepared.val()) : null, cfg.data().maxNumTokens(),
+                cfg.data().packing());
+        try (Decoder model = loadModel(cfg, modelDir, resume, device(cfg, worker));
+             Trainer trainer = trainer(args, model, data, ModelSource.of(modelDir, cfg.model().modelNameOrPath()), resume,
+                     listeners)) {
+            if (worker == null || worker.main()) {
+                writeRunManifest(cfg, outDir, modelDir, prepared);
+            }
+            started.accept(trainer);
+            return trainer.fit();
+        }
+    }
+
+    /**
+     * A trainer for {@code model} (already loaded at its precision, with its adapters): joins the worker processes
+     * when this is one of several, makes the optimizer (restored from {@code resume}) and the loss scaling, and puts
+     * the data where {@code resume} left it. The caller closes the trainer, then the model.
+     */
+    public static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
+                                  List<TrainListener> listeners) throws IOException {
+        return trainer(args, model, data, source, resume, listeners, resume.lossScaling(model.compute().precision()));
+    }
+
+    /** As above with a given loss scaling (tests scale an fp32 loss to exercise fp16's overflow handling on CPU). */
+    static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
+                           List<TrainListener> listeners, LossScaling scaling) throws IOException {
+        resume.checkFinetuningType(model.loraConfig() != null ? "lora" : "full");
+        Path outDir = Files.createDirectories(Path.of(args.outputDir()));
+        List<Parameter> params = model.trainableParameters();
+        AtomicBoolean stop = new AtomicBoolean();
+        List<AutoCloseable> owned = new ArrayList<>();
+        try {
+            WorkerEnv worker = WorkerEnv.fromEnvironment();
+            Replicas replicas = worker == null ? Replicas.single(stop::get) : DataParallel.join(worker, model, params, stop::get);
+            owned.add(replicas);
+            AdamW optimizer = new AdamW(params, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay(),
+                    args.decayNormsAndBiases(), model.compute(), model.manager());
+            owned.add(optimizer);
+            resume.restore(optimizer);
+            DataCursor cursor = new DataCursor(batcher(args, data, replicas.world()), resume.state().epoch(),
+                    resume.state().batchInEpoch());
+            int stepsPerEpoch = Math.max(1, (int) Math.ceil((double) cursor.batchesPerEpoch() / args.gradientAccumulationSteps()));
+            int totalSteps = args.maxSteps() > 0 ? args.maxSteps() : (int) Math.ceil(args.numTrainEpochs() * stepsPerEpoch);
+            LrSchedule schedule = new LrSchedule(args.lrSchedulerType(), args.learningRate(),
+                    LrSchedule.warmupSteps(args.warmupSteps(), args.warmupRatio(), totalSteps), totalSteps);
+            Checkpointer checkpointer = new Checkpointer(outDir, model, optimizer, args.keepLastNCheckpoints(), source);
+            List<TrainListener> all = new ArrayList<>();
+            if (replicas.main()) {   // rank 0 logs, validates into the listeners and saves
+                MetricsLog metrics = new MetricsLog(outDir.resolve("metrics.jsonl"), resume.step());
+                owned.add(metrics);
+                all.add(metrics);
+                all.addAll(listeners);
+            }
+            return new Trainer(args, model, optimizer, scaling, replicas, cursor, data.val(), schedule, totalSteps,
+                    checkpointer, resume, stop, all, owned);
+        } catch (IOException | RuntimeException e) {
+            Closing.all(owned);
+            throw e;
+        }
+    }
+
+    /**
+     * One global batch is world x the per-device batch (a token budget per batch grows the same way; a packed row's
+     * length does not); each replica takes its share of the rows.
+     */
+    private static Batcher batcher(TrainArgs args, TrainData data, int world) {
+        Integer budget = data.maxNumTokens() == null || data.packing() ? data.maxNumTokens()
+                : Integer.valueOf(data.maxNumTokens() * world);
+        return new Batcher(data.train(), args.perDeviceTrainBatchSize() * world, budget, data.packing(), args.seed(), true);
+    }
+
+    /** The model at the run's precision: the base (or a resumed full checkpoint), with LoRA added or resumed. */
+    static Decoder loadModel(SftConfig cfg, Path modelDir, ResumePoint resume, Device device) throws IOException {
+        if (!cfg.model().lora()) {
+            return Decoder.load(resume.checkpoint().orElse(modelDir), device, cfg.train().precision());
+        }
+        Decoder model = Decoder.load(modelDir, device, cfg.train().precision());
+        try {
+            Optional<Path> adapter = resume.checkpoint()
+                    .or(() -> Optional.ofNullable(cfg.model().adapterNameOrPath()).map(Path::of));
+            if (adapter.isPresent()) {
+                ModelFiles.loadAdapter(model, adapter.get());
+            } else {
+                model.addLora(new LoraConfig(cfg.model().loraRank(), cfg.model().loraAlpha(), cfg.model().loraDropout(),
+                        cfg.model().loraTargets()), cfg.train().seed());
+            }
+            return model;
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /** The configured device; a worker of a multi-GPU run takes the GPU of its local rank. */
+    private static Device device(SftConfig cfg, WorkerEnv worker) {
+        Device device = Engines.device(cfg.model().device());
+        return worker != null && device.isGpu() ? Device.gpu(worker.localRank()) : device;
+    }
+
+    private static void writeRunManifest(SftConfig cfg, Path outDir, Path modelDir, DataPipeline.Prepared data)
+            throws IOException {
+        ObjectNode run = JSON.createObjectNode();
+        run.put("format_version", 1);
+        run.put("sft4j", Version.VERSION);
+        run.put("started", Instant.now().toString());
+        run.put("model_dir", modelDir.toAbsolutePath().toString());
+        run.put("data_dir", data.dir().toAbsolutePath().toString());
+        run.put("train_examples", data.report().train);
+        run.put("val_examples", data.report().val);
+        run.set("config", JSON.valueToTree(cfg.values()));
+        JsonFiles.writeAtomically(outDir.resolve("run.json"), run);
+    }
+}

@@ -1,0 +1,238 @@
+package org.sft4j.cli;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sft4j.nd.Distributed;
+import org.sft4j.testing.Shared;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * {@code sft4j train} as a user runs it: a child JVM running {@code org.sft4j.cli.Main train} on a tiny model made by
+ * {@code init-model}, into an output_dir that a first run already used, with signals sent to it.
+ */
+class TrainRunTest {
+
+    @TempDir
+    static Path tmp;
+    private static Path config;
+    /** A finished run (2 steps, checkpoint-1 and checkpoint-2); each test trains into its own copy. */
+    private static Path finished;
+
+    @BeforeAll
+    static void initModelAndFirstRun() throws Exception {
+        Path tok = Shared.tokenizer("smollm2-135m-instruct");
+        Path model = tmp.resolve("model");
+        assertEquals(0, Main.run("init-model", "--config", tok.resolve("config.json").toString(), "--tokenizer", tok.toString(),
+                "--out", model.toString(), "--set", "hidden_size=32", "--set", "intermediate_size=64", "--set",
+                "num_hidden_layers=1", "--set", "num_attention_heads=2", "--set", "num_key_value_heads=1"));
+        config = Files.writeString(tmp.resolve("job.yaml"), String.join("\n",
+                "model_name_or_path: " + model,
+                "template: chatml",
+                "dataset: " + Shared.data("multi30k").resolve("val.{en,de}.gz"),
+                "max_samples: 32",
+                "cutoff_len: 96",
+                "per_device_train_batch_size: 4",
+                "learning_rate: 1.0e-3",
+                "lr_scheduler_type: constant",
+                "logging_steps: 1", ""));
+        finished = tmp.resolve("finished");
+        Child first = Child.train(finished, "max_steps=2", "save_steps=1");
+        assertEquals(0, first.exitCode(), first.output());
+        assertTrue(Files.exists(finished.resolve("checkpoint-2/trainer_state.json")), first.output());
+    }
+
+    @Test
+    void aSecondRunIntoAUsedOutputDirIsRefusedAndLeavesItUntouched() throws Exception {
+        Path out = copyOfFinished("refused");
+        Map<String, String> before = snapshot(out);
+        Child again = Child.train(out, "max_steps=2", "save_steps=1");
+        assertEquals(1, again.exitCode(), again.output());
+        assertEquals(List.of("sft4j train: output_dir " + out + " already holds a run (checkpoint-1, checkpoint-2, "
+                + "metrics.jsonl, run.json); set resume_from_checkpoint: auto to continue it, overwrite_output_dir: true to "
+                + "replace it, or choose another output_dir"), again.lines());
+        assertEquals(before, snapshot(out), "nothing in output_dir was written, moved or removed");
+    }
+
+    @Test
+    void overwriteStartsCleanAndSigtermSavesAtTheNextStepAndExits143() throws Exception {
+        Path out = copyOfFinished("terminated");
+        Child run = Child.train(out, "overwrite_output_dir=true", "max_steps=100000", "save_steps=100000");
+        run.await(line -> line.startsWith("step 2/100000"));
+        run.signal("TERM");   // as a scheduler sends before it kills
+        assertEquals(143, run.exitCode(), run.output());
+        String last = run.lines().get(run.lines().size() - 1);
+        assertTrue(last.matches("interrupted at step \\d+; model: .*checkpoint-\\d+"), run.output());
+        int step = Integer.parseInt(last.replaceAll("interrupted at step (\\d+);.*", "$1"));
+        assertTrue(step >= 2, last);
+        assertTrue(Files.exists(out.resolve("checkpoint-" + step + "/trainer_state.json")), "saved at the step boundary");
+        assertFalse(Files.exists(out.resolve("checkpoint-1")), "the earlier run's checkpoints were removed");
+        List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+        assertEquals(step, metrics.size(), "metrics.jsonl holds this run's steps only");
+        assertTrue(metrics.get(0).startsWith("{\"step\":1,"), metrics.get(0));
+    }
+
+    @Test
+    void aResumedRunSaysWhichCheckpointFirstCleansStagingAndCtrlCExits130() throws Exception {
+        Path out = copyOfFinished("resumed");
+        // what a kill during a checkpoint write leaves: a staging folder of a process that is gone
+        Path staging = Files.createDirectories(out.resolve(".checkpoint-3.tmp-999999999-12345"));
+        Files.writeString(staging.resolve("model.safetensors"), "half written");
+        Child run = Child.train(out, "resume_from_checkpoint=auto", "max_steps=100000", "save_steps=100000");
+        run.await(line -> line.startsWith("step 4/100000"));
+        assertFalse(Files.exists(staging), "the interrupted write's staging folder was removed");
+        run.signal("INT");   // Ctrl-C
+        assertEquals(130, run.exitCode(), run.output());
+        List<String> lines = run.lines();
+        assertEquals("resuming from " + out.resolve("checkpoint-2") + " (step 2)", lines.get(0), run.output());
+        assertTrue(lines.get(1).startsWith("step 3/100000"), "training continues at step 3: " + run.output());
+        assertFalse(run.output().contains("AutoNonVariableTypeMode"), "no libtorch deprecation warning: " + run.output());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("SIGINT: saving a checkpoint")), run.output());
+        String last = lines.get(lines.size() - 1);
+        int step = Integer.parseInt(last.replaceAll("interrupted at step (\\d+);.*", "$1"));
+        assertTrue(Files.exists(out.resolve("checkpoint-" + step + "/trainer_state.json")), run.output());
+    }
+
+    @Test
+    void sigtermToTheLauncherOfAMultiProcessRunStopsEveryWorkerAtOneStepWithACheckpoint() throws Exception {
+        assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");
+        Path out = tmp.resolve("two-processes");
+        Child run = Child.train(out, "nproc_per_node=2", "device=cpu", "master_port=29617", "max_steps=100000",
+                "save_steps=100000");
+        run.await(line -> line.startsWith("step 3/100000"));
+        List<ProcessHandle> workers = run.process.descendants().filter(p -> p.info().command().orElse("").contains("java"))
+                .toList();
+        assertEquals(2, workers.size(), "one worker JVM per process");
+        run.signal("TERM");
+        assertEquals(143, run.exitCode(), run.output());
+        String last = run.lines().get(run.lines().size() - 1);
+        int step = Integer.parseInt(last.replaceAll("interrupted at step (\\d+);.*", "$1"));
+        assertTrue(Files.exists(out.resolve("checkpoint-" + step + "/trainer_state.json")), run.output());
+        for (ProcessHandle w : workers) {
+            assertTrue(w.onExit().get(30, TimeUnit.SECONDS) != null && !w.isAlive(), "worker " + w.pid() + " ended");
+        }
+    }
+
+    private static Path copyOfFinished(String name) throws IOException {
+        Path to = tmp.resolve(name);
+        try (Stream<Path> all = Files.walk(finished)) {
+            for (Path p : all.toList()) {
+                Path target = to.resolve(finished.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target, StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+        return to;
+    }
+
+    /** Every file under {@code dir} with its size and modification time. */
+    private static Map<String, String> snapshot(Path dir) throws IOException {
+        Map<String, String> files = new TreeMap<>();
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.toList()) {
+                files.put(dir.relativize(p).toString(), Files.isDirectory(p) ? "dir"
+                        : Files.size(p) + " bytes, " + Files.getLastModifiedTime(p));
+            }
+        }
+        return files;
+    }
+
+    /** {@code sft4j train CONFIG --set ...} in a JVM of its own, its output (stdout and stderr) collected by line. */
+    private static final class Child {
+        final Process process;
+        private final List<String> lines = new ArrayList<>();
+        private final Thread reader;
+
+        private Child(Process process) {
+            this.process = process;
+            this.reader = new Thread(this::read, "child-output");
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        static Child train(Path outputDir, String... overrides) throws IOException {
+            String java = ProcessHandle.current().info().command().orElse("java");
+            List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+                    Main.class.getName(), "train", config.toString(), "--set", "output_dir=" + outputDir));
+            for (String o : overrides) {
+                cmd.addAll(List.of("--set", o));
+            }
+            return new Child(new ProcessBuilder(cmd).redirectErrorStream(true).start());
+        }
+
+        private void read() {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    synchronized (lines) {
+                        lines.add(line);
+                        lines.notifyAll();
+                    }
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+        }
+
+        /** Waits for a line the predicate accepts. */
+        void await(Predicate<String> wanted) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+            synchronized (lines) {
+                while (lines.stream().noneMatch(wanted)) {
+                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                    if (left <= 0 || !process.isAlive() && lines.stream().noneMatch(wanted)) {
+                        process.destroyForcibly();
+                        fail("the line never came; output:\n" + String.join("\n", lines));
+                    }
+                    lines.wait(Math.min(left, 500));
+                }
+            }
+        }
+
+        /** Sends a signal (Process.destroy would also close the pipes its output comes through). */
+        void signal(String name) throws IOException, InterruptedException {
+            assertEquals(0, new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).start().waitFor());
+        }
+
+        int exitCode() throws InterruptedException {
+            if (!process.waitFor(180, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                fail("sft4j train did not end; output:\n" + output());
+            }
+            reader.join(10_000);   // the last lines are read
+            return process.exitValue();
+        }
+
+        List<String> lines() {
+            synchronized (lines) {
+                return List.copyOf(lines);
+            }
+        }
+
+        String output() {
+            return String.join("\n", lines());
+        }
+    }
+}
