@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import org.sft4j.model.io.CheckpointFiles;
 import org.sft4j.model.io.TensorInfo;
 import org.sft4j.model.io.TensorReader;
@@ -89,7 +88,7 @@ final class WeightLoader {
         DataTypes.requireSupported(dtype);
         NDManager manager = Engines.newManager(device);
         try {
-            JniUtils.setSeed(seed);
+            Engines.seedTorch(seed);
             Map<String, NDArray> w = new HashMap<>();
             for (Map.Entry<String, long[]> e : Decoder.expectedShapes(cfg).entrySet()) {
                 String name = e.getKey();

@@ -26,6 +26,11 @@ public final class DataTypes {
         return t;
     }
 
+    /** Whether bf16 arrays can exist here (DJL cannot make them; the native extension can). */
+    public static boolean canHoldBf16() {
+        return NativeOps.available();
+    }
+
     /** Fails with a message a user can act on unless {@code dtype} is a weight type this installation can hold. */
     public static void requireSupported(DataType dtype) {
         if (dtype == DataType.BFLOAT16 && !NativeOps.available()) {

@@ -25,6 +25,11 @@ public final class Engines {
     }
 
     /** A new root manager on the given device, owned by the caller. */
+    /** Seeds torch's generators (CPU and CUDA), as {@code torch.manual_seed} does. */
+    public static void seedTorch(long seed) {
+        ai.djl.pytorch.jni.JniUtils.setSeed(seed);
+    }
+
     public static NDManager newManager(Device device) {
         return pytorch().newBaseManager(device);
     }

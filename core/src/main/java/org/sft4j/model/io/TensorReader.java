@@ -2,12 +2,11 @@ package org.sft4j.model.io;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import org.sft4j.nd.DataTypes;
 import org.sft4j.nd.FlatTensor;
-import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.Tensors;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -52,7 +51,7 @@ public final class TensorReader {
         NDArray a = DataTypes.empty(manager, new Shape(file.info(name).shape()), dtype);
         try {
             readInto(file, name, a);
-            NDScope.unregister(a);   // owned by the manager, not by a step scope the caller may be in
+            Tensors.keep(a, manager);   // owned by the manager, not by a step scope the caller may be in
             return a;
         } catch (IOException | RuntimeException e) {
             a.close();
@@ -188,7 +187,7 @@ public final class TensorReader {
 
     /** Whether an array of this stored type can exist here: fp32 and fp16 always, bf16 with the extension. */
     static boolean holdable(StDType t) {
-        return t == StDType.F32 || t == StDType.F16 || (t == StDType.BF16 && NativeOps.available());
+        return t == StDType.F32 || t == StDType.F16 || (t == StDType.BF16 && DataTypes.canHoldBf16());
     }
 
     static DataType dataType(StDType t) {
