@@ -2,10 +2,12 @@
 // handles and return new ones (handles.h), which Java wraps in PtNDArrays that DJL frees as its own.
 // Operations record autograd history like any other: grad mode is thread-local and DJL turns it on for
 // the calling thread.
+#include "adamw_bf16.h"
 #include "handles.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/Reduction.h>
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
@@ -13,7 +15,18 @@
 #ifdef SFT4J_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
+#ifdef SFT4J_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+namespace sft4j {
+namespace adamw {
+void launchCuda(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, uint16_t* c, int64_t n, const Hyper& h,
+                cudaStream_t stream);
+}  // namespace adamw
+}  // namespace sft4j
+#endif
 
+#include <cmath>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -35,6 +48,40 @@ at::ScalarType scalarType(jint code) {
 
 // t in the type a dtype code names, or t itself for -1 (NativeOps.KEEP)
 at::Tensor as(const at::Tensor& t, jint code) { return code < 0 ? t : t.to(scalarType(code)); }
+
+uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
+
+// One tensor's bf16 AdamW update (adamw_bf16.h): a parallel loop on CPU, the CUDA kernel on a GPU.
+void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, const at::Tensor& v,
+               const at::Tensor* c, const sft4j::adamw::Hyper& h) {
+  for (const at::Tensor* t : {&p, &g, &m, &v, c}) {
+    if (t == nullptr) continue;
+    if (t->scalar_type() != at::kBFloat16 || !t->is_contiguous() || t->numel() != p.numel() ||
+        t->device() != p.device()) {
+      throw std::invalid_argument("bf16 AdamW needs contiguous bf16 weights, gradients, moments and compensation of "
+                                  "one shape on one device");
+    }
+  }
+  int64_t n = p.numel();
+  uint16_t* comp = c == nullptr ? nullptr : bits(*c);
+  if (p.is_cuda()) {
+#ifdef SFT4J_CUDA_KERNELS
+    c10::cuda::CUDAGuard guard(p.device());
+    sft4j::adamw::launchCuda(bits(p), bits(g), bits(m), bits(v), comp, n, h,
+                             c10::cuda::getCurrentCUDAStream(p.device().index()).stream());
+    return;
+#else
+    throw std::invalid_argument("this build of the extension has no CUDA kernels (no CUDA compiler when it was built)");
+#endif
+  }
+  uint16_t* pp = bits(p);
+  const uint16_t* gp = bits(g);
+  uint16_t* mp = bits(m);
+  uint16_t* vp = bits(v);
+  at::parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) sft4j::adamw::update(pp, gp, mp, vp, comp, i, h);
+  });
+}
 
 }  // namespace
 
@@ -145,6 +192,48 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_fusedAdamW(JNIEnv* env, jclas
   std::vector<at::Tensor> none;
   at::_fused_adamw_(p, g, ms, vs, none, st, lr, beta1, beta2, weightDecay, eps, false, false, std::nullopt, std::nullopt);
   SFT4J_CATCH()
+}
+
+// AdamW over bf16 weights with a rounding rule (adamw_bf16.h: 0 nearest, 1 Kahan, 2 stochastic); comp holds one
+// compensation buffer per weight under Kahan, none otherwise. step is 1-based; seed varies the stochastic rounding
+// by run and step (each tensor adds its index).
+JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_adamWBf16(JNIEnv* env, jclass, jlongArray params, jlongArray grads,
+                                                            jlongArray m, jlongArray v, jlongArray comp, jint step,
+                                                            jdouble lr, jdouble beta1, jdouble beta2,
+                                                            jdouble weightDecay, jdouble eps, jint rule, jlong seed) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  auto p = tensors(env, params);
+  auto g = tensors(env, grads);
+  auto ms = tensors(env, m);
+  auto vs = tensors(env, v);
+  auto cs = tensors(env, comp);
+  if (rule == sft4j::adamw::KAHAN && cs.size() != p.size()) {
+    throw std::invalid_argument("Kahan summation needs one compensation buffer per weight");
+  }
+  sft4j::adamw::Hyper h;
+  h.lr = float(lr);
+  h.beta1 = float(beta1);
+  h.beta2 = float(beta2);
+  h.decay = float(lr * weightDecay);
+  h.eps = float(eps);
+  h.stepSize = float(lr / (1.0 - std::pow(beta1, step)));
+  h.bc2Sqrt = float(std::sqrt(1.0 - std::pow(beta2, step)));
+  h.rule = rule;
+  for (size_t i = 0; i < p.size(); i++) {
+    h.seed = uint64_t(seed) * 0x100000001B3ull + i;
+    adamwBf16(p[i], g[i], ms[i], vs[i], rule == sft4j::adamw::KAHAN ? &cs[i] : nullptr, h);
+  }
+  SFT4J_CATCH()
+}
+
+// Whether bf16 AdamW (adamWBf16) runs on GPU tensors: this build has its CUDA kernel.
+JNIEXPORT jboolean JNICALL Java_org_sft4j_nd_NativeOps_builtWithCudaKernels(JNIEnv*, jclass) {
+#ifdef SFT4J_CUDA_KERNELS
+  return JNI_TRUE;
+#else
+  return JNI_FALSE;
+#endif
 }
 
 // Zeros shaped and typed like x, without autograd (optimizer moments of bf16 parameters: DJL cannot make bf16 arrays).

@@ -24,7 +24,7 @@ import java.util.function.UnaryOperator;
  *
  * <p>What comes next plugs in here: a model family's own operations (GELU-tanh and GeGLU, the {@code (1 + w)}
  * RMSNorm, q/k norms, logit soft-capping, sliding-window attention) become methods with a portable and a native
- * body; a Kahan-compensated bf16 AdamW is another optimizer operation.
+ * body.
  */
 public interface Compute {
 
@@ -166,9 +166,47 @@ public interface Compute {
     NDArray moment(NDArray param);
 
     /**
-     * One AdamW update with {@code torch.optim.AdamW}'s semantics, step {@code step} (1-based, for bias correction),
-     * of every parameter that has a gradient; m and v are its first and second moments, updated in place.
+     * Zeros shaped and typed like {@code param}: a Kahan compensation buffer of a bf16 weight (see {@link Bf16Update}),
+     * owned by the caller.
      */
-    void adamW(List<NDArray> params, List<NDArray> m, List<NDArray> v, int step, double lr, double beta1, double beta2,
-               double weightDecay, double eps);
+    default NDArray compensation(NDArray param) {
+        return DataTypes.zerosLike(param);
+    }
+
+    /**
+     * One AdamW update with {@code torch.optim.AdamW}'s semantics, step {@code step} (1-based, for bias correction),
+     * of every parameter that has a gradient; m and v are its first and second moments, updated in place. bf16
+     * weights are rounded to nearest (see {@link #adamW(List, List, List, List, List, AdamWStep)} for the others).
+     */
+    default void adamW(List<NDArray> params, List<NDArray> m, List<NDArray> v, int step, double lr, double beta1,
+                       double beta2, double weightDecay, double eps) {
+        boolean was = Tensors.gradMode(false);
+        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {   // frees the gradient handles
+            List<NDArray> ws = new ArrayList<>();
+            List<NDArray> gs = new ArrayList<>();
+            List<NDArray> ms = new ArrayList<>();
+            List<NDArray> vs = new ArrayList<>();
+            for (int i = 0; i < params.size(); i++) {
+                NDArray g = Tensors.gradOrNull(params.get(i));
+                if (g != null) {
+                    ws.add(params.get(i));
+                    gs.add(g);
+                    ms.add(m.get(i));
+                    vs.add(v.get(i));
+                }
+            }
+            adamW(ws, gs, ms, vs, List.of(), new AdamWStep(step, lr, beta1, beta2, weightDecay, eps, Bf16Update.NEAREST, 0));
+        } finally {
+            Tensors.gradMode(was);
+        }
+    }
+
+    /**
+     * One AdamW update of {@code params} by {@code grads} (a parameter's own gradient, or a flat shard of it and of its
+     * weight), with m and v its moments, updated in place: a function of these tensors only, so it applies to whole
+     * weights and to shards alike. {@code compensation} holds one Kahan buffer per parameter when
+     * {@code step.bf16()} is {@link Bf16Update#KAHAN} (null for a weight that is not bf16), and may be empty otherwise.
+     */
+    void adamW(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v, List<NDArray> compensation,
+               AdamWStep step);
 }

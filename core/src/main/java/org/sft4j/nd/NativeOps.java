@@ -53,6 +53,11 @@ public final class NativeOps {
     private static native void fusedAdamW(long[] params, long[] grads, long[] m, long[] v, long[] steps, double lr,
                                           double beta1, double beta2, double weightDecay, double eps);
 
+    private static native void adamWBf16(long[] params, long[] grads, long[] m, long[] v, long[] comp, int step, double lr,
+                                         double beta1, double beta2, double weightDecay, double eps, int rule, long seed);
+
+    private static native boolean builtWithCudaKernels();
+
     private static native long zerosLike(long x);
 
     private static native void copyInto(long dst, long src);
@@ -145,6 +150,30 @@ public final class NativeOps {
         long[] steps = new long[params.size()];
         java.util.Arrays.fill(steps, handle(step));   // the kernel only reads the step
         fusedAdamW(handles(params), handles(grads), handles(m), handles(v), steps, lr, beta1, beta2, weightDecay, eps);
+    }
+
+    /**
+     * One AdamW update of bf16 weights with the extension's own kernel (native/src/adamw_bf16.h): fp32 arithmetic, the
+     * new weight rounded under {@code step.bf16()}'s rule; {@code comp} holds a Kahan buffer per weight (KAHAN only).
+     * Every tensor is contiguous bf16. On a GPU only where {@link #hasCudaKernels()}.
+     */
+    public static void adamWBf16(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
+                                 List<NDArray> comp, AdamWStep step) {
+        adamWBf16(handles(params), handles(grads), handles(m), handles(v), handles(comp), step.step(), step.lr(),
+                step.beta1(), step.beta2(), step.weightDecay(), step.eps(), step.bf16().code(), step.seed());
+    }
+
+    /** Whether this build of the extension has its CUDA kernels (compiled where nvcc was found). */
+    public static boolean hasCudaKernels() {
+        return available() && cudaKernels();
+    }
+
+    private static boolean cudaKernels() {
+        try {
+            return builtWithCudaKernels();
+        } catch (UnsatisfiedLinkError e) {   // an extension built before the kernels existed
+            return false;
+        }
     }
 
     /** Zeros shaped and typed like {@code x} (bf16 included), without autograd, owned by {@code x}'s manager. */

@@ -13,7 +13,7 @@ import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
 import org.sft4j.model.io.TensorReader;
 import org.sft4j.model.io.TensorSource;
-import org.sft4j.nd.Tensors;
+import org.sft4j.nd.DataTypes;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -60,11 +60,14 @@ public final class Checkpointer {
                 // checkpoints keep the compute precision so that resuming is exact; exports may be bf16
                 ModelFiles.writeModel(model, dir.path(), StDType.F32, sourceDir, ModelFiles.DEFAULT_SHARD_BYTES);
             }
-            List<NamedTensor> moments = new ArrayList<>();
-            for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
-                moments.add(TensorSource.of(e.getKey(), e.getValue(), StDType.F32));   // streamed, any size
+            // optimizer state in its own type (bf16 moments and Kahan buffers stay bf16): a resume continues exactly
+            List<NamedTensor> tensors = new ArrayList<>();
+            Map<String, NDArray> all = new java.util.LinkedHashMap<>(optimizer.moments());
+            all.putAll(optimizer.compensation());
+            for (Map.Entry<String, NDArray> e : all.entrySet()) {
+                tensors.add(TensorSource.of(e.getKey(), e.getValue(), StDType.of(DataTypes.of(e.getValue()))));   // streamed
             }
-            SafetensorsWriter.writeFile(dir.path().resolve("optimizer.safetensors"), moments, Map.of());
+            SafetensorsWriter.writeFile(dir.path().resolve("optimizer.safetensors"), tensors, Map.of());
             JsonFiles.writeAtomically(dir.path().resolve(STATE), state);
             dir.commit();
         }
@@ -134,7 +137,10 @@ public final class Checkpointer {
         return p;
     }
 
-    /** Loads AdamW moments and step from a checkpoint into {@code optimizer}. */
+    /**
+     * Loads AdamW moments, Kahan compensation and step from a checkpoint into {@code optimizer}. A checkpoint without
+     * compensation (written with another bf16_update, or before it existed) leaves it at zero, its starting value.
+     */
     public static void restoreOptimizer(Path checkpoint, AdamW optimizer, int adamStep) throws IOException {
         try (SafetensorsFile f = SafetensorsFile.open(checkpoint.resolve("optimizer.safetensors"))) {
             for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
@@ -143,6 +149,11 @@ public final class Checkpointer {
                             + "' (was the checkpoint written for another model or method?)");
                 }
                 TensorReader.readInto(f, e.getKey(), e.getValue());   // in the moments' own type, bf16 included
+            }
+            for (Map.Entry<String, NDArray> e : optimizer.compensation().entrySet()) {
+                if (f.tensors().containsKey(e.getKey())) {
+                    TensorReader.readInto(f, e.getKey(), e.getValue());
+                }
             }
         }
         optimizer.setStepCount(adamStep);

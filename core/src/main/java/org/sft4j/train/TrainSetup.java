@@ -107,7 +107,7 @@ public final class TrainSetup {
             Replicas replicas = worker == null ? Replicas.single(stop::get) : DataParallel.join(worker, model, params, stop::get);
             owned.add(replicas);
             AdamW optimizer = new AdamW(params, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay(),
-                    args.decayNormsAndBiases(), model.compute(), model.manager());
+                    args.decayNormsAndBiases(), model.compute(), model.manager(), args.bf16Update(), args.seed());
             owned.add(optimizer);
             resume.restore(optimizer);
             DataCursor cursor = new DataCursor(batcher(args, data, replicas.world()), resume.state().epoch(),
