@@ -51,9 +51,49 @@ at::Tensor as(const at::Tensor& t, jint code) { return code < 0 ? t : t.to(scala
 
 uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
 
-// One tensor's bf16 AdamW update (adamw_bf16.h): a parallel loop on CPU, the CUDA kernel on a GPU.
+// z >>> k on int64 tensors (ATen's right shift of a signed type is arithmetic)
+at::Tensor shiftRight(const at::Tensor& z, int64_t k) {
+  return at::bitwise_right_shift(z, k).bitwise_and_((int64_t(1) << (64 - k)) - 1);
+}
+
+// x (fp32) stochastically rounded to bf16 with adamw_bf16.h's random bits, composed of ATen operations
+at::Tensor stochasticBf16(const at::Tensor& x, uint64_t seed) {
+  at::Tensor z = at::arange(1, x.numel() + 1, x.options().dtype(at::kLong))
+                     .mul_(int64_t(0x9E3779B97F4A7C15ull)).add_(int64_t(seed));
+  z = at::bitwise_xor(z, shiftRight(z, 30)).mul_(int64_t(0xBF58476D1CE4E5B9ull));
+  z = at::bitwise_xor(z, shiftRight(z, 27)).mul_(int64_t(0x94D049BB133111EBull));
+  z = at::bitwise_xor(z, shiftRight(z, 31));
+  at::Tensor bits = x.contiguous().view(-1).view(at::kInt).add(shiftRight(z, 48).to(at::kInt));
+  at::Tensor rounded = bits.bitwise_right_shift_(16).bitwise_and_(0xffff).to(at::kShort).view(at::kBFloat16);
+  return at::where(x.view(-1).isfinite(), rounded, x.view(-1).to(at::kBFloat16)).view(x.sizes());
+}
+
+// adamw_bf16.h's update composed of ATen operations on fp32 temporaries: for a GPU this build has no kernel for.
+void adamwBf16Composed(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, const at::Tensor& v,
+                       const at::Tensor* c, const sft4j::adamw::Hyper& h) {
+  at::Tensor g32 = g.to(at::kFloat);
+  at::Tensor m32 = m.to(at::kFloat).mul_(h.beta1).add_(g32, 1.0f - h.beta1);
+  at::Tensor v32 = v.to(at::kFloat).mul_(h.beta2).addcmul_(g32, g32, 1.0f - h.beta2);
+  m.copy_(m32);
+  v.copy_(v32);
+  at::Tensor adam = m32.mul_(h.stepSize).div_(v32.sqrt_().div_(h.bc2Sqrt).add_(h.eps));
+  at::Tensor w = p.to(at::kFloat);
+  if (h.rule == sft4j::adamw::KAHAN) {
+    at::Tensor comp = c->to(at::kFloat);
+    at::Tensor y = comp - (w + comp) * h.decay - adam;
+    at::Tensor rounded = (w + y).to(at::kBFloat16);
+    c->copy_(y - (rounded.to(at::kFloat) - w));
+    p.copy_(rounded);
+  } else {
+    at::Tensor x = w - w * h.decay - adam;
+    p.copy_(h.rule == sft4j::adamw::STOCHASTIC ? stochasticBf16(x, h.seed) : x.to(at::kBFloat16));
+  }
+}
+
+// One tensor's bf16 AdamW update (adamw_bf16.h): a parallel loop on CPU, the CUDA kernel on a GPU, or the composed
+// operations (on a GPU without the kernel, or when asked, to check them against the loop).
 void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, const at::Tensor& v,
-               const at::Tensor* c, const sft4j::adamw::Hyper& h) {
+               const at::Tensor* c, const sft4j::adamw::Hyper& h, bool composed) {
   for (const at::Tensor* t : {&p, &g, &m, &v, c}) {
     if (t == nullptr) continue;
     if (t->scalar_type() != at::kBFloat16 || !t->is_contiguous() || t->numel() != p.numel() ||
@@ -64,15 +104,20 @@ void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, co
   }
   int64_t n = p.numel();
   uint16_t* comp = c == nullptr ? nullptr : bits(*c);
+#ifndef SFT4J_CUDA_KERNELS
+  composed = composed || p.is_cuda();
+#endif
+  if (composed) {
+    adamwBf16Composed(p, g, m, v, c, h);
+    return;
+  }
   if (p.is_cuda()) {
 #ifdef SFT4J_CUDA_KERNELS
     c10::cuda::CUDAGuard guard(p.device());
     sft4j::adamw::launchCuda(bits(p), bits(g), bits(m), bits(v), comp, n, h,
                              c10::cuda::getCurrentCUDAStream(p.device().index()).stream());
-    return;
-#else
-    throw std::invalid_argument("this build of the extension has no CUDA kernels (no CUDA compiler when it was built)");
 #endif
+    return;
   }
   uint16_t* pp = bits(p);
   const uint16_t* gp = bits(g);
@@ -196,11 +241,12 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_fusedAdamW(JNIEnv* env, jclas
 
 // AdamW over bf16 weights with a rounding rule (adamw_bf16.h: 0 nearest, 1 Kahan, 2 stochastic); comp holds one
 // compensation buffer per weight under Kahan, none otherwise. step is 1-based; seed varies the stochastic rounding
-// by run and step (each tensor adds its index).
+// by run and step (each tensor adds its index). composed: ATen operations instead of the loop or kernel.
 JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_adamWBf16(JNIEnv* env, jclass, jlongArray params, jlongArray grads,
                                                             jlongArray m, jlongArray v, jlongArray comp, jint step,
                                                             jdouble lr, jdouble beta1, jdouble beta2,
-                                                            jdouble weightDecay, jdouble eps, jint rule, jlong seed) {
+                                                            jdouble weightDecay, jdouble eps, jint rule, jlong seed,
+                                                            jboolean composed) {
   SFT4J_TRY
   c10::NoGradGuard noGrad;
   auto p = tensors(env, params);
@@ -222,12 +268,12 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_adamWBf16(JNIEnv* env, jclass
   h.rule = rule;
   for (size_t i = 0; i < p.size(); i++) {
     h.seed = uint64_t(seed) * 0x100000001B3ull + i;
-    adamwBf16(p[i], g[i], ms[i], vs[i], rule == sft4j::adamw::KAHAN ? &cs[i] : nullptr, h);
+    adamwBf16(p[i], g[i], ms[i], vs[i], rule == sft4j::adamw::KAHAN ? &cs[i] : nullptr, h, composed);
   }
   SFT4J_CATCH()
 }
 
-// Whether bf16 AdamW (adamWBf16) runs on GPU tensors: this build has its CUDA kernel.
+// Whether bf16 AdamW (adamWBf16) has its CUDA kernel in this build (else a GPU runs the composed operations).
 JNIEXPORT jboolean JNICALL Java_org_sft4j_nd_NativeOps_builtWithCudaKernels(JNIEnv*, jclass) {
 #ifdef SFT4J_CUDA_KERNELS
   return JNI_TRUE;

@@ -39,8 +39,8 @@ import java.util.List;
  * @param bf16 LLaMA-Factory's alias of {@code precision: bf16-mixed}
  * @param pureBf16 LLaMA-Factory's alias of {@code precision: bf16-true}
  * @param fp16 LLaMA-Factory's alias of {@code precision: fp16-mixed}
- * @param bf16Update how bf16 weights take an optimizer update: {@code kahan} (compensated; the default under
- *     bf16-true), {@code stochastic} (stochastic rounding) or {@code nearest} (as torch, small updates lost)
+ * @param bf16Update how bf16 weights take an optimizer update: {@code stochastic} (stochastic rounding, the default
+ *     under bf16-true), {@code kahan} (Kahan-compensated) or {@code nearest} (as torch: small updates are lost)
  * @param resumeFromCheckpoint a checkpoint directory, or {@code auto}/{@code true} for the latest in output_dir
  * @param overwriteOutputDir start over in an output_dir that holds another run (its checkpoints, metrics and scores
  *     are removed); without it such a folder is refused, unless the run resumes

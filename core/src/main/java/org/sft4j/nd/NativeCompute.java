@@ -149,52 +149,32 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
 
     /**
      * PyTorch's fused AdamW kernel (one launch for the group instead of ~10 per parameter), except for bf16 weights
-     * under Kahan summation or stochastic rounding: the extension's own kernel (native/src/adamw_bf16.h) where it has
-     * one for the device, else the same arithmetic composed of torch operations.
+     * under Kahan summation or stochastic rounding: the extension's own kernel (native/src/adamw_bf16.h).
      */
     @Override
     public void adamW(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
                       List<NDArray> compensation, AdamWStep step) {
-        Group torch = new Group();
-        Group own = new Group();
-        Group composed = new Group();
+        List<Integer> torch = new ArrayList<>();
+        List<Integer> own = new ArrayList<>();
         for (int i = 0; i < params.size(); i++) {
-            NDArray w = params.get(i);
-            boolean rounded = step.bf16() != Bf16Update.NEAREST && DataTypes.of(w) == DataType.BFLOAT16;
-            Group g = !rounded ? torch : w.getDevice().isGpu() && !NativeOps.hasCudaKernels() ? composed : own;
-            g.add(w, grads.get(i), m.get(i), v.get(i), compensation.isEmpty() ? null : compensation.get(i));
+            boolean rounded = step.bf16() != Bf16Update.NEAREST && DataTypes.of(params.get(i)) == DataType.BFLOAT16;
+            (rounded ? own : torch).add(i);
         }
-        try (NDScope scope = new NDScope()) {
-            if (!torch.params.isEmpty()) {
-                NDArray stepTensor = torch.params.get(0).getManager().create((float) step.step());
-                NativeOps.fusedAdamW(torch.params, torch.grads, torch.m, torch.v, stepTensor, step.lr(), step.beta1(),
-                        step.beta2(), step.weightDecay(), step.eps());
+        if (!torch.isEmpty()) {
+            try (NDScope scope = new NDScope()) {
+                NDArray stepTensor = params.get(0).getManager().create((float) step.step());
+                NativeOps.fusedAdamW(pick(params, torch), pick(grads, torch), pick(m, torch), pick(v, torch), stepTensor,
+                        step.lr(), step.beta1(), step.beta2(), step.weightDecay(), step.eps());
             }
         }
-        if (!own.params.isEmpty()) {
-            NativeOps.adamWBf16(own.params, own.grads, own.m, own.v,
-                    step.bf16() == Bf16Update.KAHAN ? own.comp : List.of(), step);
-        }
-        if (!composed.params.isEmpty()) {
-            PortableCompute.INSTANCE.adamW(composed.params, composed.grads, composed.m, composed.v, composed.comp, step);
+        if (!own.isEmpty()) {
+            NativeOps.adamWBf16(pick(params, own), pick(grads, own), pick(m, own), pick(v, own),
+                    step.bf16() == Bf16Update.KAHAN ? pick(compensation, own) : List.of(), step);
         }
     }
 
-    /** Parameters, gradients and optimizer state updated by one implementation. */
-    private static final class Group {
-        final List<NDArray> params = new ArrayList<>();
-        final List<NDArray> grads = new ArrayList<>();
-        final List<NDArray> m = new ArrayList<>();
-        final List<NDArray> v = new ArrayList<>();
-        final List<NDArray> comp = new ArrayList<>();
-
-        void add(NDArray w, NDArray g, NDArray mt, NDArray vt, NDArray c) {
-            params.add(w);
-            grads.add(g);
-            m.add(mt);
-            v.add(vt);
-            comp.add(c);
-        }
+    private static List<NDArray> pick(List<NDArray> xs, List<Integer> at) {
+        return at.stream().map(xs::get).toList();
     }
 
     private static NDArray cast(NDArray x, int dtype) {

@@ -54,7 +54,8 @@ public final class NativeOps {
                                           double beta1, double beta2, double weightDecay, double eps);
 
     private static native void adamWBf16(long[] params, long[] grads, long[] m, long[] v, long[] comp, int step, double lr,
-                                         double beta1, double beta2, double weightDecay, double eps, int rule, long seed);
+                                         double beta1, double beta2, double weightDecay, double eps, int rule, long seed,
+                                         boolean composed);
 
     private static native boolean builtWithCudaKernels();
 
@@ -153,14 +154,21 @@ public final class NativeOps {
     }
 
     /**
-     * One AdamW update of bf16 weights with the extension's own kernel (native/src/adamw_bf16.h): fp32 arithmetic, the
+     * One AdamW update of bf16 weights by the extension's own kernel (native/src/adamw_bf16.h): fp32 arithmetic, the
      * new weight rounded under {@code step.bf16()}'s rule; {@code comp} holds a Kahan buffer per weight (KAHAN only).
-     * Every tensor is contiguous bf16. On a GPU only where {@link #hasCudaKernels()}.
+     * Every tensor is contiguous bf16. A GPU without the kernel ({@link #hasCudaKernels()}) gets the same arithmetic
+     * composed of torch operations.
      */
     public static void adamWBf16(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
                                  List<NDArray> comp, AdamWStep step) {
+        adamWBf16(params, grads, m, v, comp, step, false);
+    }
+
+    /** As above; {@code composed}: torch operations instead of the kernel (to check one against the other). */
+    static void adamWBf16(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
+                          List<NDArray> comp, AdamWStep step, boolean composed) {
         adamWBf16(handles(params), handles(grads), handles(m), handles(v), handles(comp), step.step(), step.lr(),
-                step.beta1(), step.beta2(), step.weightDecay(), step.eps(), step.bf16().code(), step.seed());
+                step.beta1(), step.beta2(), step.weightDecay(), step.eps(), step.bf16().code(), step.seed(), composed);
     }
 
     /** Whether this build of the extension has its CUDA kernels (compiled where nvcc was found). */
