@@ -1,6 +1,7 @@
 package org.sft4j.nd;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
@@ -85,10 +86,35 @@ public interface Compute {
     // ---- weights ------------------------------------------------------------------------------------------------
 
     /**
-     * How a base weight is stored for this strategy, given it loaded in fp32: bf16 under {@link Precision#BF16_TRUE},
-     * else the array itself. A converted copy belongs to {@code loaded}'s manager; the caller closes {@code loaded}.
+     * The type a base weight is stored in: bf16 under {@link Precision#BF16_TRUE}; under a mixed precision, a frozen
+     * matrix (a projection or the LM head under LoRA) in the product type, since nothing updates it and a product
+     * would cast it anyway; fp32 otherwise. Loaders read checkpoints straight into it.
+     *
+     * @param frozenMatrix a projection or LM head weight that no optimizer updates
      */
-    NDArray weight(NDArray loaded);
+    DataType weightType(boolean frozenMatrix);
+
+    /**
+     * {@code loaded} as this strategy stores a base weight ({@link #weightType}): the array itself when it already
+     * has that type, else a converted copy owned by {@code loaded}'s manager (the caller closes {@code loaded}).
+     */
+    default NDArray weight(NDArray loaded, boolean frozenMatrix) {
+        DataType t = weightType(frozenMatrix);
+        if (DataTypes.of(loaded) == t) {
+            return loaded;
+        }
+        boolean was = Tensors.gradMode(false);   // a leaf of its own, not a node of the loaded array's graph
+        try {
+            return DataTypes.cast(loaded, t);
+        } finally {
+            Tensors.gradMode(was);
+        }
+    }
+
+    /** {@link #weight(NDArray, boolean)} of a trainable weight. */
+    default NDArray weight(NDArray loaded) {
+        return weight(loaded, false);
+    }
 
     // ---- layers -------------------------------------------------------------------------------------------------
 
@@ -125,10 +151,17 @@ public interface Compute {
     NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups);
 
     /**
-     * {@code y + adapter(x)} for a projection's output y and input x: the adapter (LoRA, fp32 as PEFT keeps it) gets
-     * x in fp32, and the sum is returned in the activations' type.
+     * {@code x} as a matrix product reads it: a 16-bit copy under a mixed precision, else x itself. A projection with
+     * an adapter casts its input once with this and hands the result to both products, so autograd keeps one copy.
      */
-    NDArray withAdapter(NDArray y, NDArray x, UnaryOperator<NDArray> adapter);
+    NDArray productInput(NDArray x);
+
+    /**
+     * {@code x W^T} for an adapter's weight W (LoRA's A or B, kept fp32): computed in the activations' 16-bit type
+     * with W cast per operation, as autocast does, so the adapter keeps no fp32 copy of its input for backward (the
+     * input it saves is the one the base product saved already); the result in the activations' type.
+     */
+    NDArray adapterLinear(NDArray x, NDArray w);
 
     /**
      * The LM head as a function of hidden rows (N, C) -> logits (N, V): fp32 logits, or bf16 under

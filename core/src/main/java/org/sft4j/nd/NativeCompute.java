@@ -19,13 +19,13 @@ import static org.sft4j.nd.NativeOps.KEEP;
  * <pre>
  *               productIn  productOut  attentionIn  adapterIn  stored
  *   fp32        -          -           -            -          -
- *   bf16-mixed  bf16       fp32        bf16         fp32       -
- *   fp16-mixed  fp16       fp32        fp16         fp32       -
- *   bf16-true   -          -           bf16 (mask)  fp32       bf16
+ *   bf16-mixed  bf16       fp32        bf16         bf16       -
+ *   fp16-mixed  fp16       fp32        fp16         fp16       -
+ *   bf16-true   -          -           bf16 (mask)  bf16       bf16
  * </pre>
- * productIn: x, W, b of a matrix product; productOut: its result; attentionIn: q, k, v and the mask; adapterIn: a
- * LoRA adapter's input; stored: base weights, constant tables and a projection's output plus its adapter.
- * The casts keep autograd, so gradients reach the fp32 weights of the mixed precisions.
+ * productIn: x, W, b of a matrix product; productOut: its result; attentionIn: q, k, v and the mask; adapterIn: the
+ * type a LoRA adapter's products run in (its fp32 weights cast per product); stored: base weights and constant
+ * tables. The casts keep autograd, so gradients reach the fp32 weights of the mixed precisions and the adapters.
  */
 record NativeCompute(Precision precision, int productIn, int productOut, int attentionIn, int adapterIn, int stored)
         implements Compute {
@@ -33,9 +33,9 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     static NativeCompute of(Precision p) {
         return switch (p) {
             case FP32 -> new NativeCompute(p, KEEP, KEEP, KEEP, KEEP, KEEP);
-            case BF16_MIXED -> new NativeCompute(p, BFLOAT16, FLOAT32, BFLOAT16, FLOAT32, KEEP);
-            case FP16_MIXED -> new NativeCompute(p, FLOAT16, FLOAT32, FLOAT16, FLOAT32, KEEP);
-            case BF16_TRUE -> new NativeCompute(p, KEEP, KEEP, BFLOAT16, FLOAT32, BFLOAT16);
+            case BF16_MIXED -> new NativeCompute(p, BFLOAT16, FLOAT32, BFLOAT16, BFLOAT16, KEEP);
+            case FP16_MIXED -> new NativeCompute(p, FLOAT16, FLOAT32, FLOAT16, FLOAT16, KEEP);
+            case BF16_TRUE -> new NativeCompute(p, KEEP, KEEP, BFLOAT16, BFLOAT16, BFLOAT16);
         };
     }
 
@@ -50,16 +50,13 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
-    public NDArray weight(NDArray loaded) {
-        if (stored == KEEP) {
-            return loaded;
-        }
-        boolean was = Tensors.gradMode(false);   // a leaf of its own, not a node of the fp32 array's graph
-        try {
-            return NativeOps.cast(loaded, stored);
-        } finally {
-            Tensors.gradMode(was);
-        }
+    public DataType weightType(boolean frozenMatrix) {
+        int code = stored != KEEP ? stored : frozenMatrix ? productIn : KEEP;
+        return switch (code) {
+            case BFLOAT16 -> DataType.BFLOAT16;
+            case FLOAT16 -> DataType.FLOAT16;
+            default -> DataType.FLOAT32;
+        };
     }
 
     @Override
@@ -103,9 +100,13 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
-    public NDArray withAdapter(NDArray y, NDArray x, UnaryOperator<NDArray> adapter) {
-        // under bf16-true the sum is taken in fp32 and cast back, as PEFT does
-        return cast(y.add(adapter.apply(cast(x, adapterIn))), stored);
+    public NDArray productInput(NDArray x) {
+        return cast(x, productIn);
+    }
+
+    @Override
+    public NDArray adapterLinear(NDArray x, NDArray w) {
+        return NativeOps.linear(x, w, null, adapterIn, productOut);
     }
 
     @Override

@@ -44,8 +44,8 @@ final class PortableCompute implements Compute {
     }
 
     @Override
-    public NDArray weight(NDArray loaded) {
-        return loaded;
+    public DataType weightType(boolean frozenMatrix) {
+        return DataType.FLOAT32;
     }
 
     @Override
@@ -101,8 +101,13 @@ final class PortableCompute implements Compute {
     }
 
     @Override
-    public NDArray withAdapter(NDArray y, NDArray x, UnaryOperator<NDArray> adapter) {
-        return y.add(adapter.apply(x));
+    public NDArray productInput(NDArray x) {
+        return x;
+    }
+
+    @Override
+    public NDArray adapterLinear(NDArray x, NDArray w) {
+        return Linear.linear(x, w).head();
     }
 
     @Override

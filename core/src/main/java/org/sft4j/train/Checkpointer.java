@@ -25,8 +25,9 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Writes {@code checkpoint-<step>} directories: the weights in Hugging Face layout (or the PEFT adapter),
- * {@code optimizer.safetensors} (AdamW moments) and {@code trainer_state.json}. Each checkpoint is built
+ * Writes {@code checkpoint-<step>} directories: the weights in Hugging Face layout (or the PEFT adapter) in the type
+ * {@code save_dtype} names, {@code optimizer.safetensors} (AdamW moments and Kahan buffers, each in its own type) and
+ * {@code trainer_state.json}. Each checkpoint is built
  * under a temporary name and renamed when complete, so a process killed mid-write leaves the previous
  * checkpoint as the latest one. Older checkpoints beyond {@code keep_last_n_checkpoints} are removed.
  */
@@ -40,8 +41,17 @@ public final class Checkpointer {
     private final AdamW optimizer;
     private final Integer keepLast;
     private final ModelSource source;
+    private final StDType saveType;
 
+    /** Checkpoints with weights in the type the model holds them in (save_dtype: auto). */
     public Checkpointer(Path outputDir, Decoder model, AdamW optimizer, Integer keepLast, ModelSource source) {
+        this(outputDir, model, optimizer, keepLast, source, "auto");
+    }
+
+    /** @param saveDtype save_dtype: {@code auto} (as the model holds its weights), float32, bfloat16 or float16 */
+    public Checkpointer(Path outputDir, Decoder model, AdamW optimizer, Integer keepLast, ModelSource source,
+                        String saveDtype) {
+        this.saveType = ModelFiles.saveDtype(saveDtype, model);
         this.outputDir = outputDir;
         this.model = model;
         this.optimizer = optimizer;
@@ -57,8 +67,8 @@ public final class Checkpointer {
                 ModelFiles.writeAdapter(model, dir.path(), source.name());
                 ModelFiles.copyTokenizerFiles(sourceDir, dir.path());
             } else {
-                // checkpoints keep the compute precision so that resuming is exact; exports may be bf16
-                ModelFiles.writeModel(model, dir.path(), StDType.F32, sourceDir, ModelFiles.DEFAULT_SHARD_BYTES);
+                // save_dtype auto keeps the type the weights are held in, so resuming is exact (bf16-true: half of fp32)
+                ModelFiles.writeModel(model, dir.path(), saveType, sourceDir, ModelFiles.DEFAULT_SHARD_BYTES);
             }
             // optimizer state in its own type (bf16 moments and Kahan buffers stay bf16): a resume continues exactly
             List<NamedTensor> tensors = new ArrayList<>();
