@@ -27,6 +27,7 @@ void launchCuda(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, uint16
 #endif
 
 #include <cmath>
+#include <malloc.h>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -356,6 +357,17 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_rope(JNIEnv* env, jclass, jl
   at::Tensor rotated = at::cat({-t.narrow(-1, half, half), t.narrow(-1, 0, half)}, -1);
   return handle(t * tensor(cos) + rotated * tensor(sin));
   SFT4J_CATCH(0)
+}
+
+// Bytes the process has allocated with malloc (glibc's count, large blocks included): libtorch's CPU tensors live
+// there, so the growth across a forward pass is what autograd keeps for backward (a CPU memory check; -1 elsewhere).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_hostAllocated(JNIEnv*, jclass) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 mi = mallinfo2();
+  return jlong(mi.uordblks + mi.hblkhd);
+#else
+  return -1;
+#endif
 }
 
 // CUDA caching allocator statistics of a device: allocated, peak allocated, reserved, peak reserved (bytes).

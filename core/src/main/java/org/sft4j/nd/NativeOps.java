@@ -75,6 +75,8 @@ public final class NativeOps {
 
     private static native long[] cudaMemory(int device);
 
+    private static native long hostAllocated();
+
     private static native void resetPeakMemory(int device);
 
     /** The libtorch version the extension was compiled against. */
@@ -229,6 +231,18 @@ public final class NativeOps {
     /** CUDA allocator statistics of a GPU: allocated, peak allocated, reserved, peak reserved, in bytes. */
     public static long[] cudaMemory(Device device) {
         return cudaMemory(Math.max(0, device.getDeviceId()));   // DJL names the default GPU -1
+    }
+
+    /**
+     * Bytes this process holds from malloc (glibc's count), where libtorch's CPU tensors live: the growth across a
+     * forward pass is what autograd keeps for backward. -1 where it cannot be counted.
+     */
+    public static long hostAllocatedBytes() {
+        try {
+            return hostAllocated();
+        } catch (UnsatisfiedLinkError e) {   // an extension built before this existed
+            return -1;
+        }
     }
 
     public static void resetPeakMemory(Device device) {
