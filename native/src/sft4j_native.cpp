@@ -340,6 +340,14 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_zeroAll(JNIEnv* env, jclass, 
   SFT4J_CATCH()
 }
 
+// Frees every parameter's gradient (optimizer.zero_grad(set_to_none=True)): no gradient memory is held through the
+// next forward; backward allocates them afresh as it reaches each parameter.
+JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_dropGradients(JNIEnv* env, jclass, jlongArray params) {
+  SFT4J_TRY
+  for (auto& p : tensors(env, params)) p.mutable_grad() = at::Tensor();
+  SFT4J_CATCH()
+}
+
 // Multiplies every tensor in place by one factor (fp16: gradients divided by the loss scale before clipping).
 JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_mulAll(JNIEnv* env, jclass, jlongArray xs, jdouble factor) {
   SFT4J_TRY

@@ -155,7 +155,8 @@ public final class TrainStepBench {
                         } else {
                             skipped++;
                         }
-                        model.compute().zeroGradients(model.trainableParameters().stream().map(Parameter::array).toList());
+                        // freed, as the trainer and hf_scale_bench.py (set_to_none) do
+                        model.compute().releaseGradients(model.trainableParameters().stream().map(Parameter::array).toList());
                         if (row.everyLoss()) {   // a loss curve (one device sync per step)
                             System.out.printf(Locale.ROOT, "{\"step\": %d, \"loss\": %.6f}%n", i + 1,
                                     org.sft4j.nd.Tensors.scalar(sum) / batch.supervised());

@@ -188,11 +188,20 @@ public interface Compute {
      */
     double clipGradients(List<NDArray> params, double maxNorm, double lossScale);
 
-    /** Zeroes the gradients of {@code params} in place. */
+    /** Zeroes the gradients of {@code params} in place (their memory stays: data parallel reduces views of it). */
     default void zeroGradients(List<NDArray> params) {
         for (NDArray p : params) {
             Tensors.zeroGrad(p);
         }
+    }
+
+    /**
+     * Frees the gradients of {@code params} after an update, as {@code zero_grad(set_to_none=True)} (transformers'
+     * default): the next forward runs without a model's worth of gradient memory held, and backward allocates each
+     * gradient as it reaches it. Zeroes them where they cannot be freed (the portable path).
+     */
+    default void releaseGradients(List<NDArray> params) {
+        zeroGradients(params);
     }
 
     /** Zeros shaped like {@code param} in the type AdamW keeps its moments in (fp32; bf16 for bf16 weights, as torch). */

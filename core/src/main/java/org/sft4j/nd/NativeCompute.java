@@ -148,6 +148,13 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
         return NativeOps.zerosLike(param);
     }
 
+    @Override
+    public void releaseGradients(List<NDArray> params) {
+        if (!NativeOps.dropGradients(params)) {
+            zeroGradients(params);
+        }
+    }
+
     /**
      * PyTorch's fused AdamW kernel (one launch for the group instead of ~10 per parameter), except for bf16 weights
      * under Kahan summation or stochastic rounding: the extension's own kernel (native/src/adamw_bf16.h).

@@ -69,6 +69,8 @@ public final class NativeOps {
 
     private static native void zeroAll(long[] xs);
 
+    private static native void dropGradients(long[] params);
+
     private static native long rope(long x, long cos, long sin);
 
     private static native void mulAll(long[] xs, double factor);
@@ -216,6 +218,16 @@ public final class NativeOps {
     /** Zeroes every array in place with one foreach launch. */
     public static void zeroAll(List<NDArray> xs) {
         zeroAll(handles(xs));
+    }
+
+    /** Frees the gradients of {@code params} ({@code zero_grad(set_to_none=True)}); false for an older extension. */
+    public static boolean dropGradients(List<NDArray> params) {
+        try {
+            dropGradients(handles(params));
+            return true;
+        } catch (UnsatisfiedLinkError e) {
+            return false;
+        }
     }
 
     /** Multiplies every array in place by {@code factor} with one foreach launch. */
