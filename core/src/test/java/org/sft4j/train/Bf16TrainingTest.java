@@ -57,6 +57,58 @@ class Bf16TrainingTest {
         assertTrue(Math.abs(kahan[last] - mixed[last]) < 0.05 * drop, "kahan ends with fp32 masters: " + kahan[last]);
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"kahan", "stochastic"})
+    void aResumedBf16RunRepeatsTheUninterruptedOne(String bf16Update, @TempDir Path tmp) throws Exception {
+        assumeTrue(NativeOps.available(), "bf16 weights need the native extension");
+        Map<String, Object> kv = Map.of("learning_rate", 1e-4, "max_steps", 6, "per_device_train_batch_size", 2,
+                "precision", "bf16-true", "bf16_update", bf16Update, "weight_decay", 0.01, "save_steps", 3);
+        TokenizedSet data = TrainFixtures.random(6, 8, 20, 2, 5);
+        List<StepLog> straight = resumable(tmp.resolve("straight"), kv, data, false, -1);
+        List<StepLog> first = resumable(tmp.resolve("split"), kv, data, false, 3);
+        Path checkpoint = tmp.resolve("split/checkpoint-3");
+        try (org.sft4j.model.io.CheckpointFiles files = org.sft4j.model.io.CheckpointFiles.open(checkpoint, "model");
+             org.sft4j.model.io.SafetensorsFile opt = org.sft4j.model.io.SafetensorsFile.open(
+                     checkpoint.resolve("optimizer.safetensors"))) {
+            assertTrue(files.names().stream().allMatch(n -> files.info(n).dtype() == org.sft4j.model.io.StDType.BF16),
+                    "save_dtype auto: a bf16-true checkpoint is bf16");
+            assertTrue(opt.tensors().keySet().stream().anyMatch(n -> n.startsWith("c.")) == bf16Update.equals("kahan"),
+                    "Kahan buffers are checkpointed (and only under kahan)");
+        }
+        List<StepLog> resumed = resumable(tmp.resolve("split"), kv, data, true, -1);
+        assertTrue(first.size() == 3 && resumed.size() == 3, first.size() + " then " + resumed.size() + " steps");
+        for (int i = 0; i < 3; i++) {
+            double a = straight.get(3 + i).loss();
+            double b = resumed.get(i).loss();
+            assertTrue(Math.abs(a - b) <= 1e-6 * Math.abs(a), "step " + (4 + i) + ": " + a + " vs resumed " + b);
+        }
+    }
+
+    /** Trains the llama fixture in bf16-true (from the latest checkpoint in {@code out} if asked), stopping after {@code stopAfter}. */
+    private static List<StepLog> resumable(Path out, Map<String, Object> kv, TokenizedSet data, boolean resume,
+                                           int stopAfter) throws Exception {
+        ResumePoint from = resume ? ResumePoint.resolve("auto", out) : ResumePoint.none();
+        Path dir = from.checkpoint().orElse(Shared.fixtures("models/llama"));
+        TrainFixtures.Recorder r = new TrainFixtures.Recorder();
+        try (Decoder model = Decoder.load(dir, Device.cpu(), Compute.fused(Precision.BF16_TRUE))) {
+            Trainer[] self = new Trainer[1];
+            TrainListener stopper = new TrainListener() {
+                @Override
+                public void onStep(StepLog log) {
+                    if (log.step() == stopAfter) {
+                        self[0].requestStop();
+                    }
+                }
+            };
+            try (Trainer t = TrainSetup.trainer(TrainFixtures.args(out, kv), model, TrainData.of(data),
+                    ModelSource.of(Shared.fixtures("models/llama"), "llama"), from, List.of(r, stopper))) {
+                self[0] = t;
+                t.fit();
+            }
+        }
+        return r.steps;
+    }
+
     private static double[] losses(Path out, Precision precision, String bf16Update) throws Exception {
         Map<String, Object> kv = new HashMap<>(Map.of("learning_rate", 1e-5, "lr_scheduler_type", "constant",
                 "max_steps", STEPS, "per_device_train_batch_size", 8, "precision", precision.label(),
