@@ -2,13 +2,13 @@ package org.sft4j.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.AdamWStep;
 import org.sft4j.nd.Bf16Update;
 import org.sft4j.nd.Compute;
 import org.sft4j.nd.DataTypes;
+import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 
 import java.util.ArrayList;
@@ -91,7 +91,7 @@ public final class AdamW implements AutoCloseable {
     public void step(double lr) {
         step++;
         boolean was = Tensors.gradMode(false);
-        try (NDScope scope = new NDScope()) {                                  // frees the gradient handles
+        try (StepScope scope = StepScope.open(manager)) {                      // frees the gradient handles
             for (boolean decayGroup : new boolean[] {true, false}) {
                 List<NDArray> ws = new ArrayList<>();
                 List<NDArray> gs = new ArrayList<>();
