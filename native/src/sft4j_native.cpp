@@ -2,10 +2,12 @@
 // handles and return new ones (handles.h), which Java wraps in PtNDArrays that DJL frees as its own.
 // Operations record autograd history like any other: grad mode is thread-local and DJL turns it on for
 // the calling thread.
+#include "adamw_bf16.h"
 #include "handles.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/Reduction.h>
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
@@ -13,7 +15,19 @@
 #ifdef SFT4J_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
+#ifdef SFT4J_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+namespace sft4j {
+namespace adamw {
+void launchCuda(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, uint16_t* c, int64_t n, const Hyper& h,
+                cudaStream_t stream);
+}  // namespace adamw
+}  // namespace sft4j
+#endif
 
+#include <cmath>
+#include <malloc.h>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -35,6 +49,85 @@ at::ScalarType scalarType(jint code) {
 
 // t in the type a dtype code names, or t itself for -1 (NativeOps.KEEP)
 at::Tensor as(const at::Tensor& t, jint code) { return code < 0 ? t : t.to(scalarType(code)); }
+
+uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
+
+// z >>> k on int64 tensors (ATen's right shift of a signed type is arithmetic)
+at::Tensor shiftRight(const at::Tensor& z, int64_t k) {
+  return at::bitwise_right_shift(z, k).bitwise_and_((int64_t(1) << (64 - k)) - 1);
+}
+
+// x (fp32) stochastically rounded to bf16 with adamw_bf16.h's random bits, composed of ATen operations
+at::Tensor stochasticBf16(const at::Tensor& x, uint64_t seed) {
+  at::Tensor z = at::arange(1, x.numel() + 1, x.options().dtype(at::kLong))
+                     .mul_(int64_t(0x9E3779B97F4A7C15ull)).add_(int64_t(seed));
+  z = at::bitwise_xor(z, shiftRight(z, 30)).mul_(int64_t(0xBF58476D1CE4E5B9ull));
+  z = at::bitwise_xor(z, shiftRight(z, 27)).mul_(int64_t(0x94D049BB133111EBull));
+  z = at::bitwise_xor(z, shiftRight(z, 31));
+  at::Tensor bits = x.contiguous().view(-1).view(at::kInt).add(shiftRight(z, 48).to(at::kInt));
+  at::Tensor rounded = bits.bitwise_right_shift_(16).bitwise_and_(0xffff).to(at::kShort).view(at::kBFloat16);
+  return at::where(x.view(-1).isfinite(), rounded, x.view(-1).to(at::kBFloat16)).view(x.sizes());
+}
+
+// adamw_bf16.h's update composed of ATen operations on fp32 temporaries: for a GPU this build has no kernel for.
+void adamwBf16Composed(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, const at::Tensor& v,
+                       const at::Tensor* c, const sft4j::adamw::Hyper& h) {
+  at::Tensor g32 = g.to(at::kFloat);
+  at::Tensor m32 = m.to(at::kFloat).mul_(h.beta1).add_(g32, 1.0f - h.beta1);
+  at::Tensor v32 = v.to(at::kFloat).mul_(h.beta2).addcmul_(g32, g32, 1.0f - h.beta2);
+  m.copy_(m32);
+  v.copy_(v32);
+  at::Tensor adam = m32.mul_(h.stepSize).div_(v32.sqrt_().div_(h.bc2Sqrt).add_(h.eps));
+  at::Tensor w = p.to(at::kFloat);
+  if (h.rule == sft4j::adamw::KAHAN) {
+    at::Tensor comp = c->to(at::kFloat);
+    at::Tensor y = comp - (w + comp) * h.decay - adam;
+    at::Tensor rounded = (w + y).to(at::kBFloat16);
+    c->copy_(y - (rounded.to(at::kFloat) - w));
+    p.copy_(rounded);
+  } else {
+    at::Tensor x = w - w * h.decay - adam;
+    p.copy_(h.rule == sft4j::adamw::STOCHASTIC ? stochasticBf16(x, h.seed) : x.to(at::kBFloat16));
+  }
+}
+
+// One tensor's bf16 AdamW update (adamw_bf16.h): a parallel loop on CPU, the CUDA kernel on a GPU, or the composed
+// operations (on a GPU without the kernel, or when asked, to check them against the loop).
+void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, const at::Tensor& v,
+               const at::Tensor* c, const sft4j::adamw::Hyper& h, bool composed) {
+  for (const at::Tensor* t : {&p, &g, &m, &v, c}) {
+    if (t == nullptr) continue;
+    if (t->scalar_type() != at::kBFloat16 || !t->is_contiguous() || t->numel() != p.numel() ||
+        t->device() != p.device()) {
+      throw std::invalid_argument("bf16 AdamW needs contiguous bf16 weights, gradients, moments and compensation of "
+                                  "one shape on one device");
+    }
+  }
+  int64_t n = p.numel();
+  uint16_t* comp = c == nullptr ? nullptr : bits(*c);
+#ifndef SFT4J_CUDA_KERNELS
+  composed = composed || p.is_cuda();
+#endif
+  if (composed) {
+    adamwBf16Composed(p, g, m, v, c, h);
+    return;
+  }
+  if (p.is_cuda()) {
+#ifdef SFT4J_CUDA_KERNELS
+    c10::cuda::CUDAGuard guard(p.device());
+    sft4j::adamw::launchCuda(bits(p), bits(g), bits(m), bits(v), comp, n, h,
+                             c10::cuda::getCurrentCUDAStream(p.device().index()).stream());
+#endif
+    return;
+  }
+  uint16_t* pp = bits(p);
+  const uint16_t* gp = bits(g);
+  uint16_t* mp = bits(m);
+  uint16_t* vp = bits(v);
+  at::parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) sft4j::adamw::update(pp, gp, mp, vp, comp, i, h);
+  });
+}
 
 }  // namespace
 
@@ -147,6 +240,49 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_fusedAdamW(JNIEnv* env, jclas
   SFT4J_CATCH()
 }
 
+// AdamW over bf16 weights with a rounding rule (adamw_bf16.h: 0 nearest, 1 Kahan, 2 stochastic); comp holds one
+// compensation buffer per weight under Kahan, none otherwise. step is 1-based; seed varies the stochastic rounding
+// by run and step (each tensor adds its index). composed: ATen operations instead of the loop or kernel.
+JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_adamWBf16(JNIEnv* env, jclass, jlongArray params, jlongArray grads,
+                                                            jlongArray m, jlongArray v, jlongArray comp, jint step,
+                                                            jdouble lr, jdouble beta1, jdouble beta2,
+                                                            jdouble weightDecay, jdouble eps, jint rule, jlong seed,
+                                                            jboolean composed) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  auto p = tensors(env, params);
+  auto g = tensors(env, grads);
+  auto ms = tensors(env, m);
+  auto vs = tensors(env, v);
+  auto cs = tensors(env, comp);
+  if (rule == sft4j::adamw::KAHAN && cs.size() != p.size()) {
+    throw std::invalid_argument("Kahan summation needs one compensation buffer per weight");
+  }
+  sft4j::adamw::Hyper h;
+  h.lr = float(lr);
+  h.beta1 = float(beta1);
+  h.beta2 = float(beta2);
+  h.decay = float(lr * weightDecay);
+  h.eps = float(eps);
+  h.stepSize = float(lr / (1.0 - std::pow(beta1, step)));
+  h.bc2Sqrt = float(std::sqrt(1.0 - std::pow(beta2, step)));
+  h.rule = rule;
+  for (size_t i = 0; i < p.size(); i++) {
+    h.seed = uint64_t(seed) * 0x100000001B3ull + i;
+    adamwBf16(p[i], g[i], ms[i], vs[i], rule == sft4j::adamw::KAHAN ? &cs[i] : nullptr, h, composed);
+  }
+  SFT4J_CATCH()
+}
+
+// Whether bf16 AdamW (adamWBf16) has its CUDA kernel in this build (else a GPU runs the composed operations).
+JNIEXPORT jboolean JNICALL Java_org_sft4j_nd_NativeOps_builtWithCudaKernels(JNIEnv*, jclass) {
+#ifdef SFT4J_CUDA_KERNELS
+  return JNI_TRUE;
+#else
+  return JNI_FALSE;
+#endif
+}
+
 // Zeros shaped and typed like x, without autograd (optimizer moments of bf16 parameters: DJL cannot make bf16 arrays).
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_zerosLike(JNIEnv* env, jclass, jlong x) {
   SFT4J_TRY
@@ -204,6 +340,14 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_zeroAll(JNIEnv* env, jclass, 
   SFT4J_CATCH()
 }
 
+// Frees every parameter's gradient (optimizer.zero_grad(set_to_none=True)): no gradient memory is held through the
+// next forward; backward allocates them afresh as it reaches each parameter.
+JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_dropGradients(JNIEnv* env, jclass, jlongArray params) {
+  SFT4J_TRY
+  for (auto& p : tensors(env, params)) p.mutable_grad() = at::Tensor();
+  SFT4J_CATCH()
+}
+
 // Multiplies every tensor in place by one factor (fp16: gradients divided by the loss scale before clipping).
 JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_mulAll(JNIEnv* env, jclass, jlongArray xs, jdouble factor) {
   SFT4J_TRY
@@ -221,6 +365,17 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_rope(JNIEnv* env, jclass, jl
   at::Tensor rotated = at::cat({-t.narrow(-1, half, half), t.narrow(-1, 0, half)}, -1);
   return handle(t * tensor(cos) + rotated * tensor(sin));
   SFT4J_CATCH(0)
+}
+
+// Bytes the process has allocated with malloc (glibc's count, large blocks included): libtorch's CPU tensors live
+// there, so the growth across a forward pass is what autograd keeps for backward (a CPU memory check; -1 elsewhere).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_hostAllocated(JNIEnv*, jclass) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 mi = mallinfo2();
+  return jlong(mi.uordblks + mi.hblkhd);
+#else
+  return -1;
+#endif
 }
 
 // CUDA caching allocator statistics of a device: allocated, peak allocated, reserved, peak reserved (bytes).

@@ -79,10 +79,11 @@ final class Bench {
         Compute c = switch (mode) {
             case "portable" -> Compute.portable();
             case "fused", "tf32" -> Compute.fused(Precision.FP32);
-            case "bf16" -> Compute.fused(Precision.BF16_MIXED);
+            case "bf16", "bf16-mixed" -> Compute.fused(Precision.BF16_MIXED);
             case "fp16" -> Compute.fused(Precision.FP16_MIXED);
-            case "pure-bf16" -> Compute.fused(Precision.BF16_TRUE);
-            default -> throw new IllegalArgumentException("mode '" + mode + "': portable, fused, tf32, bf16, fp16 or pure-bf16");
+            case "pure-bf16", "bf16-true" -> Compute.fused(Precision.BF16_TRUE);
+            default -> throw new IllegalArgumentException("mode '" + mode + "': portable, fused, tf32, bf16 (bf16-mixed), "
+                    + "fp16 or pure-bf16 (bf16-true)");
         };
         Compute.allowTf32(mode.equals("tf32"));
         return c;

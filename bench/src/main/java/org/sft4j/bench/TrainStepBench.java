@@ -3,9 +3,13 @@ package org.sft4j.bench;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import org.sft4j.batch.Batch;
+import org.sft4j.config.SftConfig;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelInputs;
+import org.sft4j.model.Parameter;
+import org.sft4j.model.lora.LoraConfig;
+import org.sft4j.nd.Bf16Update;
 import org.sft4j.nd.DeviceMemory;
 import org.sft4j.nd.Engines;
 import org.sft4j.nd.StepScope;
@@ -15,14 +19,25 @@ import org.sft4j.train.LossScaler;
 import org.sft4j.train.LossStep;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * Full fine-tuning steps of a randomly initialised model on random tokens, the workload of the
  * transformers anchor {@code hf_bench.py}: forward, loss on every token, backward, clipping, AdamW.
  * Prints tokens/s over the timed steps (after warm-up steps).
  *
- * <pre>java ... org.sft4j.bench.TrainStepBench CONFIG_DIR DEVICE BATCH LENGTH STEPS [portable|fused|tf32|bf16|pure-bf16] [MAX_GRAD_NORM]</pre>
- * (MAX_GRAD_NORM 0 skips clipping, as hf_bench.py does; the default 1.0 clips as training does)
+ * <pre>java ... org.sft4j.bench.TrainStepBench CONFIG_DIR DEVICE BATCH LENGTH STEPS [portable|fused|tf32|bf16|bf16-mixed|fp16|pure-bf16]
+ *     [MAX_GRAD_NORM] [--lora RANK] [--gradient-checkpointing] [--bf16-update nearest|kahan|stochastic] [--lr LR]
+ *     [--loss-every-step]</pre>
+ * (MAX_GRAD_NORM 0 skips clipping, as hf_bench.py does; the default 1.0 clips as training and hf_scale_bench.py do).
+ * Any row of issue 17's table: a 7B or 14B shape from its config.json, B x T, full or LoRA on every projection (rank
+ * r, alpha 2r, as hf_scale_bench.py sets PEFT up), a precision, activation checkpointing through the run's
+ * {@code gradient_checkpointing} key. The last line is a JSON object with hf_scale_bench.py's fields.
+ * {@code --loss-every-step} prints the loss of every step (3 warm-up steps included) on the one fixed batch: the
+ * loss curves of bench/gpu/bf16_curves.sh.
  */
 public final class TrainStepBench {
 
@@ -62,25 +77,65 @@ public final class TrainStepBench {
                 + "clipping %.1f ms; AdamW + zeroing %.1f ms%n", forward, forwardBackward, clip, update);
     }
 
+    /** What one row of issue 17's table asks for, from the command line. */
+    record Row(Path config, Device device, int b, int t, int steps, String mode, double maxGradNorm, int loraRank,
+               boolean checkpointing, Bf16Update bf16Update, double lr, boolean everyLoss) {
+
+        static Row parse(String[] args) {
+            List<String> positional = new ArrayList<>();
+            int lora = 0;
+            boolean ckpt = false;
+            Bf16Update update = null;
+            double lr = 1e-5;
+            boolean everyLoss = false;
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--lr" -> lr = Double.parseDouble(args[++i]);
+                    case "--loss-every-step" -> everyLoss = true;
+                    case "--lora" -> lora = Integer.parseInt(args[++i]);
+                    case "--gradient-checkpointing", "--ckpt" -> ckpt = true;
+                    case "--bf16-update" -> update = Bf16Update.of(args[++i]);
+                    default -> positional.add(args[i]);
+                }
+            }
+            String mode = positional.size() > 5 ? positional.get(5) : "portable";
+            return new Row(Path.of(positional.get(0)), Engines.device(positional.get(1)), Integer.parseInt(positional.get(2)),
+                    Integer.parseInt(positional.get(3)), Integer.parseInt(positional.get(4)), mode,
+                    positional.size() > 6 ? Double.parseDouble(positional.get(6)) : 1.0, lora, ckpt, update, lr, everyLoss);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
-        ModelConfig cfg = ModelConfig.read(Path.of(args[0]));
-        Device device = Engines.device(args[1]);
-        int b = Integer.parseInt(args[2]);
-        int t = Integer.parseInt(args[3]);
-        int steps = Integer.parseInt(args[4]);
+        Row row = Row.parse(args);
+        ModelConfig cfg = ModelConfig.read(row.config());
+        Device device = row.device();
+        int b = row.b();
+        int t = row.t();
+        int steps = row.steps();
         int warmup = 3;
-        String mode = args.length > 5 ? args[5] : "portable";
-        double maxGradNorm = args.length > 6 ? Double.parseDouble(args[6]) : 1.0;
+        String mode = row.mode();
+        double maxGradNorm = row.maxGradNorm();
+        // activation checkpointing is the run's config key; a build without it says the key is ignored
+        SftConfig run = SftConfig.of(row.checkpointing() ? Map.of("gradient_checkpointing", true) : Map.of());
+        boolean checkpointing = row.checkpointing() && run.warnings().stream().noneMatch(w -> w.contains("gradient_checkpointing"));
+        run.warnings().forEach(w -> System.out.println("note: " + w));
         Batch batch = Bench.randomTokens(cfg, b, t, 0, b);
         try (Decoder model = Decoder.randomInit(cfg, 0, device, Bench.compute(mode))) {
-            System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s), max_grad_norm %s%n",
-                    cfg.modelType(), cfg.parameterCount(), device, b, t, mode, model.compute(), maxGradNorm);
+            if (row.loraRank() > 0) {   // PEFT's setup in hf_scale_bench.py: every projection, alpha 2r, no dropout
+                model.addLora(new LoraConfig(row.loraRank(), 2.0 * row.loraRank(), 0, List.of("all")), 0);
+            }
+            long params = model.baseParameters().stream().mapToLong(p -> p.array().size()).sum()
+                    + model.loraParameters().stream().mapToLong(p -> p.array().size()).sum();
+            Bf16Update update = row.bf16Update() != null ? row.bf16Update() : Bf16Update.defaultFor(model.compute().precision());
+            System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s), max_grad_norm %s, "
+                    + "LoRA rank %d, activation checkpointing %s, bf16_update %s%n", cfg.modelType(), params, device, b, t,
+                    mode, model.compute(), maxGradNorm, row.loraRank(), checkpointing, update);
             LossStep step = new LossStep(model, 1024);
             // fp16 trains on a scaled loss and unscales before clipping, as the trainer does (the scale stays put here)
             double lossScale = model.compute().precision().needsLossScaling() ? LossScaler.INITIAL_SCALE : 1;
             int skipped = 0;
             try (AdamW opt = new AdamW(model.trainableParameters(), 0.9, 0.999, 1e-8, 0.0, false, model.compute(),
-                    model.manager())) {
+                    model.manager(), update, 0)) {
                 if (DeviceMemory.measurable(device)) {
                     DeviceMemory.resetPeak(device);   // as hf_bench.py: the peak of the training steps only
                 }
@@ -96,11 +151,16 @@ public final class TrainStepBench {
                         double norm = maxGradNorm > 0 || lossScale != 1
                                 ? GradientClipping.clip(model.compute(), model.trainableParameters(), maxGradNorm, lossScale) : 0;
                         if (Double.isFinite(norm)) {
-                            opt.step(1e-5);
+                            opt.step(row.lr());
                         } else {
                             skipped++;
                         }
-                        model.trainableParameters().forEach(p -> org.sft4j.nd.Tensors.zeroGrad(p.array()));
+                        // freed, as the trainer and hf_scale_bench.py (set_to_none) do
+                        model.compute().releaseGradients(model.trainableParameters().stream().map(Parameter::array).toList());
+                        if (row.everyLoss()) {   // a loss curve (one device sync per step)
+                            System.out.printf(Locale.ROOT, "{\"step\": %d, \"loss\": %.6f}%n", i + 1,
+                                    org.sft4j.nd.Tensors.scalar(sum) / batch.supervised());
+                        }
                         if (i == warmup + steps - 1) {
                             loss = org.sft4j.nd.Tensors.scalar(sum) / batch.supervised();   // read once, at the end
                         }
@@ -108,16 +168,30 @@ public final class TrainStepBench {
                 }
                 Bench.waitFor(model);
                 double seconds = (System.nanoTime() - start) / 1e9;
-                System.out.printf("loss %.4f; %d timed steps in %.2f s: %.0f tokens/s%s%n", loss, steps, seconds,
-                        (double) b * t * steps / seconds, skipped > 0 ? " (" + skipped + " fp16 overflow steps skipped)" : "");
+                double tps = (double) b * t * steps / seconds;
+                System.out.printf("loss %.4f; %d timed steps in %.2f s: %.0f tokens/s%s%n", loss, steps, seconds, tps,
+                        skipped > 0 ? " (" + skipped + " fp16 overflow steps skipped)" : "");
+                double peakGib = Double.NaN;
                 if (DeviceMemory.measurable(device)) {
                     // the training steps' peak, before the breakdown below runs phases on their own
                     long[] mem = DeviceMemory.stats(device);
-                    System.out.printf("CUDA peak allocated %.1f GiB, peak reserved %.1f GiB%n", mem[1] / 1073741824.0,
-                            mem[3] / 1073741824.0);
+                    peakGib = mem[1] / 1073741824.0;
+                    System.out.printf("CUDA peak allocated %.1f GiB, peak reserved %.1f GiB%n", peakGib, mem[3] / 1073741824.0);
                 }
                 breakdown(model, step, opt, batch, maxGradNorm, lossScale);
+                // the last line: hf_scale_bench.py's fields, for bench/gpu/scale_row.sh
+                System.out.println(json(row, params, tps, peakGib, loss, checkpointing, update));
             }
         }
+    }
+
+    private static String json(Row row, long params, double tps, double peakGib, double loss, boolean checkpointing,
+                               Bf16Update update) {
+        return String.format(Locale.ROOT, "{\"trainer\": \"sft4j\", \"gpus\": 1, \"B_per_gpu\": %d, \"T\": %d, "
+                        + "\"mode\": \"%s\", \"lora_rank\": %d, \"act_ckpt\": %s, \"params\": %d, \"tokens_per_s\": %d, "
+                        + "\"peak_gib_per_gpu\": %s, \"tflops_6N_per_gpu\": %.1f, \"loss\": %.4f, \"bf16_update\": \"%s\"}",
+                row.b(), row.t(), row.mode(), row.loraRank(), checkpointing, params, Math.round(tps),
+                Double.isNaN(peakGib) ? "null" : String.format(Locale.ROOT, "%.1f", peakGib), 6.0 * params * tps / 1e12,
+                loss, update);
     }
 }

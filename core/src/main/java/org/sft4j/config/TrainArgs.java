@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import org.sft4j.base.UserError;
+import org.sft4j.nd.Bf16Update;
 import org.sft4j.nd.Precision;
 
 import java.util.List;
@@ -38,6 +39,8 @@ import java.util.List;
  * @param bf16 LLaMA-Factory's alias of {@code precision: bf16-mixed}
  * @param pureBf16 LLaMA-Factory's alias of {@code precision: bf16-true}
  * @param fp16 LLaMA-Factory's alias of {@code precision: fp16-mixed}
+ * @param bf16Update how bf16 weights take an optimizer update: {@code stochastic} (stochastic rounding, the default
+ *     under bf16-true), {@code kahan} (Kahan-compensated) or {@code nearest} (as torch: small updates are lost)
  * @param resumeFromCheckpoint a checkpoint directory, or {@code auto}/{@code true} for the latest in output_dir
  * @param overwriteOutputDir start over in an output_dir that holds another run (its checkpoints, metrics and scores
  *     are removed); without it such a folder is refused, unless the run resumes
@@ -59,7 +62,7 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                         Double maxGradNorm, Integer loggingSteps, Integer saveSteps,
                         @JsonProperty("keep_last_n_checkpoints") Integer keepLastNCheckpoints,
                         @JsonProperty("validate_every_n_steps") Integer validateEveryNSteps, Precision precision,
-                        Boolean bf16, Boolean pureBf16, Boolean fp16, String resumeFromCheckpoint, Boolean overwriteOutputDir,
+                        Boolean bf16, Boolean pureBf16, Boolean fp16, Bf16Update bf16Update, String resumeFromCheckpoint, Boolean overwriteOutputDir,
                         Long seed,
                         Integer lossChunkRows, String saveDtype, Integer nprocPerNode, Integer nnodes, Integer nodeRank,
                         String masterAddr, Integer masterPort) {
@@ -91,6 +94,7 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         pureBf16 = pureBf16 != null && pureBf16;
         fp16 = fp16 != null && fp16;
         precision = precision(precision, bf16, pureBf16, fp16);
+        bf16Update = bf16Update == null ? Bf16Update.defaultFor(precision) : bf16Update;
         overwriteOutputDir = overwriteOutputDir != null && overwriteOutputDir;
         seed = seed == null ? 42L : seed;
         lossChunkRows = def(lossChunkRows, 1024);

@@ -81,7 +81,17 @@ public final class Decoder implements AutoCloseable {
 
     /** Loads a checkpoint to compute with exactly {@code compute} (benchmarks and parity checks pick one). */
     public static Decoder load(java.nio.file.Path dir, Device device, Compute compute) throws java.io.IOException {
-        return WeightLoader.load(dir, device, DataType.FLOAT32, compute);
+        return load(dir, device, compute, false);
+    }
+
+    /**
+     * As {@link #load(java.nio.file.Path, Device, Compute)}, each tensor read straight into the type {@code compute}
+     * stores it in; {@code frozenBase}: the base will be frozen under LoRA, so its projections and LM head are read in
+     * the product type of a mixed precision too (no fp32 copy of weights nothing updates).
+     */
+    public static Decoder load(java.nio.file.Path dir, Device device, Compute compute, boolean frozenBase)
+            throws java.io.IOException {
+        return WeightLoader.load(dir, device, compute, frozenBase);
     }
 
     /** A model with weights initialised as transformers does (normal(0, initializer_range), norms 1). */
@@ -281,8 +291,7 @@ public final class Decoder implements AutoCloseable {
             NDArray bArr = WeightLoader.place(manager, manager.zeros(new Shape(w[0], cfg.rank())), dataType);
             attachLora(p, cfg, aArr, bArr);
         }
-        this.lora = cfg;
-        setBaseTrainable(false);
+        setLoraConfig(cfg);
     }
 
     /** Installs given A/B arrays (loaded from a PEFT adapter) on one projection. */
@@ -296,6 +305,15 @@ public final class Decoder implements AutoCloseable {
     void setLoraConfig(LoraConfig cfg) {
         this.lora = cfg;
         setBaseTrainable(false);
+        // frozen matrices need no fp32 master: stored as their products read them (a no-op when loaded so)
+        for (Parameter p : baseParameters()) {
+            if (WeightLoader.frozenMatrix(p.name(), config)) {
+                NDArray frozen = compute.weight(p.array(), true);
+                if (frozen != p.array()) {
+                    p.replace(Tensors.keep(frozen, manager));
+                }
+            }
+        }
     }
 
     /** Folds every adapter into its base weight ({@code W += scale * B A}) and removes the adapters. */
@@ -332,11 +350,11 @@ public final class Decoder implements AutoCloseable {
 
     /** {@code a} (a new array) as this model stores a base weight, owned by the model's manager. */
     private NDArray stored(NDArray a) {
-        return store(a, compute, manager);
+        return store(a, compute, manager, false);
     }
 
-    private static NDArray store(NDArray a, Compute compute, NDManager manager) {
-        NDArray s = compute.weight(a);
+    private static NDArray store(NDArray a, Compute compute, NDManager manager, boolean frozenMatrix) {
+        NDArray s = compute.weight(a, frozenMatrix);
         if (s != a) {
             a.close();
         }
@@ -344,13 +362,15 @@ public final class Decoder implements AutoCloseable {
     }
 
     /**
-     * Builds the model from its loaded tensors (fp32 or {@code dataType}, in {@code manager}); base weights are
-     * converted to how {@code compute} stores them as they are placed.
+     * Builds the model from its loaded tensors (in {@code manager}); base weights are converted to how
+     * {@code compute} stores them as they are placed (nothing to do when they were read in that type), with the
+     * projections and head as frozen matrices when {@code frozenBase}.
      */
-    static Decoder assemble(ModelConfig cfg, NDManager manager, DataType dataType, Compute compute,
+    static Decoder assemble(ModelConfig cfg, NDManager manager, DataType dataType, Compute compute, boolean frozenBase,
                             java.util.function.Function<String, NDArray> loaded) {
         Scalars scalars = new Scalars(manager, dataType);
-        java.util.function.Function<String, NDArray> weights = name -> store(loaded.apply(name), compute, manager);
+        java.util.function.Function<String, NDArray> weights = name -> store(loaded.apply(name), compute, manager,
+                frozenBase && WeightLoader.frozenMatrix(name, cfg));
         Parameter embed = new Parameter("model.embed_tokens.weight", weights.apply("model.embed_tokens.weight"), true);
         List<DecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < cfg.numLayers(); i++) {

@@ -113,15 +113,27 @@ public final class ModelFiles {
         };
     }
 
-    /** Parses a save_dtype setting: auto (as loaded), float32, bfloat16, float16. */
-    public static StDType parseDtype(String s, ModelConfig cfg) {
+    /**
+     * The type a save_dtype setting asks for: {@code auto} is the type the model holds its weights in (bf16 after a
+     * bf16-true run, fp32 with fp32 master weights), so a checkpoint resumes exactly; or float32, bfloat16, float16.
+     */
+    public static StDType saveDtype(String s, Decoder model) {
         return switch (s) {
-            case "auto" -> savedDtype(cfg);
+            case "auto" -> heldDtype(model);
             case "float32", "fp32" -> StDType.F32;
             case "bfloat16", "bf16" -> StDType.BF16;
             case "float16", "fp16" -> StDType.F16;
             default -> throw new org.sft4j.base.UserError("save_dtype '" + s + "' must be auto, float32, bfloat16 or float16");
         };
+    }
+
+    /** The one type every base weight of {@code model} has, or F32 when they differ. */
+    static StDType heldDtype(Decoder model) {
+        java.util.Set<ai.djl.ndarray.types.DataType> types = new java.util.HashSet<>();
+        for (Parameter p : model.baseParameters()) {
+            types.add(org.sft4j.nd.DataTypes.of(p.array()));
+        }
+        return types.size() == 1 ? StDType.of(types.iterator().next()) : StDType.F32;
     }
 
     /** Loads a PEFT LoRA adapter onto {@code model}, checking every A/B tensor's presence and shape. */

@@ -48,16 +48,20 @@ public final class Projection {
 
     NDArray apply(NDArray x, boolean training) {
         // x first: results attach to the manager of the first operand, which is the step's scope
-        return withLora(compute.linear(x, weight.array(), biasArray()), x, training);
+        if (lora == null) {
+            return compute.linear(x, weight.array(), biasArray());
+        }
+        NDArray in = compute.productInput(x);   // one 16-bit copy of x for both products (autograd keeps one)
+        return compute.linear(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
     }
 
     /** As {@link #apply}, the result in the product type (for an elementwise op that feeds another projection). */
     NDArray applyForElementwise(NDArray x, boolean training) {
-        return withLora(compute.linearForElementwise(x, weight.array(), biasArray()), x, training);
-    }
-
-    private NDArray withLora(NDArray y, NDArray x, boolean training) {
-        return lora == null ? y : compute.withAdapter(y, x, in -> lora.apply(in, training));
+        if (lora == null) {
+            return compute.linearForElementwise(x, weight.array(), biasArray());
+        }
+        NDArray in = compute.productInput(x);
+        return compute.linearForElementwise(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
     }
 
     private NDArray biasArray() {

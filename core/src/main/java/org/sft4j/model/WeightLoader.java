@@ -11,7 +11,6 @@ import org.sft4j.model.io.TensorReader;
 import org.sft4j.nd.Compute;
 import org.sft4j.nd.DataTypes;
 import org.sft4j.nd.Engines;
-import org.sft4j.nd.Precision;
 import org.sft4j.nd.Tensors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,14 +35,12 @@ final class WeightLoader {
 
     private WeightLoader() {}
 
-    /** Loads {@code dir} onto {@code device} with every weight in {@code dtype} (fp32, fp16, or bf16 with the extension). */
-    static Decoder load(Path dir, Device device, DataType dtype) throws IOException {
-        return load(dir, device, dtype, Compute.forPrecision(Precision.FP32));
-    }
-
-    /** As {@link #load(Path, Device, DataType)}, the model computing with {@code compute} (which stores the weights). */
-    static Decoder load(Path dir, Device device, DataType dtype, Compute compute) throws IOException {
-        DataTypes.requireSupported(dtype);
+    /**
+     * Loads {@code dir} onto {@code device} to compute with {@code compute}, each tensor read straight into the type
+     * it is stored in ({@link Compute#weightType}: bf16 under bf16-true, and the frozen projections and head of a LoRA
+     * base under a mixed precision when {@code frozenBase}); no fp32 copy is made of a 16-bit weight.
+     */
+    static Decoder load(Path dir, Device device, Compute compute, boolean frozenBase) throws IOException {
         ModelConfig cfg = ModelConfig.read(dir);
         LinkedHashMap<String, long[]> expected = Decoder.expectedShapes(cfg);
         try (CheckpointFiles files = CheckpointFiles.open(dir, "model")) {
@@ -71,8 +68,9 @@ final class WeightLoader {
             }
             NDManager manager = Engines.newManager(device);
             try {
-                Map<String, NDArray> loaded = TensorReader.readAll(files, expected.keySet(), manager, dtype);
-                return Decoder.assemble(cfg, manager, dtype, compute, loaded::get);
+                Map<String, NDArray> loaded = TensorReader.readAll(files, expected.keySet(), manager,
+                        name -> compute.weightType(frozenBase && frozenMatrix(name, cfg)));
+                return Decoder.assemble(cfg, manager, DataType.FLOAT32, compute, frozenBase, loaded::get);
             } catch (IOException | RuntimeException ex) {
                 manager.close();
                 throw ex;
@@ -96,13 +94,20 @@ final class WeightLoader {
                 NDArray a = name.endsWith("norm.weight") ? manager.ones(shape)
                         : name.endsWith(".bias") ? manager.zeros(shape)
                         : manager.randomNormal(0f, (float) cfg.initializerRange(), shape, DataType.FLOAT32);
-                w.put(name, place(manager, a, dtype));
+                // converted as it is made: a 16-bit model never holds all its weights in fp32
+                w.put(name, place(manager, a, dtype == DataType.FLOAT32 ? compute.weightType(false) : dtype));
             }
-            return Decoder.assemble(cfg, manager, dtype, compute, w::get);
+            return Decoder.assemble(cfg, manager, dtype, compute, false, w::get);
         } catch (RuntimeException ex) {
             manager.close();
             throw ex;
         }
+    }
+
+    /** Whether checkpoint tensor {@code name} is a projection or LM head matrix (what LoRA freezes and never reads in fp32). */
+    static boolean frozenMatrix(String name, ModelConfig cfg) {
+        return (name.endsWith("_proj.weight") || name.equals("lm_head.weight"))
+                && !(cfg.tieWordEmbeddings() && name.equals("lm_head.weight"));
     }
 
     /** Converts to the compute dtype and makes {@code manager} the only owner (outside any step scope). */

@@ -1,6 +1,7 @@
 package org.sft4j.nd;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
@@ -24,7 +25,7 @@ import java.util.function.UnaryOperator;
  *
  * <p>What comes next plugs in here: a model family's own operations (GELU-tanh and GeGLU, the {@code (1 + w)}
  * RMSNorm, q/k norms, logit soft-capping, sliding-window attention) become methods with a portable and a native
- * body; a Kahan-compensated bf16 AdamW is another optimizer operation.
+ * body.
  */
 public interface Compute {
 
@@ -85,10 +86,35 @@ public interface Compute {
     // ---- weights ------------------------------------------------------------------------------------------------
 
     /**
-     * How a base weight is stored for this strategy, given it loaded in fp32: bf16 under {@link Precision#BF16_TRUE},
-     * else the array itself. A converted copy belongs to {@code loaded}'s manager; the caller closes {@code loaded}.
+     * The type a base weight is stored in: bf16 under {@link Precision#BF16_TRUE}; under a mixed precision, a frozen
+     * matrix (a projection or the LM head under LoRA) in the product type, since nothing updates it and a product
+     * would cast it anyway; fp32 otherwise. Loaders read checkpoints straight into it.
+     *
+     * @param frozenMatrix a projection or LM head weight that no optimizer updates
      */
-    NDArray weight(NDArray loaded);
+    DataType weightType(boolean frozenMatrix);
+
+    /**
+     * {@code loaded} as this strategy stores a base weight ({@link #weightType}): the array itself when it already
+     * has that type, else a converted copy owned by {@code loaded}'s manager (the caller closes {@code loaded}).
+     */
+    default NDArray weight(NDArray loaded, boolean frozenMatrix) {
+        DataType t = weightType(frozenMatrix);
+        if (DataTypes.of(loaded) == t) {
+            return loaded;
+        }
+        boolean was = Tensors.gradMode(false);   // a leaf of its own, not a node of the loaded array's graph
+        try {
+            return DataTypes.cast(loaded, t);
+        } finally {
+            Tensors.gradMode(was);
+        }
+    }
+
+    /** {@link #weight(NDArray, boolean)} of a trainable weight. */
+    default NDArray weight(NDArray loaded) {
+        return weight(loaded, false);
+    }
 
     // ---- layers -------------------------------------------------------------------------------------------------
 
@@ -125,10 +151,17 @@ public interface Compute {
     NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups);
 
     /**
-     * {@code y + adapter(x)} for a projection's output y and input x: the adapter (LoRA, fp32 as PEFT keeps it) gets
-     * x in fp32, and the sum is returned in the activations' type.
+     * {@code x} as a matrix product reads it: a 16-bit copy under a mixed precision, else x itself. A projection with
+     * an adapter casts its input once with this and hands the result to both products, so autograd keeps one copy.
      */
-    NDArray withAdapter(NDArray y, NDArray x, UnaryOperator<NDArray> adapter);
+    NDArray productInput(NDArray x);
+
+    /**
+     * {@code x W^T} for an adapter's weight W (LoRA's A or B, kept fp32): computed in the activations' 16-bit type
+     * with W cast per operation, as autocast does, so the adapter keeps no fp32 copy of its input for backward (the
+     * input it saves is the one the base product saved already); the result in the activations' type.
+     */
+    NDArray adapterLinear(NDArray x, NDArray w);
 
     /**
      * The LM head as a function of hidden rows (N, C) -> logits (N, V): fp32 logits, or bf16 under
@@ -155,20 +188,67 @@ public interface Compute {
      */
     double clipGradients(List<NDArray> params, double maxNorm, double lossScale);
 
-    /** Zeroes the gradients of {@code params} in place. */
+    /** Zeroes the gradients of {@code params} in place (their memory stays: data parallel reduces views of it). */
     default void zeroGradients(List<NDArray> params) {
         for (NDArray p : params) {
             Tensors.zeroGrad(p);
         }
     }
 
+    /**
+     * Frees the gradients of {@code params} after an update, as {@code zero_grad(set_to_none=True)} (transformers'
+     * default): the next forward runs without a model's worth of gradient memory held, and backward allocates each
+     * gradient as it reaches it. Zeroes them where they cannot be freed (the portable path).
+     */
+    default void releaseGradients(List<NDArray> params) {
+        zeroGradients(params);
+    }
+
     /** Zeros shaped like {@code param} in the type AdamW keeps its moments in (fp32; bf16 for bf16 weights, as torch). */
     NDArray moment(NDArray param);
 
     /**
-     * One AdamW update with {@code torch.optim.AdamW}'s semantics, step {@code step} (1-based, for bias correction),
-     * of every parameter that has a gradient; m and v are its first and second moments, updated in place.
+     * Zeros shaped and typed like {@code param}: a Kahan compensation buffer of a bf16 weight (see {@link Bf16Update}),
+     * owned by the caller.
      */
-    void adamW(List<NDArray> params, List<NDArray> m, List<NDArray> v, int step, double lr, double beta1, double beta2,
-               double weightDecay, double eps);
+    default NDArray compensation(NDArray param) {
+        return DataTypes.zerosLike(param);
+    }
+
+    /**
+     * One AdamW update with {@code torch.optim.AdamW}'s semantics, step {@code step} (1-based, for bias correction),
+     * of every parameter that has a gradient; m and v are its first and second moments, updated in place. bf16
+     * weights are rounded to nearest (see {@link #adamW(List, List, List, List, List, AdamWStep)} for the others).
+     */
+    default void adamW(List<NDArray> params, List<NDArray> m, List<NDArray> v, int step, double lr, double beta1,
+                       double beta2, double weightDecay, double eps) {
+        boolean was = Tensors.gradMode(false);
+        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {   // frees the gradient handles
+            List<NDArray> ws = new ArrayList<>();
+            List<NDArray> gs = new ArrayList<>();
+            List<NDArray> ms = new ArrayList<>();
+            List<NDArray> vs = new ArrayList<>();
+            for (int i = 0; i < params.size(); i++) {
+                NDArray g = Tensors.gradOrNull(params.get(i));
+                if (g != null) {
+                    ws.add(params.get(i));
+                    gs.add(g);
+                    ms.add(m.get(i));
+                    vs.add(v.get(i));
+                }
+            }
+            adamW(ws, gs, ms, vs, List.of(), new AdamWStep(step, lr, beta1, beta2, weightDecay, eps, Bf16Update.NEAREST, 0));
+        } finally {
+            Tensors.gradMode(was);
+        }
+    }
+
+    /**
+     * One AdamW update of {@code params} by {@code grads} (a parameter's own gradient, or a flat shard of it and of its
+     * weight), with m and v its moments, updated in place: a function of these tensors only, so it applies to whole
+     * weights and to shards alike. {@code compensation} holds one Kahan buffer per parameter when
+     * {@code step.bf16()} is {@link Bf16Update#KAHAN} (null for a weight that is not bf16), and may be empty otherwise.
+     */
+    void adamW(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v, List<NDArray> compensation,
+               AdamWStep step);
 }

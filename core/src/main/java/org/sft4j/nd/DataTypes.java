@@ -56,6 +56,11 @@ public final class DataTypes {
         }
     }
 
+    /** Zeros shaped and typed like {@code a} (bf16 included), without gradients, owned by {@code a}'s manager. */
+    public static NDArray zerosLike(NDArray a) {
+        return of(a) == DataType.BFLOAT16 ? NativeOps.zerosLike(a) : a.zerosLike();
+    }
+
     /**
      * {@code a} converted to {@code dtype}, without autograd, on its device; a new array owned by {@code a}'s manager
      * (or {@code a} itself when it already has that type).

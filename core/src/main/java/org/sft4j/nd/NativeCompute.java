@@ -19,13 +19,13 @@ import static org.sft4j.nd.NativeOps.KEEP;
  * <pre>
  *               productIn  productOut  attentionIn  adapterIn  stored
  *   fp32        -          -           -            -          -
- *   bf16-mixed  bf16       fp32        bf16         fp32       -
- *   fp16-mixed  fp16       fp32        fp16         fp32       -
- *   bf16-true   -          -           bf16 (mask)  fp32       bf16
+ *   bf16-mixed  bf16       fp32        bf16         bf16       -
+ *   fp16-mixed  fp16       fp32        fp16         fp16       -
+ *   bf16-true   -          -           bf16 (mask)  bf16       bf16
  * </pre>
- * productIn: x, W, b of a matrix product; productOut: its result; attentionIn: q, k, v and the mask; adapterIn: a
- * LoRA adapter's input; stored: base weights, constant tables and a projection's output plus its adapter.
- * The casts keep autograd, so gradients reach the fp32 weights of the mixed precisions.
+ * productIn: x, W, b of a matrix product; productOut: its result; attentionIn: q, k, v and the mask; adapterIn: the
+ * type a LoRA adapter's products run in (its fp32 weights cast per product); stored: base weights and constant
+ * tables. The casts keep autograd, so gradients reach the fp32 weights of the mixed precisions and the adapters.
  */
 record NativeCompute(Precision precision, int productIn, int productOut, int attentionIn, int adapterIn, int stored)
         implements Compute {
@@ -33,9 +33,9 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     static NativeCompute of(Precision p) {
         return switch (p) {
             case FP32 -> new NativeCompute(p, KEEP, KEEP, KEEP, KEEP, KEEP);
-            case BF16_MIXED -> new NativeCompute(p, BFLOAT16, FLOAT32, BFLOAT16, FLOAT32, KEEP);
-            case FP16_MIXED -> new NativeCompute(p, FLOAT16, FLOAT32, FLOAT16, FLOAT32, KEEP);
-            case BF16_TRUE -> new NativeCompute(p, KEEP, KEEP, BFLOAT16, FLOAT32, BFLOAT16);
+            case BF16_MIXED -> new NativeCompute(p, BFLOAT16, FLOAT32, BFLOAT16, BFLOAT16, KEEP);
+            case FP16_MIXED -> new NativeCompute(p, FLOAT16, FLOAT32, FLOAT16, FLOAT16, KEEP);
+            case BF16_TRUE -> new NativeCompute(p, KEEP, KEEP, BFLOAT16, BFLOAT16, BFLOAT16);
         };
     }
 
@@ -50,16 +50,13 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
-    public NDArray weight(NDArray loaded) {
-        if (stored == KEEP) {
-            return loaded;
-        }
-        boolean was = Tensors.gradMode(false);   // a leaf of its own, not a node of the fp32 array's graph
-        try {
-            return NativeOps.cast(loaded, stored);
-        } finally {
-            Tensors.gradMode(was);
-        }
+    public DataType weightType(boolean frozenMatrix) {
+        int code = stored != KEEP ? stored : frozenMatrix ? productIn : KEEP;
+        return switch (code) {
+            case BFLOAT16 -> DataType.BFLOAT16;
+            case FLOAT16 -> DataType.FLOAT16;
+            default -> DataType.FLOAT32;
+        };
     }
 
     @Override
@@ -103,9 +100,13 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
-    public NDArray withAdapter(NDArray y, NDArray x, UnaryOperator<NDArray> adapter) {
-        // under bf16-true the sum is taken in fp32 and cast back, as PEFT does
-        return cast(y.add(adapter.apply(cast(x, adapterIn))), stored);
+    public NDArray productInput(NDArray x) {
+        return cast(x, productIn);
+    }
+
+    @Override
+    public NDArray adapterLinear(NDArray x, NDArray w) {
+        return NativeOps.linear(x, w, null, adapterIn, productOut);
     }
 
     @Override
@@ -148,28 +149,40 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
-    public void adamW(List<NDArray> params, List<NDArray> m, List<NDArray> v, int step, double lr, double beta1,
-                      double beta2, double weightDecay, double eps) {
-        try (NDScope scope = new NDScope()) {
-            List<NDArray> ws = new ArrayList<>();
-            List<NDArray> gs = new ArrayList<>();
-            List<NDArray> ms = new ArrayList<>();
-            List<NDArray> vs = new ArrayList<>();
-            for (int i = 0; i < params.size(); i++) {
-                NDArray g = Tensors.gradOrNull(params.get(i));
-                if (g != null) {
-                    ws.add(params.get(i));
-                    gs.add(g);
-                    ms.add(m.get(i));
-                    vs.add(v.get(i));
-                }
-            }
-            if (!ws.isEmpty()) {
-                // PyTorch's fused kernel: one launch for the group instead of ~10 per parameter
-                NDArray stepTensor = ws.get(0).getManager().create((float) step);
-                NativeOps.fusedAdamW(ws, gs, ms, vs, stepTensor, lr, beta1, beta2, weightDecay, eps);
+    public void releaseGradients(List<NDArray> params) {
+        if (!NativeOps.dropGradients(params)) {
+            zeroGradients(params);
+        }
+    }
+
+    /**
+     * PyTorch's fused AdamW kernel (one launch for the group instead of ~10 per parameter), except for bf16 weights
+     * under Kahan summation or stochastic rounding: the extension's own kernel (native/src/adamw_bf16.h).
+     */
+    @Override
+    public void adamW(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
+                      List<NDArray> compensation, AdamWStep step) {
+        List<Integer> torch = new ArrayList<>();
+        List<Integer> own = new ArrayList<>();
+        for (int i = 0; i < params.size(); i++) {
+            boolean rounded = step.bf16() != Bf16Update.NEAREST && DataTypes.of(params.get(i)) == DataType.BFLOAT16;
+            (rounded ? own : torch).add(i);
+        }
+        if (!torch.isEmpty()) {
+            try (NDScope scope = new NDScope()) {
+                NDArray stepTensor = params.get(0).getManager().create((float) step.step());
+                NativeOps.fusedAdamW(pick(params, torch), pick(grads, torch), pick(m, torch), pick(v, torch), stepTensor,
+                        step.lr(), step.beta1(), step.beta2(), step.weightDecay(), step.eps());
             }
         }
+        if (!own.isEmpty()) {
+            NativeOps.adamWBf16(pick(params, own), pick(grads, own), pick(m, own), pick(v, own),
+                    step.bf16() == Bf16Update.KAHAN ? pick(compensation, own) : List.of(), step);
+        }
+    }
+
+    private static List<NDArray> pick(List<NDArray> xs, List<Integer> at) {
+        return at.stream().map(xs::get).toList();
     }
 
     private static NDArray cast(NDArray x, int dtype) {

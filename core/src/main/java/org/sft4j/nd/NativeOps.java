@@ -53,6 +53,12 @@ public final class NativeOps {
     private static native void fusedAdamW(long[] params, long[] grads, long[] m, long[] v, long[] steps, double lr,
                                           double beta1, double beta2, double weightDecay, double eps);
 
+    private static native void adamWBf16(long[] params, long[] grads, long[] m, long[] v, long[] comp, int step, double lr,
+                                         double beta1, double beta2, double weightDecay, double eps, int rule, long seed,
+                                         boolean composed);
+
+    private static native boolean builtWithCudaKernels();
+
     private static native long zerosLike(long x);
 
     private static native void copyInto(long dst, long src);
@@ -63,11 +69,15 @@ public final class NativeOps {
 
     private static native void zeroAll(long[] xs);
 
+    private static native void dropGradients(long[] params);
+
     private static native long rope(long x, long cos, long sin);
 
     private static native void mulAll(long[] xs, double factor);
 
     private static native long[] cudaMemory(int device);
+
+    private static native long hostAllocated();
 
     private static native void resetPeakMemory(int device);
 
@@ -147,6 +157,37 @@ public final class NativeOps {
         fusedAdamW(handles(params), handles(grads), handles(m), handles(v), steps, lr, beta1, beta2, weightDecay, eps);
     }
 
+    /**
+     * One AdamW update of bf16 weights by the extension's own kernel (native/src/adamw_bf16.h): fp32 arithmetic, the
+     * new weight rounded under {@code step.bf16()}'s rule; {@code comp} holds a Kahan buffer per weight (KAHAN only).
+     * Every tensor is contiguous bf16. A GPU without the kernel ({@link #hasCudaKernels()}) gets the same arithmetic
+     * composed of torch operations.
+     */
+    public static void adamWBf16(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
+                                 List<NDArray> comp, AdamWStep step) {
+        adamWBf16(params, grads, m, v, comp, step, false);
+    }
+
+    /** As above; {@code composed}: torch operations instead of the kernel (to check one against the other). */
+    static void adamWBf16(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
+                          List<NDArray> comp, AdamWStep step, boolean composed) {
+        adamWBf16(handles(params), handles(grads), handles(m), handles(v), handles(comp), step.step(), step.lr(),
+                step.beta1(), step.beta2(), step.weightDecay(), step.eps(), step.bf16().code(), step.seed(), composed);
+    }
+
+    /** Whether this build of the extension has its CUDA kernels (compiled where nvcc was found). */
+    public static boolean hasCudaKernels() {
+        return available() && cudaKernels();
+    }
+
+    private static boolean cudaKernels() {
+        try {
+            return builtWithCudaKernels();
+        } catch (UnsatisfiedLinkError e) {   // an extension built before the kernels existed
+            return false;
+        }
+    }
+
     /** Zeros shaped and typed like {@code x} (bf16 included), without autograd, owned by {@code x}'s manager. */
     public static NDArray zerosLike(NDArray x) {
         return wrap(x, zerosLike(handle(x)));
@@ -179,6 +220,16 @@ public final class NativeOps {
         zeroAll(handles(xs));
     }
 
+    /** Frees the gradients of {@code params} ({@code zero_grad(set_to_none=True)}); false for an older extension. */
+    public static boolean dropGradients(List<NDArray> params) {
+        try {
+            dropGradients(handles(params));
+            return true;
+        } catch (UnsatisfiedLinkError e) {
+            return false;
+        }
+    }
+
     /** Multiplies every array in place by {@code factor} with one foreach launch. */
     public static void mulAll(List<NDArray> xs, double factor) {
         mulAll(handles(xs), factor);
@@ -192,6 +243,18 @@ public final class NativeOps {
     /** CUDA allocator statistics of a GPU: allocated, peak allocated, reserved, peak reserved, in bytes. */
     public static long[] cudaMemory(Device device) {
         return cudaMemory(Math.max(0, device.getDeviceId()));   // DJL names the default GPU -1
+    }
+
+    /**
+     * Bytes this process holds from malloc (glibc's count), where libtorch's CPU tensors live: the growth across a
+     * forward pass is what autograd keeps for backward. -1 where it cannot be counted.
+     */
+    public static long hostAllocatedBytes() {
+        try {
+            return hostAllocated();
+        } catch (UnsatisfiedLinkError e) {   // an extension built before this existed
+            return -1;
+        }
     }
 
     public static void resetPeakMemory(Device device) {

@@ -44,8 +44,8 @@ final class PortableCompute implements Compute {
     }
 
     @Override
-    public NDArray weight(NDArray loaded) {
-        return loaded;
+    public DataType weightType(boolean frozenMatrix) {
+        return DataType.FLOAT32;
     }
 
     @Override
@@ -101,8 +101,13 @@ final class PortableCompute implements Compute {
     }
 
     @Override
-    public NDArray withAdapter(NDArray y, NDArray x, UnaryOperator<NDArray> adapter) {
-        return y.add(adapter.apply(x));
+    public NDArray productInput(NDArray x) {
+        return x;
+    }
+
+    @Override
+    public NDArray adapterLinear(NDArray x, NDArray w) {
+        return Linear.linear(x, w).head();
     }
 
     @Override
@@ -157,31 +162,62 @@ final class PortableCompute implements Compute {
         return fp32;
     }
 
+    /**
+     * torch's single-tensor AdamW composed of DJL operations. A bf16 weight (which exists only with the extension)
+     * is updated in fp32 and written back under {@code step.bf16()}'s rule: the reference the extension's fused
+     * kernel is checked against, and its stand-in on a GPU for which the extension has no kernel.
+     */
     @Override
-    public void adamW(List<NDArray> params, List<NDArray> m, List<NDArray> v, int step, double lr, double beta1,
-                      double beta2, double weightDecay, double eps) {
-        double bc1 = 1 - Math.pow(beta1, step);
-        double bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
+    public void adamW(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
+                      List<NDArray> compensation, AdamWStep step) {
         boolean was = Tensors.gradMode(false);
         try (NDScope scope = new NDScope()) {                                  // frees every temporary of the update
             for (int i = 0; i < params.size(); i++) {
-                NDArray g = Tensors.gradOrNull(params.get(i));
-                if (g == null) {
-                    continue;
-                }
                 NDArray w = params.get(i);
-                if (weightDecay != 0 && lr != 0) {
-                    w.muli(1 - lr * weightDecay);                              // decoupled decay
+                if (DataTypes.of(w) == DataType.FLOAT32) {
+                    adamWFp32(w, grads.get(i), m.get(i), v.get(i), step);
+                } else {
+                    adamWLowPrecision(w, grads.get(i), m.get(i), v.get(i),
+                            compensation.isEmpty() ? null : compensation.get(i), step);
                 }
-                NDArray mt = m.get(i);
-                NDArray vt = v.get(i);
-                mt.muli(beta1).addi(g.mul(1 - beta1));
-                vt.muli(beta2).addi(g.square().muli(1 - beta2));
-                NDArray denom = vt.sqrt().divi(bc2Sqrt).addi(eps);
-                w.subi(mt.div(denom).muli(lr / bc1));
             }
         } finally {
             Tensors.gradMode(was);
+        }
+    }
+
+    private static void adamWFp32(NDArray w, NDArray g, NDArray mt, NDArray vt, AdamWStep s) {
+        if (s.weightDecay() != 0 && s.lr() != 0) {
+            w.muli(1 - s.lr() * s.weightDecay());                              // decoupled decay
+        }
+        mt.muli(s.beta1()).addi(g.mul(1 - s.beta1()));
+        vt.muli(s.beta2()).addi(g.square().muli(1 - s.beta2()));
+        NDArray denom = vt.sqrt().divi(s.biasCorrection2Sqrt()).addi(s.eps());
+        w.subi(mt.div(denom).muli(s.lr() / s.biasCorrection1()));
+    }
+
+    /** The arithmetic of native/src/adamw_bf16.h in fp32 temporaries; moments and weight written back in their type. */
+    private static void adamWLowPrecision(NDArray w, NDArray g, NDArray m, NDArray v, NDArray comp, AdamWStep s) {
+        NDArray g32 = DataTypes.cast(g, DataType.FLOAT32);
+        NDArray m32 = DataTypes.cast(m, DataType.FLOAT32).muli(s.beta1()).addi(g32.mul(1 - s.beta1()));
+        NDArray v32 = DataTypes.cast(v, DataType.FLOAT32).muli(s.beta2()).addi(g32.square().muli(1 - s.beta2()));
+        Tensors.copyInto(m, m32);
+        Tensors.copyInto(v, v32);
+        NDArray adam = m32.div(v32.sqrt().divi(s.biasCorrection2Sqrt()).addi(s.eps())).muli(s.lr() / s.biasCorrection1());
+        NDArray w32 = DataTypes.cast(w, DataType.FLOAT32);
+        double decay = s.lr() * s.weightDecay();
+        switch (s.bf16()) {
+            case NEAREST -> Tensors.copyInto(w, w32.sub(w32.mul(decay)).subi(adam));
+            case KAHAN -> {
+                // the weight the run would hold in fp32 is w + c: decay it, add the step, round once, keep the rest
+                NDArray c32 = DataTypes.cast(comp, DataType.FLOAT32);
+                NDArray y = c32.sub(w32.add(c32).muli(decay)).subi(adam);
+                NDArray rounded = DataTypes.cast(w32.add(y), DataTypes.of(w));
+                Tensors.copyInto(comp, y.subi(DataTypes.cast(rounded, DataType.FLOAT32).sub(w32)));
+                Tensors.copyInto(w, rounded);
+            }
+            case STOCHASTIC -> throw new UnsupportedOperationException("stochastic rounding has no composed form: "
+                    + "it needs the extension's kernel for this device (bf16_update: kahan has one)");
         }
     }
 

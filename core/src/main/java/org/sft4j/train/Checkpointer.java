@@ -13,7 +13,7 @@ import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
 import org.sft4j.model.io.TensorReader;
 import org.sft4j.model.io.TensorSource;
-import org.sft4j.nd.Tensors;
+import org.sft4j.nd.DataTypes;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,8 +25,9 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Writes {@code checkpoint-<step>} directories: the weights in Hugging Face layout (or the PEFT adapter),
- * {@code optimizer.safetensors} (AdamW moments) and {@code trainer_state.json}. Each checkpoint is built
+ * Writes {@code checkpoint-<step>} directories: the weights in Hugging Face layout (or the PEFT adapter) in the type
+ * {@code save_dtype} names, {@code optimizer.safetensors} (AdamW moments and Kahan buffers, each in its own type) and
+ * {@code trainer_state.json}. Each checkpoint is built
  * under a temporary name and renamed when complete, so a process killed mid-write leaves the previous
  * checkpoint as the latest one. Older checkpoints beyond {@code keep_last_n_checkpoints} are removed.
  */
@@ -40,8 +41,17 @@ public final class Checkpointer {
     private final AdamW optimizer;
     private final Integer keepLast;
     private final ModelSource source;
+    private final StDType saveType;
 
+    /** Checkpoints with weights in the type the model holds them in (save_dtype: auto). */
     public Checkpointer(Path outputDir, Decoder model, AdamW optimizer, Integer keepLast, ModelSource source) {
+        this(outputDir, model, optimizer, keepLast, source, "auto");
+    }
+
+    /** @param saveDtype save_dtype: {@code auto} (as the model holds its weights), float32, bfloat16 or float16 */
+    public Checkpointer(Path outputDir, Decoder model, AdamW optimizer, Integer keepLast, ModelSource source,
+                        String saveDtype) {
+        this.saveType = ModelFiles.saveDtype(saveDtype, model);
         this.outputDir = outputDir;
         this.model = model;
         this.optimizer = optimizer;
@@ -57,14 +67,17 @@ public final class Checkpointer {
                 ModelFiles.writeAdapter(model, dir.path(), source.name());
                 ModelFiles.copyTokenizerFiles(sourceDir, dir.path());
             } else {
-                // checkpoints keep the compute precision so that resuming is exact; exports may be bf16
-                ModelFiles.writeModel(model, dir.path(), StDType.F32, sourceDir, ModelFiles.DEFAULT_SHARD_BYTES);
+                // save_dtype auto keeps the type the weights are held in, so resuming is exact (bf16-true: half of fp32)
+                ModelFiles.writeModel(model, dir.path(), saveType, sourceDir, ModelFiles.DEFAULT_SHARD_BYTES);
             }
-            List<NamedTensor> moments = new ArrayList<>();
-            for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
-                moments.add(TensorSource.of(e.getKey(), e.getValue(), StDType.F32));   // streamed, any size
+            // optimizer state in its own type (bf16 moments and Kahan buffers stay bf16): a resume continues exactly
+            List<NamedTensor> tensors = new ArrayList<>();
+            Map<String, NDArray> all = new java.util.LinkedHashMap<>(optimizer.moments());
+            all.putAll(optimizer.compensation());
+            for (Map.Entry<String, NDArray> e : all.entrySet()) {
+                tensors.add(TensorSource.of(e.getKey(), e.getValue(), StDType.of(DataTypes.of(e.getValue()))));   // streamed
             }
-            SafetensorsWriter.writeFile(dir.path().resolve("optimizer.safetensors"), moments, Map.of());
+            SafetensorsWriter.writeFile(dir.path().resolve("optimizer.safetensors"), tensors, Map.of());
             JsonFiles.writeAtomically(dir.path().resolve(STATE), state);
             dir.commit();
         }
@@ -134,7 +147,10 @@ public final class Checkpointer {
         return p;
     }
 
-    /** Loads AdamW moments and step from a checkpoint into {@code optimizer}. */
+    /**
+     * Loads AdamW moments, Kahan compensation and step from a checkpoint into {@code optimizer}. A checkpoint without
+     * compensation (written with another bf16_update, or before it existed) leaves it at zero, its starting value.
+     */
     public static void restoreOptimizer(Path checkpoint, AdamW optimizer, int adamStep) throws IOException {
         try (SafetensorsFile f = SafetensorsFile.open(checkpoint.resolve("optimizer.safetensors"))) {
             for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
@@ -143,6 +159,11 @@ public final class Checkpointer {
                             + "' (was the checkpoint written for another model or method?)");
                 }
                 TensorReader.readInto(f, e.getKey(), e.getValue());   // in the moments' own type, bf16 included
+            }
+            for (Map.Entry<String, NDArray> e : optimizer.compensation().entrySet()) {
+                if (f.tensors().containsKey(e.getKey())) {
+                    TensorReader.readInto(f, e.getKey(), e.getValue());
+                }
             }
         }
         optimizer.setStepCount(adamStep);

@@ -17,6 +17,7 @@ import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.Parameter;
 import org.sft4j.model.lora.LoraConfig;
+import org.sft4j.nd.Compute;
 import org.sft4j.nd.Engines;
 
 import java.io.IOException;
@@ -107,7 +108,7 @@ public final class TrainSetup {
             Replicas replicas = worker == null ? Replicas.single(stop::get) : DataParallel.join(worker, model, params, stop::get);
             owned.add(replicas);
             AdamW optimizer = new AdamW(params, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay(),
-                    args.decayNormsAndBiases(), model.compute(), model.manager());
+                    args.decayNormsAndBiases(), model.compute(), model.manager(), args.bf16Update(), args.seed());
             owned.add(optimizer);
             resume.restore(optimizer);
             DataCursor cursor = new DataCursor(batcher(args, data, replicas.world()), resume.state().epoch(),
@@ -116,7 +117,8 @@ public final class TrainSetup {
             int totalSteps = args.maxSteps() > 0 ? args.maxSteps() : (int) Math.ceil(args.numTrainEpochs() * stepsPerEpoch);
             LrSchedule schedule = new LrSchedule(args.lrSchedulerType(), args.learningRate(),
                     LrSchedule.warmupSteps(args.warmupSteps(), args.warmupRatio(), totalSteps), totalSteps);
-            Checkpointer checkpointer = new Checkpointer(outDir, model, optimizer, args.keepLastNCheckpoints(), source);
+            Checkpointer checkpointer = new Checkpointer(outDir, model, optimizer, args.keepLastNCheckpoints(), source,
+                    args.saveDtype());
             List<TrainListener> all = new ArrayList<>();
             if (replicas.main()) {   // rank 0 logs, validates into the listeners and saves
                 MetricsLog metrics = new MetricsLog(outDir.resolve("metrics.jsonl"), resume.step());
@@ -147,7 +149,8 @@ public final class TrainSetup {
         if (!cfg.model().lora()) {
             return Decoder.load(resume.checkpoint().orElse(modelDir), device, cfg.train().precision());
         }
-        Decoder model = Decoder.load(modelDir, device, cfg.train().precision());
+        // the base is frozen: its projections are read straight into the products' type, never held in fp32
+        Decoder model = Decoder.load(modelDir, device, Compute.forPrecision(cfg.train().precision()), true);
         try {
             Optional<Path> adapter = resume.checkpoint()
                     .or(() -> Optional.ofNullable(cfg.model().adapterNameOrPath()).map(Path::of));

@@ -211,7 +211,12 @@ public final class Trainer implements Stoppable, AutoCloseable {
     }
 
     private void zeroGradients() {
-        model.compute().zeroGradients(params.stream().map(Parameter::array).toList());
+        List<ai.djl.ndarray.NDArray> arrays = params.stream().map(Parameter::array).toList();
+        if (replicas.world() == 1) {
+            model.compute().releaseGradients(arrays);   // freed, as transformers does: no gradients held through forward
+        } else {
+            model.compute().zeroGradients(arrays);      // data parallel reduces views of the gradients' memory
+        }
     }
 
     private Path outputDir() {

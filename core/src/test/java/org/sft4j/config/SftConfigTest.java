@@ -114,6 +114,20 @@ class SftConfigTest {
     }
 
     @Test
+    void bf16WeightsKeepTheirUpdatesByDefaultAndTheRuleIsOneKey() {
+        assertEquals(org.sft4j.nd.Bf16Update.STOCHASTIC, SftConfig.parse("pure_bf16: true", "x.yaml").train().bf16Update(),
+                "stochastic rounding wherever the weights are bf16");
+        assertEquals(org.sft4j.nd.Bf16Update.NEAREST, SftConfig.parse("bf16: true", "x.yaml").train().bf16Update(),
+                "fp32 master weights need none");
+        assertEquals(org.sft4j.nd.Bf16Update.KAHAN,
+                SftConfig.parse("precision: bf16-true\nbf16_update: kahan", "x.yaml").train().bf16Update());
+        assertEquals(org.sft4j.nd.Bf16Update.NEAREST,
+                SftConfig.parse("precision: bf16-true\nbf16_update: nearest", "x.yaml").train().bf16Update());
+        UserError bad = assertThrows(UserError.class, () -> SftConfig.parse("bf16_update: exact", "x.yaml"));
+        assertTrue(bad.getMessage().contains("bf16_update 'exact' is not one of [nearest, kahan, stochastic]"), bad.getMessage());
+    }
+
+    @Test
     void withReturnsANewConfig() {
         SftConfig a = SftConfig.defaults();
         SftConfig b = a.with("learning_rate", 1e-4);

@@ -18,6 +18,32 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TrainerResourcesTest {
 
     @Test
+    void withTheExtensionNoGradientIsHeldBetweenSteps(@TempDir Path tmp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(org.sft4j.nd.NativeOps.available(), "needs the native extension");
+        TokenizedSet data = TrainFixtures.random(8, 6, 20, 2, 3);
+        try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu())) {
+            int[] held = {-1, -1};
+            TrainListener probe = new TrainListener() {
+                @Override
+                public void onStep(StepLog log) {   // after the update: what the next forward starts with
+                    int n = 0;
+                    for (var p : model.trainableParameters()) {
+                        try (var g = org.sft4j.nd.Tensors.gradOrNull(p.array())) {
+                            n += g == null ? 0 : 1;
+                        }
+                    }
+                    held[log.step() - 1] = n;
+                }
+            };
+            TrainResult r = TrainFixtures.fit(TrainFixtures.args(tmp, Map.of("max_steps", 2, "per_device_train_batch_size", 4,
+                    "logging_steps", 1)), model, data, List.of(probe));
+            assertEquals(TrainResult.Status.COMPLETED, r.status());
+            assertEquals(0, held[0], "gradients freed after step 1 (zero_grad(set_to_none=True))");
+            assertEquals(0, held[1], "and after step 2");
+        }
+    }
+
+    @Test
     void twoTrainingsOfOneModelKeepNoSecondSetOfOptimizerMoments(@TempDir Path tmp) throws Exception {
         TokenizedSet data = TrainFixtures.random(8, 6, 20, 2, 3);
         try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu())) {

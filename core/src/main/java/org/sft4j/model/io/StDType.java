@@ -25,6 +25,16 @@ public enum StDType {
         }
     }
 
+    /** The stored type of a weight type (fp32, fp16, bf16). */
+    public static StDType of(ai.djl.ndarray.types.DataType weightType) {
+        return switch (weightType) {
+            case FLOAT32 -> F32;
+            case FLOAT16 -> F16;
+            case BFLOAT16 -> BF16;
+            default -> throw new IllegalArgumentException("no safetensors type for weights of " + weightType);
+        };
+    }
+
     /** True for the floating point types a model can be computed in after conversion. */
     public boolean isFloat() {
         return this == F32 || this == F16 || this == BF16 || this == F64;

@@ -99,6 +99,13 @@ public final class TensorReader {
      */
     public static Map<String, NDArray> readAll(CheckpointFiles files, Collection<String> names, NDManager manager,
                                                DataType dtype) throws IOException {
+        return readAll(files, names, manager, name -> dtype);
+    }
+
+    /** As {@link #readAll(CheckpointFiles, Collection, NDManager, DataType)}, each tensor in the type {@code dtypeOf} names. */
+    public static Map<String, NDArray> readAll(CheckpointFiles files, Collection<String> names, NDManager manager,
+                                               java.util.function.Function<String, DataType> dtypeOf)
+            throws IOException {
         Map<String, NDArray> loaded = new ConcurrentHashMap<>();
         int threads = Integer.getInteger("sft4j.loadThreads",
                 Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
@@ -107,7 +114,7 @@ public final class TensorReader {
             List<Future<?>> jobs = new ArrayList<>();
             for (String name : names) {
                 jobs.add(pool.submit(() -> {
-                    loaded.put(name, read(files.fileOf(name), name, manager, dtype));
+                    loaded.put(name, read(files.fileOf(name), name, manager, dtypeOf.apply(name)));
                     return null;
                 }));
             }

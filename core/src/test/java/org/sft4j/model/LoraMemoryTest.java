@@ -1,0 +1,119 @@
+package org.sft4j.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.sft4j.model.io.CheckpointFiles;
+import org.sft4j.model.io.TensorReader;
+import org.sft4j.model.lora.LoraConfig;
+import org.sft4j.nd.Compute;
+import org.sft4j.nd.DataTypes;
+import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.Precision;
+import org.sft4j.nd.StepScope;
+import org.sft4j.nd.Tensors;
+import org.sft4j.testing.Shared;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * LoRA at PEFT's memory (issue 17): what a forward pass leaves for backward, measured as the growth of the process's
+ * malloc'd bytes (where libtorch keeps CPU tensors) across it, with adapters on every projection against the same
+ * model fully trainable (which keeps each projection's input for its weight gradient too). The adapters run in the
+ * activations' type with their fp32 weights cast per product, so they keep no copy of their inputs of their own; the
+ * frozen base is held in the products' type.
+ */
+class LoraMemoryTest {
+
+    private static final int TOKENS = 512;
+
+    @ParameterizedTest
+    @EnumSource(value = Precision.class, names = {"BF16_TRUE", "BF16_MIXED"})
+    void adaptersKeepNoMoreForBackwardThanFullFineTuning(Precision precision) throws Exception {
+        assumeTrue(NativeOps.available() && NativeOps.hostAllocatedBytes() >= 0, "needs the native extension on glibc");
+        ModelConfig cfg = wide();
+        long full;
+        try (Decoder model = Decoder.randomInit(cfg, 1, Device.cpu(), Compute.fused(precision))) {
+            full = keptPerLayer(model);
+        }
+        long lora;
+        try (Decoder model = Decoder.randomInit(cfg, 1, Device.cpu(), Compute.fused(precision))) {
+            model.addLora(new LoraConfig(8, 16, 0, List.of("all")), 2);
+            for (Projection p : model.projections()) {
+                assertEquals(DataType.BFLOAT16, DataTypes.of(p.weight().array()), p.name() + ": a frozen base is bf16");
+                assertEquals(DataType.FLOAT32, DataTypes.of(p.lora().a().array()), p.name() + ": adapters stay fp32");
+            }
+            lora = keptPerLayer(model);
+        }
+        // an fp32 copy of every adapted projection's input, as the adapters kept before, would add this per layer:
+        long fp32Inputs = 4L * TOKENS * (6L * cfg.hiddenSize() + cfg.intermediateSize());
+        System.out.printf("%s, kept for backward per layer: full fine-tuning %,d B, LoRA r8 on every projection %,d B "
+                + "(fp32 copies of the adapters' inputs would add %,d B)%n", precision, full, lora, fp32Inputs);
+        assertTrue(full > fp32Inputs / 4, "the measure sees the activations: " + full);
+        assertTrue(lora < full + fp32Inputs / 10, precision + ": LoRA keeps " + lora + " B per layer, full " + full);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Precision.class, names = {"BF16_TRUE", "BF16_MIXED"})
+    void aLoraBaseIsReadStraightIntoBf16(Precision precision) throws Exception {
+        assumeTrue(NativeOps.available(), "bf16 weights need the native extension");
+        Path dir = Shared.fixtures("models/llama-bf16");
+        try (Decoder model = Decoder.load(dir, Device.cpu(), Compute.fused(precision), true);
+             CheckpointFiles files = CheckpointFiles.open(dir, "model")) {
+            for (Parameter p : model.baseParameters()) {
+                boolean matrix = p.name().endsWith("_proj.weight") || p.name().equals("lm_head.weight");
+                DataType held = precision == Precision.BF16_TRUE || matrix ? DataType.BFLOAT16 : DataType.FLOAT32;
+                assertEquals(held, DataTypes.of(p.array()), p.name());
+                try (NDArray stored = TensorReader.read(files.fileOf(p.name()), p.name(), model.manager(), DataType.FLOAT32)) {
+                    assertArrayEquals(Tensors.toFloats(stored), Tensors.toFloats(p.array()), p.name() + ": the stored bits");
+                }
+            }
+        }
+    }
+
+    /**
+     * Bytes a training forward leaves behind per decoder layer (its output excluded), measured on a second forward:
+     * the first one fills the kernels' caches of their own (oneDNN primitives per shape), which are no activation.
+     */
+    private static long keptPerLayer(Decoder model) {
+        keptOnce(model);
+        return keptOnce(model);
+    }
+
+    private static long keptOnce(Decoder model) {
+        long[][] ids = new long[1][TOKENS];
+        for (int t = 0; t < TOKENS; t++) {
+            ids[0][t] = (t * 7L) % model.config().vocabSize();
+        }
+        boolean was = Tensors.gradMode(true);
+        try (StepScope step = StepScope.open(model.manager())) {
+            long before = NativeOps.hostAllocatedBytes();
+            NDArray hidden;
+            try (StepScope forward = StepScope.open(step.manager())) {
+                hidden = forward.keep(model.forward(ModelInputs.of(ids), forward.manager(), null, true));
+            }
+            long kept = NativeOps.hostAllocatedBytes() - before - hidden.size() * DataTypes.bytes(DataTypes.of(hidden));
+            return kept / model.config().numLayers();
+        } finally {
+            Tensors.gradMode(was);
+        }
+    }
+
+    /** The llama fixture at width 512 and 4 layers: activations large against the allocator's noise. */
+    private static ModelConfig wide() throws Exception {
+        ObjectNode n = (ObjectNode) new ObjectMapper().readTree(Shared.fixtures("models/llama/config.json").toFile());
+        n.put("hidden_size", 512).put("intermediate_size", 1280).put("head_dim", 64).put("num_attention_heads", 8)
+                .put("num_key_value_heads", 4).put("num_hidden_layers", 4);
+        return ModelConfig.fromJson(n);
+    }
+}

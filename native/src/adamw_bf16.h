@@ -1,0 +1,111 @@
+// One AdamW update of a bf16 weight that keeps what round-to-nearest would lose: torch.optim.AdamW's arithmetic in
+// fp32 (bias-corrected moments, decoupled weight decay), then the new weight rounded to bf16 in one of three ways:
+//   NEAREST     round to nearest even, as torch's fused kernel does (an update under half a bf16 step is lost);
+//   KAHAN       Kahan-compensated: what rounding dropped is kept in a bf16 buffer and added to the next update
+//               ("Revisiting BFloat16 Training", Zamirai et al. 2020; optimi's kahan_sum);
+//   STOCHASTIC  rounded up or down with probability given by the distance (torchao's bf16_stochastic_round), from a
+//               counter-based hash of (seed, element), so a step is a function of its inputs and resumes exactly.
+// The same element function runs in the CPU loop (sft4j_native.cpp) and the CUDA kernel (adamw_bf16_cuda.cu), so the
+// CPU tests check the arithmetic the GPU runs. bf16 values are handled as raw bits: no bf16 type is needed.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#ifdef __CUDACC__
+#define SFT4J_HD __host__ __device__ __forceinline__
+#else
+#include <cmath>
+#define SFT4J_HD inline
+#endif
+
+namespace sft4j {
+namespace adamw {
+
+enum Rule : int { NEAREST = 0, KAHAN = 1, STOCHASTIC = 2 };
+
+// Everything but the tensors; the bias corrections are computed on the host in double, as torch does.
+struct Hyper {
+  float lr;
+  float beta1;
+  float beta2;
+  float decay;      // lr * weight_decay
+  float eps;
+  float stepSize;   // lr / (1 - beta1^t)
+  float bc2Sqrt;    // sqrt(1 - beta2^t)
+  int rule;
+  uint64_t seed;    // STOCHASTIC: one per tensor and step
+};
+
+SFT4J_HD float bitsToFloat(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+SFT4J_HD uint32_t floatToBits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+SFT4J_HD float bf16ToFloat(uint16_t b) { return bitsToFloat(uint32_t(b) << 16); }
+
+// round to nearest even, as c10::BFloat16's constructor (NaN stays a quiet NaN)
+SFT4J_HD uint16_t floatToBf16(float f) {
+  uint32_t u = floatToBits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return uint16_t(u >> 16);
+}
+
+// rounds |f| up with probability (its bits below bf16's) / 2^16: unbiased, E[result] = f
+SFT4J_HD uint16_t floatToBf16Stochastic(float f, uint32_t random16) {
+  uint32_t u = floatToBits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40u);
+  if ((u & 0x7fffffffu) == 0x7f800000u) return uint16_t(u >> 16);
+  return uint16_t((u + (random16 & 0xffffu)) >> 16);
+}
+
+// splitmix64's finaliser: 16 well-mixed bits per (seed, index)
+SFT4J_HD uint32_t random16(uint64_t seed, uint64_t index) {
+  uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return uint32_t(z >> 48);
+}
+
+#ifdef __CUDACC__
+SFT4J_HD float squareRoot(float x) { return sqrtf(x); }
+#else
+SFT4J_HD float squareRoot(float x) { return std::sqrt(x); }
+#endif
+
+// Element i of one tensor: weight p, gradient g, moments m and v (bf16 bits, updated in place), compensation c
+// (KAHAN only, else null).
+SFT4J_HD void update(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, uint16_t* c, int64_t i,
+                     const Hyper& h) {
+  float grad = bf16ToFloat(g[i]);
+  float m1 = h.beta1 * bf16ToFloat(m[i]) + (1.0f - h.beta1) * grad;
+  float v1 = h.beta2 * bf16ToFloat(v[i]) + (1.0f - h.beta2) * grad * grad;
+  m[i] = floatToBf16(m1);
+  v[i] = floatToBf16(v1);
+  float adam = h.stepSize * m1 / (squareRoot(v1) / h.bc2Sqrt + h.eps);
+  float w = bf16ToFloat(p[i]);
+  if (h.rule == KAHAN) {
+    float comp = bf16ToFloat(c[i]);
+    // the weight the run would hold in fp32 is w + comp: decay that, add the step, then round once
+    float y = comp - h.decay * (w + comp) - adam;
+    uint16_t rounded = floatToBf16(w + y);
+    c[i] = floatToBf16(y - (bf16ToFloat(rounded) - w));   // what rounding dropped (exact: both are bf16 neighbours)
+    p[i] = rounded;
+  } else if (h.rule == STOCHASTIC) {
+    p[i] = floatToBf16Stochastic(w - h.decay * w - adam, random16(h.seed, uint64_t(i)));
+  } else {
+    p[i] = floatToBf16(w - h.decay * w - adam);
+  }
+}
+
+}  // namespace adamw
+}  // namespace sft4j
