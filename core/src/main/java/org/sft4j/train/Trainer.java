@@ -105,7 +105,7 @@ public final class Trainer implements Stoppable, AutoCloseable {
                 Runnable beforeLast = k == batch.micro().size() - 1 ? replicas::beforeFinalBackward : NOTHING;
                 try (StepScope scope = StepScope.open(model.manager())) {
                     lossSum += lossStep.forwardBackward(batch.micro().get(k), lossScale / Math.max(1, batch.supervised()),
-                            scope.manager(), beforeLast);
+                            scope, beforeLast);
                 }
             }
             replicas.finishGradients();
