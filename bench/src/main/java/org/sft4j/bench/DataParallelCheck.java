@@ -59,7 +59,7 @@ public final class DataParallelCheck {
                     double loss;
                     try (StepScope s = StepScope.open(model.manager())) {
                         // gradients are summed in buckets while backward runs (armed before the decoder's backward)
-                        NDArray part = lossStep.forwardBackwardLazy(local, 1.0 / globalSupervised, s.manager(),
+                        NDArray part = lossStep.forwardBackwardLazy(local, 1.0 / globalSupervised, s,
                                 sync == null ? () -> { } : sync::arm);
                         double sum = Tensors.scalar(part);
                         if (group != null) {

@@ -51,13 +51,13 @@ public final class TrainStepBench {
             try (StepScope s = StepScope.open(model.manager())) {
                 long t0 = System.nanoTime();
                 boolean was = org.sft4j.nd.Tensors.gradMode(true);
-                try (StepScope forwardOnly = StepScope.open(s.manager())) {   // its activations freed before the full step runs
+                try (StepScope forwardOnly = s.part()) {   // its activations freed before the full step runs
                     model.forward(ModelInputs.of(batch), forwardOnly.manager(), null, true);
                     Bench.waitFor(model);
                 }
                 org.sft4j.nd.Tensors.gradMode(was);
                 long t1 = System.nanoTime();
-                step.forwardBackwardLazy(batch, lossScale / batch.supervised(), s.manager());
+                step.forwardBackwardLazy(batch, lossScale / batch.supervised(), s);
                 Bench.waitFor(model);
                 long t2 = System.nanoTime();
                 GradientClipping.clip(model.compute(), model.trainableParameters(), maxGradNorm, lossScale);
@@ -147,7 +147,7 @@ public final class TrainStepBench {
                         start = System.nanoTime();
                     }
                     try (StepScope s = StepScope.open(model.manager())) {
-                        NDArray sum = step.forwardBackwardLazy(batch, lossScale / batch.supervised(), s.manager());
+                        NDArray sum = step.forwardBackwardLazy(batch, lossScale / batch.supervised(), s);
                         double norm = maxGradNorm > 0 || lossScale != 1
                                 ? GradientClipping.clip(model.compute(), model.trainableParameters(), maxGradNorm, lossScale) : 0;
                         if (Double.isFinite(norm)) {

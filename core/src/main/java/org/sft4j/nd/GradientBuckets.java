@@ -12,7 +12,7 @@ import java.util.List;
  * <pre>{@code
  * try (GradientBuckets sync = group.overlap(params, GradientBuckets.DEFAULT_BUCKET_BYTES)) {
  *     // each step, on the micro-batch that completes the accumulated batch:
- *     lossStep.forwardBackwardLazy(batch, scale, scope, sync::arm);   // arm just before the decoder's backward
+ *     lossStep.forwardBackwardLazy(batch, scale, step, sync::arm);   // arm just before the decoder's backward
  *     sync.finish();                                                  // then: clip, optimizer
  * }
  * }</pre>

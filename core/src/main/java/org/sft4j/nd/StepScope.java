@@ -25,17 +25,28 @@ public final class StepScope implements AutoCloseable {
 
     private final NDManager parent;
     private final NDManager manager;
+    private final boolean ownsManager;
     private final NDScope scope;
 
-    private StepScope(NDManager parent) {
+    private StepScope(NDManager parent, NDManager manager, boolean ownsManager) {
         this.parent = parent;
         this.scope = new NDScope();
-        this.manager = parent.newSubManager();
+        this.manager = manager;
+        this.ownsManager = ownsManager;
     }
 
     /** A new step under {@code parent}; the caller closes it (try-with-resources). */
     public static StepScope open(NDManager parent) {
-        return new StepScope(parent);
+        return new StepScope(parent, parent.newSubManager(), true);
+    }
+
+    /**
+     * A part of this step whose arrays are freed when the part ends, not when the step does (a forward pass whose
+     * activations autograd keeps only as long as backward needs them; one chunk's logits). New arrays still go to
+     * this step's manager; {@link #keep} hands one back to the step.
+     */
+    public StepScope part() {
+        return new StepScope(manager, manager, false);
     }
 
     /** Where the step's arrays go. */
@@ -43,14 +54,16 @@ public final class StepScope implements AutoCloseable {
         return manager;
     }
 
-    /** Keeps {@code a} alive after this step closes, owned by the manager the step was opened under. */
+    /** Keeps {@code a} alive after this step (or part) closes, owned by the manager it was opened under. */
     public NDArray keep(NDArray a) {
         return Tensors.keep(a, parent);
     }
 
     @Override
     public void close() {
-        manager.close();
+        if (ownsManager) {
+            manager.close();
+        }
         scope.close();
     }
 }

@@ -1,7 +1,6 @@
 package org.sft4j.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import org.sft4j.batch.Batch;
 import org.sft4j.model.Decoder;
@@ -41,25 +40,25 @@ public final class LossStep {
      *     hooks there)
      * @return the summed (unscaled) loss of this micro-batch (waits for the device); 0 when it supervises nothing
      */
-    public double forwardBackward(Batch batch, double scale, NDManager scope, Runnable beforeFinalBackward) {
-        NDArray total = forwardBackwardLazy(batch, scale, scope, beforeFinalBackward);
+    public double forwardBackward(Batch batch, double scale, StepScope step, Runnable beforeFinalBackward) {
+        NDArray total = forwardBackwardLazy(batch, scale, step, beforeFinalBackward);
         return total == null ? 0 : Tensors.scalar(total);
     }
 
-    public double forwardBackward(Batch batch, double scale, NDManager scope) {
-        return forwardBackward(batch, scale, scope, NOTHING);
+    public double forwardBackward(Batch batch, double scale, StepScope step) {
+        return forwardBackward(batch, scale, step, NOTHING);
     }
 
-    /** As {@link #forwardBackwardLazy(Batch, double, NDManager, Runnable)}, with nothing run before the final backward. */
-    public NDArray forwardBackwardLazy(Batch batch, double scale, NDManager scope) {
-        return forwardBackwardLazy(batch, scale, scope, NOTHING);
+    /** As {@link #forwardBackwardLazy(Batch, double, StepScope, Runnable)}, with nothing run before the final backward. */
+    public NDArray forwardBackwardLazy(Batch batch, double scale, StepScope step) {
+        return forwardBackwardLazy(batch, scale, step, NOTHING);
     }
 
     /**
      * As {@link #forwardBackward}, without waiting for the device: the summed loss comes back as an fp32 scalar
-     * in {@code scope} (null when the batch supervises nothing), so the host can queue the next work at once.
+     * of {@code step} (null when the batch supervises nothing), so the host can queue the next work at once.
      */
-    public NDArray forwardBackwardLazy(Batch batch, double scale, NDManager scope, Runnable beforeFinalBackward) {
+    public NDArray forwardBackwardLazy(Batch batch, double scale, StepScope step, Runnable beforeFinalBackward) {
         CausalLmLoss.Targets targets = CausalLmLoss.Targets.of(batch.labels());
         if (targets.count() == 0) {
             return null;
@@ -69,20 +68,20 @@ public final class LossStep {
             NDArray rows;
             // the forward's arrays are released here: autograd holds what backward needs, so each activation is
             // freed as soon as backward has passed it (as in PyTorch), not when the step ends
-            try (StepScope forward = StepScope.open(scope)) {
+            try (StepScope forward = step.part()) {
                 NDArray hidden = model.forward(ModelInputs.of(batch), forward.manager(), null, true);
                 rows = forward.keep(CausalLmLoss.selectRows(hidden, targets, forward.manager()));
             }
             NDArray detached = rows.stopGradient();
             detached.setRequiresGradient(true);
-            NDArray scaleArr = scope.create((float) scale);  // kept open until backward: no scalar use-after-free
+            NDArray scaleArr = step.manager().create((float) scale);  // open until backward: no scalar use-after-free
             NDArray total = null;
             long n = targets.count();
             UnaryOperator<NDArray> head = model.head();
             for (long start = 0; start < n; start += chunkRows) {
                 long end = Math.min(n, start + chunkRows);
                 // the chunk's logits are freed as soon as its backward is done, not at the end of the step
-                try (StepScope chunk = StepScope.open(scope)) {
+                try (StepScope chunk = step.part()) {
                     NDArray part = CausalLmLoss.chunkSum(detached.get(new NDIndex(start + ":" + end)), targets.labels(),
                             (int) start, (int) end, head, chunk.manager(), model.compute());
                     NDArray scaled = part.mul(scaleArr);
@@ -101,7 +100,11 @@ public final class LossStep {
     }
 
     /** Summed loss and supervised count of a batch without gradients (validation). */
-    double[] evaluate(Batch batch, NDManager scope) {
+    double[] evaluate(Batch batch, StepScope step) {
+        return evaluate(batch, step.manager());
+    }
+
+    private double[] evaluate(Batch batch, ai.djl.ndarray.NDManager scope) {
         CausalLmLoss.Targets targets = CausalLmLoss.Targets.of(batch.labels());
         if (targets.count() == 0) {
             return new double[] {0, 0};

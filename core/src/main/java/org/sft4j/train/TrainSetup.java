@@ -61,8 +61,11 @@ public final class TrainSetup {
         WorkerEnv worker = WorkerEnv.fromEnvironment();
         ResumePoint resume = ResumePoint.resolve(args.resumeFromCheckpoint(), outDir);
         if (worker == null) {
-            // the process the user started claims output_dir for the whole run; its workers find it claimed
-            RunDirectory.claim(outDir, args.resumes(), args.overwriteOutputDir());
+            // the process the user started (on node 0) claims output_dir for the whole run; workers and the
+            // launchers of other nodes, which may share the folder, find it claimed
+            if (args.nodeRank() == 0) {
+                RunDirectory.claim(outDir, args.resumes(), args.overwriteOutputDir());
+            }
             resume.checkpoint().ifPresent(c -> listeners.forEach(l -> l.onResume(c, resume.step())));
         }
         DataPipeline.Prepared prepared = DataPipeline.prepare(cfg, hub, null);

@@ -105,7 +105,7 @@ public final class Trainer implements Stoppable, AutoCloseable {
                 Runnable beforeLast = k == batch.micro().size() - 1 ? replicas::beforeFinalBackward : NOTHING;
                 try (StepScope scope = StepScope.open(model.manager())) {
                     lossSum += lossStep.forwardBackward(batch.micro().get(k), lossScale / Math.max(1, batch.supervised()),
-                            scope.manager(), beforeLast);
+                            scope, beforeLast);
                 }
             }
             replicas.finishGradients();
@@ -141,8 +141,9 @@ public final class Trainer implements Stoppable, AutoCloseable {
         if (step > 0 && lastSaved != step) {
             save();
         }
-        return end(step < totalSteps ? TrainResult.Status.INTERRUPTED : TrainResult.Status.COMPLETED, null, firstVal,
-                lastVal, t0);
+        TrainResult.Status status = step < totalSteps ? TrainResult.Status.INTERRUPTED : TrainResult.Status.COMPLETED;
+        return end(status, (status == TrainResult.Status.INTERRUPTED ? "interrupted at step " : "finished at step ")
+                + step + "; model: " + lastCheckpointName(), firstVal, lastVal, t0);
     }
 
     /** Why the step must not be applied, if it must not: gradients that overflow whatever fp16's scale, or NaN/inf. */
@@ -199,11 +200,8 @@ public final class Trainer implements Stoppable, AutoCloseable {
         listeners.forEach(l -> l.onCheckpoint(at, dir));
     }
 
-    private TrainResult end(TrainResult.Status status, String problem, double firstVal, double lastVal, long t0)
+    private TrainResult end(TrainResult.Status status, String message, double firstVal, double lastVal, long t0)
             throws IOException {
-        String message = problem != null ? problem
-                : (status == TrainResult.Status.INTERRUPTED ? "interrupted at step " : "finished at step ") + step
-                + "; model: " + lastCheckpointName();
         TrainResult result = new TrainResult(status, step, bestVal, lastVal, firstVal, (System.nanoTime() - t0) / 1e9,
                 Checkpointer.list(outputDir()), message);
         listeners.forEach(l -> l.onEnd(result));

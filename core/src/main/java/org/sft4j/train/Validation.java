@@ -32,7 +32,7 @@ public final class Validation {
         double count = 0;
         for (List<int[]> plan : replicas.shard(b.epochPlan(0))) {
             try (StepScope scope = StepScope.open(model.manager())) {
-                double[] r = step.evaluate(b.materialize(plan), scope.manager());
+                double[] r = step.evaluate(b.materialize(plan), scope);
                 sum += r[0];
                 count += r[1];
             }

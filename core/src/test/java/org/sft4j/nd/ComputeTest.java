@@ -86,11 +86,20 @@ class ComputeTest {
             int before = model.getManagedArrays().size();
             NDArray kept;
             NDArray dropped;
+            NDArray partial;
+            NDArray handedBack;
             try (StepScope step = StepScope.open(model)) {
                 dropped = step.manager().create(new float[] {4, 5, 6}).add(weight);
                 NDArray gradientLike = weight.mul(weight);   // attached to the weight's manager: only the scope frees it
                 kept = step.keep(dropped.add(gradientLike));
+                try (StepScope part = step.part()) {
+                    partial = part.manager().create(new float[] {1, 1, 1});
+                    handedBack = part.keep(partial.add(dropped));
+                }
+                assertTrue(partial.isReleased(), "a part's arrays are freed when the part ends");
+                assertFalse(handedBack.isReleased(), "what a part keeps lives on in its step");
             }
+            assertTrue(handedBack.isReleased(), "and is freed with the step");
             assertTrue(dropped.isReleased(), "the step's own array is freed");
             assertFalse(kept.isReleased(), "a kept array outlives the step");
             assertEquals(before + 1, model.getManagedArrays().size(), "only the kept array remains");

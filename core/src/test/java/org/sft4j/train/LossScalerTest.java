@@ -150,7 +150,7 @@ class LossScalerTest {
 
     private static double gradients(Decoder model, Batch batch, double scale, double lossScale) {
         try (StepScope s = StepScope.open(model.manager())) {
-            new LossStep(model, 8).forwardBackward(batch, scale, s.manager());
+            new LossStep(model, 8).forwardBackward(batch, scale, s);
         }
         return GradientClipping.clip(model.compute(), model.trainableParameters(), 0, lossScale);
     }

@@ -62,7 +62,7 @@ class TrainingEquivalenceTest {
             Batcher single = new Batcher(data, 1, null, false, 0, false);
             for (List<int[]> plan : single.epochPlan(0)) {
                 try (StepScope s = StepScope.open(model.manager())) {
-                    double[] r = loss.evaluate(single.materialize(plan), s.manager());
+                    double[] r = loss.evaluate(single.materialize(plan), s);
                     separate += r[0];
                     count += r[1];
                 }
@@ -76,7 +76,7 @@ class TrainingEquivalenceTest {
                 rows += b.rows();
                 assertTrue(b.segmentIds() != null);
                 try (StepScope s = StepScope.open(model.manager())) {
-                    double[] r = loss.evaluate(b, s.manager());
+                    double[] r = loss.evaluate(b, s);
                     packedSum += r[0];
                     packedCount += r[1];
                 }
