@@ -55,14 +55,17 @@ public final class SftConfig {
     private static final Set<String> KNOWN = known();
 
     private final Map<String, Object> values;
+    /** Where each key was set (a file, a cell, a flag), to name it in errors. */
+    private final Map<String, String> origins;
     private final List<String> warnings;
     private final ModelArgs model;
     private final DataArgs data;
     private final TrainArgs train;
     private final EvalArgs eval;
 
-    private SftConfig(Map<String, Object> values, List<String> warnings) {
+    private SftConfig(Map<String, Object> values, Map<String, String> origins, List<String> warnings) {
         this.values = Collections.unmodifiableMap(values);
+        this.origins = Map.copyOf(origins);
         this.warnings = List.copyOf(warnings);
         try {
             this.model = JSON.convertValue(values, ModelArgs.class);
@@ -70,11 +73,11 @@ public final class SftConfig {
             this.train = JSON.convertValue(values, TrainArgs.class);
             this.eval = JSON.convertValue(values, EvalArgs.class);
         } catch (IllegalArgumentException e) {
-            Throwable root = e;
-            while (root.getCause() != null) {
-                root = root.getCause();
-            }
-            throw new IllegalArgumentException("config: " + root.getMessage(), e);
+            throw ConfigErrors.conversion(e, values, this.origins);
+        }
+        List<ConfigChecks.Problem> problems = ConfigChecks.find(model, data, train, eval, values.keySet());
+        if (!problems.isEmpty()) {
+            throw ConfigErrors.invalid(problems, this.origins);
         }
     }
 
@@ -86,9 +89,10 @@ public final class SftConfig {
     /** A config from flat key/values (magic flags, Java maps); values may be strings. */
     public static SftConfig of(Map<String, ?> raw) {
         Map<String, Object> values = new LinkedHashMap<>();
+        Map<String, String> origins = new LinkedHashMap<>();
         List<String> warnings = new ArrayList<>();
-        raw.forEach((k, v) -> put(values, warnings, k, v, "config"));
-        return new SftConfig(values, warnings);
+        raw.forEach((k, v) -> put(values, origins, warnings, k, v, "config"));
+        return new SftConfig(values, origins, warnings);
     }
 
     /** Reads a YAML (or JSON) file such as LLaMA-Factory's training YAMLs. */
@@ -114,16 +118,15 @@ public final class SftConfig {
             throw new IllegalArgumentException(where + ": the config must be a mapping of keys to values");
         }
         Map<String, Object> values = new LinkedHashMap<>();
+        Map<String, String> origins = new LinkedHashMap<>();
         List<String> warnings = new ArrayList<>();
-        root.fields().forEachRemaining(e -> put(values, warnings, e.getKey(), JSON.convertValue(e.getValue(), Object.class), where));
-        try {
-            return new SftConfig(values, warnings);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
-        }
+        root.fields().forEachRemaining(e -> put(values, origins, warnings, e.getKey(),
+                JSON.convertValue(e.getValue(), Object.class), where));
+        return new SftConfig(values, origins, warnings);
     }
 
-    private static void put(Map<String, Object> values, List<String> warnings, String key, Object value, String where) {
+    private static void put(Map<String, Object> values, Map<String, String> origins, List<String> warnings, String key,
+                            Object value, String where) {
         String k = key.replace('-', '_');
         if (NOT_APPLICABLE.contains(k)) {
             warnings.add(where + ": key '" + k + "' does not apply to sft4j and is ignored");
@@ -137,6 +140,7 @@ public final class SftConfig {
             throw new IllegalArgumentException(where + ": stage '" + value + "' is not supported; sft4j does sft");
         }
         values.put(k, value);
+        origins.put(k, where);
     }
 
     private static String suggestion(String k) {
@@ -202,19 +206,29 @@ public final class SftConfig {
 
     /** A copy with {@code key} set (aliases and validation as when reading). */
     public SftConfig with(String key, Object value) {
-        Map<String, Object> next = new LinkedHashMap<>(values);
-        List<String> w = new ArrayList<>(warnings);
-        put(next, w, key, value, "config");
-        return new SftConfig(next, w);
+        return withAll(Map.of(key, value), "config");
     }
 
     /** A copy with every entry of {@code overrides} set. */
     public SftConfig withAll(Map<String, ?> overrides) {
-        SftConfig c = this;
-        for (Map.Entry<String, ?> e : overrides.entrySet()) {
-            c = c.with(e.getKey(), e.getValue());
+        return withAll(overrides, "config");
+    }
+
+    /** A copy with command-line or magic flags set; errors name the flag ({@code --learning_rate}). */
+    public SftConfig withFlags(Map<String, ?> flags) {
+        return withAll(flags, null);
+    }
+
+    /** A copy with every entry set at once (checked together), {@code where} naming them in errors (null: as a flag). */
+    public SftConfig withAll(Map<String, ?> overrides, String where) {
+        if (overrides.isEmpty()) {
+            return this;
         }
-        return c;
+        Map<String, Object> next = new LinkedHashMap<>(values);
+        Map<String, String> o = new LinkedHashMap<>(origins);
+        List<String> w = new ArrayList<>(warnings);
+        overrides.forEach((k, v) -> put(next, o, w, k, v, where != null ? where : "--" + k.replace('-', '_')));
+        return new SftConfig(next, o, w);
     }
 
     public Map<String, Object> values() {

@@ -94,12 +94,6 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         if ((bf16 || pureBf16) && fp16) {
             throw new IllegalArgumentException((pureBf16 ? "pure_bf16" : "bf16") + " and fp16 are both set; choose one");
         }
-        if (gradientAccumulationSteps < 1 || perDeviceTrainBatchSize < 1) {
-            throw new IllegalArgumentException("per_device_train_batch_size and gradient_accumulation_steps must be >= 1");
-        }
-        if (warmupRatio < 0 || warmupRatio >= 1) {
-            throw new IllegalArgumentException("warmup_ratio must be in [0, 1), got " + warmupRatio);
-        }
     }
 
     private static <T> T def(T v, T d) {

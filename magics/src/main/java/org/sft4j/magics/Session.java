@@ -36,7 +36,7 @@ public final class Session {
         } else {
             base = current;
         }
-        SftConfig c = base.withAll(flags.options()).withAll(overrides);
+        SftConfig c = base.withFlags(flags.options()).withAll(overrides);
         current = c;
         return c;
     }
