@@ -65,7 +65,7 @@ final class ConfigChecks {
 
         c.atLeast("cutoff_len", d.cutoffLen(), 1);
         c.atLeast("min_seq_len", d.minSeqLen(), 0);
-        if (d.minSeqLen() > d.cutoffLen()) {
+        if (d.cutoffLen() >= 1 && d.minSeqLen() > d.cutoffLen()) {
             c.add(given.contains("min_seq_len") ? "min_seq_len" : "cutoff_len", "min_seq_len (" + d.minSeqLen()
                     + ") is above cutoff_len (" + d.cutoffLen() + "): no example could be kept");
         }

@@ -16,8 +16,10 @@ final class ConfigErrors {
     private ConfigErrors() {}
 
     static IllegalArgumentException invalid(List<ConfigChecks.Problem> problems, Map<String, String> origins) {
-        return new IllegalArgumentException(problems.stream().map(p -> origin(p.key(), origins) + ": " + p.message())
-                .collect(Collectors.joining("\n")));
+        // a key the user set explains the rest (lora_rank: 0 makes the default lora_alpha 0 too)
+        boolean anyGiven = problems.stream().anyMatch(p -> origins.containsKey(p.key()));
+        return new IllegalArgumentException(problems.stream().filter(p -> !anyGiven || origins.containsKey(p.key()))
+                .map(p -> origin(p.key(), origins) + ": " + p.message()).collect(Collectors.joining("\n")));
     }
 
     /** A value Jackson could not turn into its record field, or a record constructor's own refusal. */

@@ -50,7 +50,8 @@ public final class SftConfig {
             "predict_with_generate", "load_best_model_at_end", "metric_for_best_model", "push_to_hub", "hub_model_id",
             "print_param_status", "upcast_layernorm", "tokenized_path_overwrite", "cache_dir", "dataloader_pin_memory");
 
-    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);   // max_steps: 2.5 is an error, not 2
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Set<String> KNOWN = known();
 
