@@ -99,19 +99,19 @@ public final class DataPipeline {
             int[] endIds = template.endOfTurnTokens().stream().map(tok::tokenId).filter(OptionalInt::isPresent)
                     .mapToInt(OptionalInt::getAsInt).toArray();
             List<Preview> preview = new ArrayList<>();
-            double valFraction = eval.isEmpty() ? valFraction(args, train, hub) : 0;
             try (TokenizedWriter trainOut = new TokenizedWriter(out.resolve("train.parquet"));
                  TokenizedWriter valOut = new TokenizedWriter(out.resolve("val.parquet"))) {
                 Sink sink = new Sink(encoder, policy, tok, report, preview, endIds, progress);
-                sink.run(train, args, hub, e -> splitOf(e.id(), args.seed()) < valFraction ? valOut : trainOut);
+                ValSplit split = new ValSplit(eval.isEmpty() ? args.valSize() : 0, args.seed(), trainOut, valOut);
+                sink.run(train, args, hub, split::accept);
+                split.finish();
                 if (!eval.isEmpty()) {
-                    sink.run(eval, args, hub, e -> valOut);
+                    sink.run(eval, args, hub, valOut::write);
                 }
                 report.train = trainOut.rows();
                 report.val = valOut.rows();
                 if (report.train == 0) {
-                    throw new DataException(train.get(0).location(), "no training example survived: " + report.dropped
-                            + (report.skippedRows.isEmpty() ? "" : "; first skipped row: " + report.skippedRows.get(0)));
+                    throw new DataException(train.get(0).location(), NothingKept.explain(report, args));
                 }
                 trainOut.commit();
                 valOut.commit();
@@ -127,6 +127,12 @@ public final class DataPipeline {
             writeJson(manifest, m);
             return new Prepared(out, out.resolve("train.parquet"), out.resolve("val.parquet"), report, preview, false);
         }
+    }
+
+    /** Where a kept example goes: a split, or the validation file. */
+    @FunctionalInterface
+    private interface Route {
+        void accept(EncodedExample e) throws IOException;
     }
 
     /** Streams examples through render -> tokenize -> mask -> policy into the writer chosen per example. */
@@ -159,8 +165,7 @@ public final class DataPipeline {
          * Reading and rendering run on a second thread, one chunk ahead, so they overlap tokenization (whose
          * batch call keeps the cores busy) and the Parquet writes.
          */
-        void run(List<DatasetSpec> specs, DataArgs args, HubClient hub,
-                 java.util.function.Function<Example, TokenizedWriter> route) throws IOException {
+        void run(List<DatasetSpec> specs, DataArgs args, HubClient hub, Route route) throws IOException {
             java.util.concurrent.BlockingQueue<Rendered> queue = new java.util.concurrent.ArrayBlockingQueue<>(2);
             Throwable[] failure = new Throwable[1];
             try (ExampleReader reader = new ExampleReader(specs, args, hub)) {
@@ -229,7 +234,7 @@ public final class DataPipeline {
             return new Rendered(ok, renders, drops);
         }
 
-        private void write(Rendered chunk, java.util.function.Function<Example, TokenizedWriter> route) throws IOException {
+        private void write(Rendered chunk, Route route) throws IOException {
             report.examples += chunk.examples().size() + chunk.drops().size();
             chunk.drops().forEach(report::drop);
             List<SftEncoder.Rendered> rendered = chunk.renders();
@@ -250,7 +255,7 @@ public final class DataPipeline {
                 report.tokens += enc.length();
                 report.supervisedTokens += enc.supervised();
                 report.lengths.add(enc.length());
-                route.apply(e).write(enc);
+                route.accept(enc);
                 if (preview.size() < PREVIEW) {
                     preview.add(new Preview(e.id(), rendered.get(i).text(), enc.inputIds(), enc.labels()));
                 }
@@ -284,22 +289,6 @@ public final class DataPipeline {
             s.add(DatasetSpec.resolve(n, args));
         }
         return s;
-    }
-
-    /** val_size as a fraction; an integer count is turned into one by counting the examples first. */
-    private static double valFraction(DataArgs args, List<DatasetSpec> train, HubClient hub) throws IOException {
-        double v = args.valSize();
-        if (v <= 0 || v < 1) {
-            return Math.max(0, v);
-        }
-        long total = 0;
-        try (ExampleReader r = new ExampleReader(train, args, hub)) {
-            while (r.hasNext()) {
-                r.next();
-                total++;
-            }
-        }
-        return total == 0 ? 0 : Math.min(1.0, v / total);
     }
 
     /** A uniform number in [0, 1) from the example id (both directions of a translation pair agree). */

@@ -228,11 +228,11 @@ public final class Evaluator {
         for (String n : names) {
             specs.add(DatasetSpec.resolve(n, cfg.data()));
         }
-        double valFraction = cfg.data().valSize() < 1 ? cfg.data().valSize() : 1.0;
+        java.util.Set<String> heldOut = fromTrain ? validationIds(cfg, hub) : null;
         try (ExampleReader r = new ExampleReader(specs, cfg.data(), hub)) {
             while (r.hasNext() && (max == null || out.size() < max)) {
                 Example e = r.next();
-                if (fromTrain && DataPipeline.splitOf(e.id(), cfg.data().seed()) >= valFraction) {
+                if (fromTrain && !heldOut.contains(e.id())) {
                     continue;
                 }
                 if (!e.reference().isBlank()) {
@@ -244,6 +244,16 @@ public final class Evaluator {
             throw new DataException(names.toString(), "the test split has no example with a reference answer");
         }
         return out;
+    }
+
+    /** The ids the data step held out for validation (val_size), so the test split is exactly that split. */
+    private static java.util.Set<String> validationIds(SftConfig cfg, HubClient hub) throws IOException {
+        TokenizedSet val = validationSet(cfg, hub);
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        if (val != null) {
+            val.examples().forEach(e -> ids.add(e.id()));
+        }
+        return ids;
     }
 
     private static TokenizedSet validationSet(SftConfig cfg, HubClient hub) throws IOException {
