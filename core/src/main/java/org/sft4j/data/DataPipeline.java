@@ -156,10 +156,11 @@ public final class DataPipeline {
             this.progress = progress;
         }
 
-        /** A chunk read and rendered ahead of tokenization: its examples, their renders, the drops. */
-        private record Rendered(List<Example> examples, List<SftEncoder.Rendered> renders, List<DropReason> drops) {}
+        /** A chunk read and rendered ahead of tokenization: its examples, their renders, the drops (and rows the template refused). */
+        private record Rendered(List<Example> examples, List<SftEncoder.Rendered> renders, List<DropReason> drops,
+                                List<String> refused) {}
 
-        private static final Rendered END = new Rendered(List.of(), List.of(), List.of());
+        private static final Rendered END = new Rendered(List.of(), List.of(), List.of(), List.of());
 
         /**
          * Reading and rendering run on a second thread, one chunk ahead, so they overlap tokenization (whose
@@ -171,15 +172,16 @@ public final class DataPipeline {
             try (ExampleReader reader = new ExampleReader(specs, args, hub)) {
                 Thread producer = new Thread(() -> {
                     try {
+                        boolean skip = args.onError().equals("skip");
                         List<Example> chunk = new ArrayList<>(CHUNK);
                         while (reader.hasNext()) {
                             chunk.add(reader.next());
                             if (chunk.size() == CHUNK) {
-                                queue.put(render(chunk));
+                                queue.put(render(chunk, skip));
                                 chunk = new ArrayList<>(CHUNK);
                             }
                         }
-                        queue.put(render(chunk));
+                        queue.put(render(chunk, skip));
                     } catch (Throwable t) {
                         failure[0] = t;
                     } finally {
@@ -212,31 +214,41 @@ public final class DataPipeline {
                 report.formats = report.formats.isEmpty() ? reader.formats() : report.formats + "," + reader.formats();
                 for (ExampleReader.Skipped s : reader.skipped()) {
                     report.drop(DropReason.MALFORMED_ROW);
-                    if (report.skippedRows.size() < DataReport.MAX_LISTED_SKIPS) {
-                        report.skippedRows.add(s.reason());
-                    }
+                    report.listSkipped(s.reason());
                 }
             }
         }
 
-        private Rendered render(List<Example> chunk) {
+        /** A row the chat template refuses (its raise_exception) stops the run, or under on_error: skip is listed. */
+        private Rendered render(List<Example> chunk, boolean skip) {
             List<Example> ok = new ArrayList<>();
             List<SftEncoder.Rendered> renders = new ArrayList<>();
             List<DropReason> drops = new ArrayList<>();
+            List<String> refused = new ArrayList<>();
             for (Example e : chunk) {
                 try {
                     renders.add(encoder.render(e));
                     ok.add(e);
                 } catch (SftEncoder.DropException d) {
+                    if (d.reason() == DropReason.TEMPLATE_ERROR) {
+                        if (!skip) {
+                            throw new DataException(e.origin(), d.getMessage() + " (on_error: skip drops such rows and "
+                                    + "lists them in the report)");
+                        }
+                        refused.add(e.origin() + ": " + d.getMessage());
+                    }
                     drops.add(d.reason());
                 }
             }
-            return new Rendered(ok, renders, drops);
+            return new Rendered(ok, renders, drops, refused);
         }
 
         private void write(Rendered chunk, Route route) throws IOException {
             report.examples += chunk.examples().size() + chunk.drops().size();
             chunk.drops().forEach(report::drop);
+            for (String r : chunk.refused()) {
+                report.listSkipped(r);
+            }
             List<SftEncoder.Rendered> rendered = chunk.renders();
             Tokenizer.Encoded[] encs = tok.encodeBatch(rendered.stream().map(SftEncoder.Rendered::text).toList());
             for (int i = 0; i < chunk.examples().size(); i++) {

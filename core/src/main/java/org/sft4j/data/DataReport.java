@@ -40,6 +40,24 @@ public final class DataReport {
         dropped.merge(r, 1L, Long::sum);
     }
 
+    /** Keeps a skipped row's location and reason (the first {@value #MAX_LISTED_SKIPS}). */
+    void listSkipped(String where) {
+        if (skippedRows.size() < MAX_LISTED_SKIPS) {
+            skippedRows.add(where);
+        }
+    }
+
+    /** The first {@code n} skipped rows with their reasons, and how many more the report holds or counted. */
+    public List<String> firstSkipped(int n) {
+        List<String> out = new ArrayList<>(skippedRows.subList(0, Math.min(n, skippedRows.size())));
+        long total = dropped.getOrDefault(DropReason.MALFORMED_ROW, 0L) + dropped.getOrDefault(DropReason.TEMPLATE_ERROR, 0L);
+        if (total > out.size()) {
+            out.add("... and " + (total - out.size()) + " more" + (skippedRows.size() > n
+                    ? " (report.json lists the first " + skippedRows.size() + ")" : ""));
+        }
+        return out;
+    }
+
     public long droppedTotal() {
         return dropped.values().stream().mapToLong(Long::longValue).sum();
     }

@@ -27,7 +27,7 @@ final class NothingKept {
         if (d.containsKey(DropReason.OVERLONG)) {
             b.append("; raise cutoff_len (").append(r.cutoffLen).append(") or set overlong: truncate");
         }
-        if (d.containsKey(DropReason.MALFORMED_ROW) && !r.skippedRows.isEmpty()) {
+        if (!r.skippedRows.isEmpty()) {
             b.append("; first skipped row: ").append(r.skippedRows.get(0));
         }
         if (d.containsKey(DropReason.TOO_SHORT)) {

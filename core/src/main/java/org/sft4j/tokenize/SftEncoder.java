@@ -98,7 +98,7 @@ public final class SftEncoder {
             }
             return new Rendered(full.text(), spans);
         } catch (TemplateException e) {
-            throw new DropException(DropReason.TEMPLATE_ERROR, ex.origin() + ": " + e.getMessage());
+            throw new DropException(DropReason.TEMPLATE_ERROR, "chat template '" + template.name() + "': " + e.getMessage());
         }
     }
 

@@ -68,6 +68,23 @@ class MainTest {
     }
 
     @Test
+    void skippedRowsArePrintedWithTheirReasons(@TempDir Path tmp) throws Exception {
+        Path cfg = job(tmp);
+        StringBuilder rows = new StringBuilder(Files.readString(tmp.resolve("rows.jsonl")));
+        for (int i = 0; i < 7; i++) {
+            rows.append("{\"instruction\": broken ").append(i).append("}\n");
+        }
+        Files.writeString(tmp.resolve("rows.jsonl"), rows);
+        Cli r = Cli.run("data", cfg.toString(), "--on_error", "skip", "--val_size", "0");
+        assertEquals(0, r.code(), r.err());
+        String listed = r.out().substring(r.out().indexOf("skipped rows (on_error: skip):"));
+        assertTrue(listed.contains("rows.jsonl:9: not valid JSON"), listed);
+        assertTrue(listed.contains("rows.jsonl:13: not valid JSON"), listed);
+        assertFalse(listed.contains("rows.jsonl:14:"), "five are shown: " + listed);
+        assertTrue(listed.contains("... and 2 more"), listed);
+    }
+
+    @Test
     void aMissingFileIsNamed(@TempDir Path tmp) throws Exception {
         Path ref = Files.writeString(tmp.resolve("ref.de"), "ein Haus\n");
         Path missing = tmp.resolve("hyp.de");

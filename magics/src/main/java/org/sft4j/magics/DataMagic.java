@@ -41,7 +41,7 @@ final class DataMagic {
         }
         k.display(Renderers.table(Tables.dataReport(r)));
         if (!r.skippedRows.isEmpty()) {
-            k.display(Outputs.list("Skipped rows (on_error: skip)", r.skippedRows));
+            k.display(Outputs.list("Skipped rows (on_error: skip)", r.firstSkipped(5)));
         }
         return null;
     }
