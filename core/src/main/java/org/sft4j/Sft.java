@@ -125,7 +125,7 @@ public final class Sft {
      */
     public static Path initModel(Path configJson, Map<String, Object> overrides, Path tokenizerDir, Path out, long seed)
             throws IOException {
-        ObjectNode raw = (ObjectNode) JSON.readTree(configJson.toFile());
+        ObjectNode raw = (ObjectNode) JsonFiles.read(configJson);
         overrides.forEach((k, v) -> raw.set(k, JSON.valueToTree(v)));
         if (overrides.containsKey("hidden_size") || overrides.containsKey("num_attention_heads")) {
             raw.remove("head_dim");   // derived again from the new width

@@ -1,7 +1,7 @@
 package org.sft4j.cli;
 
+import org.sft4j.base.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.sft4j.format.Message;
 import org.sft4j.template.ChatTemplate;
 import org.sft4j.template.NamedTemplates;
@@ -44,7 +44,7 @@ final class TemplateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JsonNode arr = new ObjectMapper().readTree(messages.toFile());
+        JsonNode arr = JsonFiles.read(messages);
         if (!arr.isArray()) {
             throw new IllegalArgumentException(messages + ": expected a JSON array of {role, content} messages");
         }

@@ -57,6 +57,9 @@ final class ConfigChecks {
             c.add("master_port", "master_port must be a TCP port (1 to 65535), got " + t.masterPort());
         }
 
+        if (!ModelArgs.isDevice(m.device())) {
+            c.add("device", "device must be auto, cpu, gpu or gpu:N, got '" + m.device() + "'");
+        }
         c.atLeast("lora_rank", m.loraRank(), 1);
         c.positive("lora_alpha", m.loraAlpha());
         if (m.loraDropout() < 0 || m.loraDropout() >= 1 || !Double.isFinite(m.loraDropout())) {

@@ -19,6 +19,7 @@ import org.sft4j.hub.Sources;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.GenerationOptions;
 import org.sft4j.model.Generator;
+import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.nd.Engines;
@@ -43,6 +44,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
@@ -82,6 +84,15 @@ public final class Evaluator {
             for (Example e : test) {
                 prompts.add(encoder.promptIds(e.prompt(), tok));
             }
+            ModelConfig base = ModelConfig.read(modelDir);
+            for (int[] p : prompts) {
+                Optional<String> outside = GenerationLimits.idOutsideVocabulary(p, base, modelDir.toString());
+                if (outside.isPresent()) {
+                    throw new IllegalArgumentException("a test prompt tokenized by " + tokDir + " has " + outside.get()
+                            + ": the tokenizer and the model do not belong together");
+                }
+            }
+            GenerationLimits.pastPositions(prompts, cfg.eval().maxNewTokens(), base).ifPresent(l::onWarning);
             int[] stopIds = stopIds(template, tok, modelDir);
             int padId = tok.tokenId(tcfg.specialTokens().getOrDefault("pad_token", "")).orElse(stopIds.length > 0 ? stopIds[0] : 0);
             for (int k = 0; k < models.size(); k++) {
@@ -154,7 +165,7 @@ public final class Evaluator {
         }
         Path gen = modelDir.resolve("generation_config.json");
         if (Files.exists(gen)) {
-            for (int id : org.sft4j.model.TokenIds.of(JSON.readTree(gen.toFile()).path("eos_token_id"))) {
+            for (int id : org.sft4j.model.TokenIds.of(JsonFiles.read(gen).path("eos_token_id"))) {
                 ids.add(id);
             }
         }

@@ -27,7 +27,7 @@ public record TokenizerConfig(Path dir, String chatTemplate, Map<String, String>
     /** Reads {@code dir/tokenizer_config.json} and, if present, {@code dir/chat_template.jinja}. */
     public static TokenizerConfig read(Path dir) throws IOException {
         Path f = dir.resolve("tokenizer_config.json");
-        JsonNode n = Files.exists(f) ? JSON.readTree(f.toFile()) : JSON.createObjectNode();
+        JsonNode n = Files.exists(f) ? org.sft4j.base.JsonFiles.read(f) : JSON.createObjectNode();
         String template = null;
         Path jinja = dir.resolve("chat_template.jinja");
         if (Files.exists(jinja)) {

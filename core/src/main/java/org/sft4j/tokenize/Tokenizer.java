@@ -4,7 +4,6 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.sft4j.nd.Engines;
 
 import java.io.IOException;
@@ -46,7 +45,7 @@ public final class Tokenizer implements AutoCloseable {
                 "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
         HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file, opts);
         Map<String, Integer> added = new HashMap<>();
-        JsonNode root = new ObjectMapper().readTree(file.toFile());
+        JsonNode root = org.sft4j.base.JsonFiles.read(file);
         for (JsonNode t : root.path("added_tokens")) {
             added.put(t.path("content").asText(), t.path("id").asInt());
         }

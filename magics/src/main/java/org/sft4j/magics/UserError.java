@@ -24,13 +24,18 @@ public final class UserError extends RuntimeException {
                 || e instanceof org.sft4j.jinja.TemplateException || e instanceof IllegalStateException;
     }
 
-    /** The message, with the causes' messages when they add something. */
+    /**
+     * The message in the user's words: no class names; a cause's message only when it adds something and comes
+     * from sft4j or the JDK (a library's own wording, such as Jackson's "Source: REDACTED", stays out).
+     */
     public static String describe(Throwable e) {
-        StringBuilder sb = new StringBuilder(e instanceof UserError ? "" : e.getClass().getSimpleName() + ": ");
-        sb.append(e.getMessage());
-        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-            if (c.getMessage() != null && !sb.toString().contains(c.getMessage())) {
-                sb.append("\n  caused by ").append(c.getClass().getSimpleName()).append(": ").append(c.getMessage());
+        Throwable shown = e instanceof UncheckedIOException && e.getCause() != null ? e.getCause() : e;
+        StringBuilder sb = new StringBuilder(shown.getMessage() != null ? shown.getMessage() : shown.getClass().getSimpleName());
+        for (Throwable c = shown.getCause(); c != null; c = c.getCause()) {
+            String name = c.getClass().getName();
+            boolean ours = name.startsWith("org.sft4j.") || name.startsWith("java.");
+            if (ours && c.getMessage() != null && !sb.toString().contains(c.getMessage())) {
+                sb.append("\n  caused by: ").append(c.getMessage());
             }
         }
         return sb.toString();

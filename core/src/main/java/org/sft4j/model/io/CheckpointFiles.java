@@ -1,7 +1,6 @@
 package org.sft4j.model.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,7 +35,7 @@ public final class CheckpointFiles implements AutoCloseable {
         Path single = dir.resolve(prefix + ".safetensors");
         List<Path> paths = new ArrayList<>();
         if (Files.exists(index)) {
-            JsonNode wm = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+            JsonNode wm = org.sft4j.base.JsonFiles.read(index).path("weight_map");
             if (!wm.isObject()) {
                 throw new IOException(index + ": no weight_map object");
             }
