@@ -119,6 +119,26 @@ public final class Sft {
         return Evaluator.run(cfg, HubClient.fromEnvironment(), listener);
     }
 
+    /** The newest checkpoint the job's training wrote in output_dir (a full model, or a LoRA adapter). */
+    public static Path latestCheckpoint(SftConfig cfg) throws IOException {
+        Path out = Path.of(java.util.Objects.requireNonNull(cfg.train().outputDir(), "output_dir is not set"));
+        List<Path> all = Checkpointer.list(out);
+        if (all.isEmpty()) {
+            throw new IOException(out + " has no checkpoint yet: train first");
+        }
+        return all.get(all.size() - 1);
+    }
+
+    /**
+     * Folds a LoRA adapter into its base model and writes a plain Hugging Face checkpoint to {@code out}
+     * ({@code saveDtype} as the save_dtype key: auto, float32, bfloat16, float16), checking on a probe that the
+     * merged model's logits are base+adapter's.
+     */
+    public static org.sft4j.export.MergedAdapter mergeAdapter(Path base, Path adapter, Path out, String saveDtype)
+            throws IOException {
+        return org.sft4j.export.MergedAdapter.write(base, adapter, out, saveDtype);
+    }
+
     /**
      * Writes a model with freshly initialised weights: the architecture of {@code configJson} with
      * {@code overrides} (e.g. a smaller hidden_size), the tokenizer files of {@code tokenizerDir}.

@@ -232,6 +232,43 @@ public final class SftConfig {
         return new SftConfig(next, o, w);
     }
 
+    /**
+     * The same job at smoke size, for a run that only checks that everything works (the notebooks under the test
+     * suite's {@code SFT4J_SMOKE}): at most 600 examples, 12 steps with a checkpoint and a validation every 6,
+     * 12 test examples of 12 new tokens, a held-out count of at most 40, and {@code -smoke} after output_dir so a
+     * real run's files are left alone. Applying it twice changes nothing more.
+     */
+    public SftConfig smoke() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        int steps = train.maxSteps() > 0 ? Math.min(train.maxSteps(), SMOKE_STEPS) : SMOKE_STEPS;
+        s.put("max_samples", data.maxSamples() == null ? 600 : Math.min(data.maxSamples(), 600));
+        if (data.valSize() >= 1) {
+            s.put("val_size", Math.min(data.valSize(), 40));
+        }
+        s.put("max_steps", steps);
+        s.put("save_steps", Math.max(1, steps / 2));
+        if (train.validateEveryNSteps() > 0) {
+            s.put("validate_every_n_steps", Math.max(1, steps / 2));
+        }
+        s.put("warmup_steps", Math.min(train.warmupSteps(), 2));
+        s.put("eval_max_samples", eval.evalMaxSamples() == null ? 12 : Math.min(eval.evalMaxSamples(), 12));
+        s.put("max_new_tokens", Math.min(eval.maxNewTokens(), 12));
+        if (train.outputDir() != null && !train.outputDir().endsWith("-smoke")) {
+            s.put("output_dir", train.outputDir() + "-smoke");
+        }
+        SftConfig c = withAll(s, "SFT4J_SMOKE");
+        String note = "SFT4J_SMOKE is set: a smoke-size run (" + c.train().maxSteps() + " steps, at most "
+                + c.data().maxSamples() + " examples, output in " + c.train().outputDir() + ")";
+        if (c.warnings.contains(note)) {
+            return c;
+        }
+        List<String> w = new ArrayList<>(c.warnings);
+        w.add(note);
+        return new SftConfig(new LinkedHashMap<>(c.values), new LinkedHashMap<>(c.origins), w);
+    }
+
+    private static final int SMOKE_STEPS = 12;
+
     public Map<String, Object> values() {
         return values;
     }

@@ -94,6 +94,7 @@ public final class DataPipeline {
             LengthPolicy policy = new LengthPolicy(args.cutoffLen(), args.overlong(), args.minSeqLen());
             DataReport report = new DataReport();
             report.cutoffLen = args.cutoffLen();
+            report.overlong = args.overlong();
             report.template = template.name();
             report.tokenizer = tok.file().toString();
             int[] endIds = template.endOfTurnTokens().stream().map(tok::tokenId).filter(OptionalInt::isPresent)
@@ -254,6 +255,9 @@ public final class DataPipeline {
             for (int i = 0; i < chunk.examples().size(); i++) {
                 Example e = chunk.examples().get(i);
                 EncodedExample enc = encoder.encode(e.id(), rendered.get(i), encs[i]);
+                if (enc.length() > report.cutoffLen) {
+                    report.overLengths.add(enc.length());
+                }
                 try {
                     enc = policy.apply(enc, e.origin());
                 } catch (SftEncoder.DropException d) {

@@ -29,12 +29,16 @@ public final class DataReport {
     public long supervisedTokens;
     public long turnsWithoutEndToken;
     public int cutoffLen;
+    /** What happened to examples over cutoff_len: drop, truncate (or error, which stops the run). */
+    public String overlong = "drop";
     public String formats = "";
     public String template = "";
     public String tokenizer = "";
     @JsonMerge public final Map<DropReason, Long> dropped = new EnumMap<>(DropReason.class);
     @JsonMerge public final List<String> skippedRows = new ArrayList<>();
     @JsonMerge public final List<Integer> lengths = new ArrayList<>();
+    /** Lengths of the examples over cutoff_len before they were dropped or truncated (the histogram shows them too). */
+    @JsonMerge public final List<Integer> overLengths = new ArrayList<>();
 
     void drop(DropReason r) {
         dropped.merge(r, 1L, Long::sum);

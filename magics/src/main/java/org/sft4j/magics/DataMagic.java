@@ -34,7 +34,7 @@ final class DataMagic {
         progress.finish(Outputs.note((p.reused() ? "Reused " : "Prepared ") + r.train + " training and " + r.val
                 + " validation examples (" + r.formats + ", template " + r.template + ") in " + p.dir()));
         k.display(Renderers.table(Tables.examples(p.preview().subList(0, Math.min(show, p.preview().size())))));
-        k.display(Renderers.chart(Charts.lengthHistogram(r.lengths, r.cutoffLen)));
+        k.display(Renderers.chart(Charts.lengthHistogram(r)));
         try (Tokenizer tok = Tokenizer.load(Sources.model(cfg.model().tokenizerSource(), HubClient.fromEnvironment()))) {
             k.display(Renderers.html(MaskingPreview.html(p.preview(), tok, Math.min(show, 3), 160),
                     MaskingPreview.text(p.preview(), tok, Math.min(show, 3))));
