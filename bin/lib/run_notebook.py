@@ -84,6 +84,19 @@ class ProgressClient(NotebookClient):
         return super().process_message(msg, cell, cell_index)
 
 
+def coalesce_streams(nb):
+    """One output per run of same-named stream messages, as nbconvert leaves them (a println per line is one text)."""
+    for cell in nb.cells:
+        merged = []
+        for o in cell.get("outputs", []):
+            if merged and o.output_type == "stream" and merged[-1].output_type == "stream" and merged[-1].name == o.name:
+                merged[-1].text += o.text
+            else:
+                merged.append(o)
+        if "outputs" in cell:
+            cell.outputs = merged
+
+
 def main():
     nb_path, out_dir = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +113,7 @@ def main():
         client.execute()
     except CellExecutionError as e:
         failed = e
+    coalesce_streams(nb)
     out = out_dir / (nb_path.stem + ".executed.ipynb")
     tmp = out.with_suffix(".tmp")
     nbformat.write(nb, tmp)

@@ -105,7 +105,7 @@ class Notebooks(unittest.TestCase):
 
     def test_05_data_debugging(self):
         nb = execute("05-data-debugging")
-        broken = cell_with(nb, "%sft.data --model_name_or_path").outputs[0]
+        broken = [o for o in cell_with(nb, "%sft.data --model_name_or_path").outputs if o.output_type == "error"][0]
         self.assertEqual("error", broken.output_type)
         self.assertIn("messy.jsonl:42", broken.evalue, "the error names the file and line")
         report = texts_of(cell_with(nb, "--on_error skip"))

@@ -26,7 +26,7 @@ final class DataMagic {
         Flags flags = Flags.parse(args);
         int show = Integer.parseInt(flags.take("show", "5"));
         SftConfig cfg = Session.resolve(flags, body);
-        Outputs.warnings(k, cfg.warnings());
+        Outputs.warnings(k, Session.notices(cfg));
         LiveDisplay progress = new LiveDisplay(k, 250);
         DataPipeline.Prepared p = Sft.data(cfg, pr -> progress.update(() -> Outputs.note("tokenizing: " + pr.examples()
                 + " examples read, " + pr.kept() + " kept")));

@@ -44,10 +44,23 @@ public final class Session {
         return c;
     }
 
+    /** The config's warnings, and once per kernel session the note that SFT4J_SMOKE shrank the jobs. */
+    static java.util.List<String> notices(SftConfig c) {
+        if (!smoke() || smokeNoted) {
+            return c.warnings();
+        }
+        smokeNoted = true;
+        java.util.List<String> all = new java.util.ArrayList<>(c.warnings());
+        all.add("SFT4J_SMOKE is set: every job runs at smoke size (at most " + c.train().maxSteps() + " steps and "
+                + c.data().maxSamples() + " examples, output_dir with -smoke)");
+        return all;
+    }
+
+    private static volatile boolean smokeNoted;
+
     /** Whether magics run at smoke size ({@link SftConfig#smoke()}): the test suite sets SFT4J_SMOKE for the notebooks. */
     public static boolean smoke() {
         String s = System.getenv("SFT4J_SMOKE");
         return s != null && !s.isBlank() && !s.equals("0");
     }
-
 }

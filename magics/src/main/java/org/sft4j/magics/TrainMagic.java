@@ -26,7 +26,7 @@ final class TrainMagic {
 
     static Object run(BaseKernel k, List<String> args, String body) throws Exception {
         SftConfig cfg = Session.resolve(Flags.parse(args), body);
-        Outputs.warnings(k, cfg.warnings());
+        Outputs.warnings(k, Session.notices(cfg));
         LiveDisplay chart = new LiveDisplay(k, 250);
         LiveDisplay bar = new LiveDisplay(k, 250);
         List<Integer> steps = new ArrayList<>();
