@@ -81,6 +81,7 @@ public final class Sft {
             device = Device.gpu(worker.localRank());
         }
         try (Decoder model = loadForTraining(cfg, modelDir, resume, device)) {
+            requireIdsInVocabulary(train, model, cfg);
             if (worker == null || worker.main()) {
                 writeRunManifest(cfg, outDir, modelDir, data);
             }
@@ -90,6 +91,20 @@ public final class Sft {
                 started.accept(trainer);
             }
             return trainer.fit();
+        }
+    }
+
+    /** A tokenizer whose ids pass the model's vocabulary would fail deep in the embedding ("index out of range in self"). */
+    private static void requireIdsInVocabulary(TokenizedSet train, Decoder model, SftConfig cfg) {
+        int vocab = model.config().vocabSize();
+        for (var e : train.examples()) {
+            for (int id : e.inputIds()) {
+                if (id < 0 || id >= vocab) {
+                    throw new IllegalArgumentException("the tokenizer of " + cfg.model().tokenizerSource() + " gives token id "
+                            + id + " (example " + e.id() + "), but the model " + cfg.model().modelNameOrPath() + " has "
+                            + vocab + " tokens (vocab_size): tokenizer and model do not belong together");
+                }
+            }
         }
     }
 

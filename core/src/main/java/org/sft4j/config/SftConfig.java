@@ -52,7 +52,8 @@ public final class SftConfig {
 
     private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
             .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);   // max_steps: 2.5 is an error, not 2
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);   // a key set twice is a mistake
     private static final Set<String> KNOWN = known();
 
     private final Map<String, Object> values;
@@ -101,7 +102,11 @@ public final class SftConfig {
         if (!Files.exists(file)) {
             throw new IOException("config file " + file + " does not exist");
         }
-        return parse(Files.readString(file), file.toString());
+        String text = Files.readString(file);
+        if (text.isBlank()) {
+            throw new IOException(file + ": the config file is empty");
+        }
+        return parse(text, file.toString());
     }
 
     /** Parses YAML text (a {@code %%sft.train} cell body); {@code where} names it in errors. */
@@ -110,7 +115,7 @@ public final class SftConfig {
         try {
             root = YAML.readTree(yaml);
         } catch (IOException e) {
-            throw new IllegalArgumentException(where + ": not valid YAML: " + e.getMessage(), e);
+            throw new IllegalArgumentException(yamlError(where, e), e);
         }
         if (root == null || root.isMissingNode() || root.isNull()) {
             return defaults();
@@ -124,6 +129,21 @@ public final class SftConfig {
         root.fields().forEachRemaining(e -> put(values, origins, warnings, e.getKey(),
                 JSON.convertValue(e.getValue(), Object.class), where));
         return new SftConfig(values, origins, warnings);
+    }
+
+    /** "FILE:LINE:COLUMN: not valid YAML: what", without the parser's "Source: (StringReader)" lines. */
+    private static String yamlError(String where, IOException e) {
+        if (!(e instanceof com.fasterxml.jackson.core.JsonProcessingException p)) {
+            return where + ": not valid YAML: " + e.getMessage();
+        }
+        var l = p.getLocation();
+        String what = p.getOriginalMessage().replaceAll("\\s+", " ")
+                .replaceAll(" in 'reader', line \\d+, column \\d+:.*?\\^", "").strip();
+        if (what.startsWith("Duplicate field")) {
+            what = "a key is set twice: " + what.substring(what.indexOf('\'')).replace("'", "") + " (keep one)";
+        }
+        return where + (l != null && l.getLineNr() > 0 ? ":" + l.getLineNr() + ":" + l.getColumnNr() : "") + ": not valid YAML: "
+                + what;
     }
 
     private static void put(Map<String, Object> values, Map<String, String> origins, List<String> warnings, String key,

@@ -40,12 +40,17 @@ public final class Tokenizer implements AutoCloseable {
         if (!Files.exists(file)) {
             throw new IOException(file + " does not exist: sft4j needs the fast tokenizer file (tokenizer.json)");
         }
+        JsonNode root = org.sft4j.base.JsonFiles.read(file);   // first: a broken file is named with its line
         Engines.pytorch(); // sets the offline/telemetry switches the tokenizer library reads too
         Map<String, String> opts = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false",
                 "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
-        HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file, opts);
+        HuggingFaceTokenizer hf;
+        try {
+            hf = HuggingFaceTokenizer.newInstance(file, opts);
+        } catch (RuntimeException e) {   // the Rust library's own words, e.g. "missing field `model`"
+            throw new IOException(file + ": not a tokenizer the tokenizers library can load (" + e.getMessage() + ")", e);
+        }
         Map<String, Integer> added = new HashMap<>();
-        JsonNode root = org.sft4j.base.JsonFiles.read(file);
         for (JsonNode t : root.path("added_tokens")) {
             added.put(t.path("content").asText(), t.path("id").asInt());
         }

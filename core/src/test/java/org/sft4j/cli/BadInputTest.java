@@ -29,11 +29,7 @@ class BadInputTest {
     }
 
     private static Path model(Path tmp) throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve("model"));
-        for (String f : new String[] {"config.json", "model.safetensors", "generation_config.json"}) {
-            Files.copy(Shared.fixtures("models/llama/" + f), dir.resolve(f));
-        }
-        return dir;
+        return BadInputTestModels.llama(tmp);
     }
 
     @Test
