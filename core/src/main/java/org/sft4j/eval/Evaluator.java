@@ -71,8 +71,8 @@ public final class Evaluator {
         TokenizerConfig tcfg = TokenizerConfig.read(tokDir);
         ChatTemplate template = NamedTemplates.resolve(cfg.model(), tcfg, Clock.systemDefaultZone());
         Path outDir = Path.of(require(cfg.train().outputDir(), "output_dir"));
-        List<Example> test = testExamples(cfg, hub);
         TokenizedSet val = validationSet(cfg, hub);
+        List<Example> test = testExamples(cfg, hub, val);
         List<Model> models = models(cfg, outDir, modelDir);
         Path evalDir = Files.createDirectories(outDir.resolve("eval"));
         List<Scorecard> cards = new ArrayList<>();
@@ -225,6 +225,10 @@ public final class Evaluator {
 
     /** test_dataset, else eval_dataset, else the validation examples of the training data (same split as the data step). */
     static List<Example> testExamples(SftConfig cfg, HubClient hub) throws IOException {
+        return testExamples(cfg, hub, validationSet(cfg, hub));
+    }
+
+    private static List<Example> testExamples(SftConfig cfg, HubClient hub, TokenizedSet val) throws IOException {
         List<String> names = !cfg.data().testDatasets().isEmpty() ? cfg.data().testDatasets() : cfg.data().evalDatasets();
         boolean fromTrain = names.isEmpty();
         if (fromTrain) {
@@ -239,7 +243,10 @@ public final class Evaluator {
         for (String n : names) {
             specs.add(DatasetSpec.resolve(n, cfg.data()));
         }
-        java.util.Set<String> heldOut = fromTrain ? validationIds(cfg, hub) : null;
+        java.util.Set<String> heldOut = new java.util.HashSet<>();   // the ids the data step held out (val_size)
+        if (fromTrain && val != null) {
+            val.examples().forEach(e -> heldOut.add(e.id()));
+        }
         try (ExampleReader r = new ExampleReader(specs, cfg.data(), hub)) {
             while (r.hasNext() && (max == null || out.size() < max)) {
                 Example e = r.next();
@@ -255,16 +262,6 @@ public final class Evaluator {
             throw new DataException(names.toString(), "the test split has no example with a reference answer");
         }
         return out;
-    }
-
-    /** The ids the data step held out for validation (val_size), so the test split is exactly that split. */
-    private static java.util.Set<String> validationIds(SftConfig cfg, HubClient hub) throws IOException {
-        TokenizedSet val = validationSet(cfg, hub);
-        java.util.Set<String> ids = new java.util.HashSet<>();
-        if (val != null) {
-            val.examples().forEach(e -> ids.add(e.id()));
-        }
-        return ids;
     }
 
     private static TokenizedSet validationSet(SftConfig cfg, HubClient hub) throws IOException {
