@@ -28,6 +28,7 @@ class Progress:
         self.cells = cells
         self.last = 0.0
         self.open_line = False
+        self.pending = None   # the latest progress line not yet printed (shown when its cell ends)
         self.started = time.monotonic()
         self.cell_started = self.started
 
@@ -38,17 +39,21 @@ class Progress:
         self.cell_started = time.monotonic()
 
     def cell_done(self):
+        if self.pending is not None:
+            self.line(self.pending, last=True)
         self.end_line()
         took = time.monotonic() - self.cell_started
         if took >= 1:
             self.write(f"        done in {took:.0f} s\n")
 
-    def line(self, text):
+    def line(self, text, last=False):
         now = time.monotonic()
         m = re.match(r"^(\d+)/(\d+) ", text)
-        final = m is not None and m.group(1) == m.group(2)
+        final = last or (m is not None and m.group(1) == m.group(2))
         if not final and now - self.last < (0.5 if self.tty else 10):
+            self.pending = text
             return
+        self.pending = None
         self.last = now
         if self.tty:
             self.write("\r\033[K        " + text[:150])
