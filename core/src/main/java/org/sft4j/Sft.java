@@ -3,6 +3,7 @@ package org.sft4j;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.base.JsonFiles;
 import org.sft4j.config.SftConfig;
 import org.sft4j.data.DataPipeline;
 import org.sft4j.eval.EvalListener;
@@ -12,6 +13,7 @@ import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.io.StDType;
+import org.sft4j.train.Checkpointer;
 import org.sft4j.train.Stoppable;
 import org.sft4j.train.TrainListener;
 import org.sft4j.train.TrainResult;
@@ -58,13 +60,36 @@ public final class Sft {
         return Evaluator.run(cfg, HubClient.fromEnvironment(), listener);
     }
 
+    /** The newest checkpoint the job's training wrote in output_dir (a full model, or a LoRA adapter). */
+    public static Path latestCheckpoint(SftConfig cfg) throws IOException {
+        if (cfg.train().outputDir() == null) {
+            throw new org.sft4j.base.UserError("output_dir is not set: there is no training run to take a checkpoint from");
+        }
+        Path out = Path.of(cfg.train().outputDir());
+        List<Path> all = Checkpointer.list(out);
+        if (all.isEmpty()) {
+            throw new IOException(out + " has no checkpoint yet: train first");
+        }
+        return all.get(all.size() - 1);
+    }
+
+    /**
+     * Folds a LoRA adapter into its base model and writes a plain Hugging Face checkpoint to {@code out}
+     * ({@code saveDtype} as the save_dtype key: auto, float32, bfloat16, float16), checking on a probe that the
+     * merged model's logits are base+adapter's.
+     */
+    public static org.sft4j.export.MergedAdapter mergeAdapter(Path base, Path adapter, Path out, String saveDtype)
+            throws IOException {
+        return org.sft4j.export.MergedAdapter.write(base, adapter, out, saveDtype);
+    }
+
     /**
      * Writes a model with freshly initialised weights: the architecture of {@code configJson} with
      * {@code overrides} (e.g. a smaller hidden_size), the tokenizer files of {@code tokenizerDir}.
      */
     public static Path initModel(Path configJson, Map<String, Object> overrides, Path tokenizerDir, Path out, long seed)
             throws IOException {
-        ObjectNode raw = (ObjectNode) JSON.readTree(configJson.toFile());
+        ObjectNode raw = (ObjectNode) JsonFiles.read(configJson);
         overrides.forEach((k, v) -> raw.set(k, JSON.valueToTree(v)));
         if (overrides.containsKey("hidden_size") || overrides.containsKey("num_attention_heads")) {
             raw.remove("head_dim");   // derived again from the new width

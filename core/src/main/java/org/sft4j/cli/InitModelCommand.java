@@ -25,11 +25,18 @@ final class InitModelCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override config.json keys, e.g. hidden_size=256.")
-    Map<String, Long> overrides = new LinkedHashMap<>();
+    Map<String, String> overrides = new LinkedHashMap<>();
 
     @Override
     public Integer call() throws Exception {
-        Map<String, Object> o = new LinkedHashMap<>(overrides);
+        Map<String, Object> o = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            try {
+                o.put(e.getKey(), Long.parseLong(e.getValue().strip()));
+            } catch (NumberFormatException nf) {
+                throw new IllegalArgumentException("--set " + e.getKey() + "=" + e.getValue() + ": a whole number is expected");
+            }
+        }
         System.out.println("wrote " + Sft.initModel(config, o, tokenizer, out, seed));
         return 0;
     }

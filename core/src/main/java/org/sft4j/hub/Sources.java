@@ -29,8 +29,14 @@ public final class Sources {
         if (uri == null) {
             throw new IOException("model '" + name + "' is neither an existing path nor a Hub repo (OWNER/NAME or hf://OWNER/NAME)");
         }
-        return hub.download(HubUri.parse(uri), f -> MODEL_FILES.contains(f)
-                || f.matches("model(-\\d+-of-\\d+)?\\.safetensors"));
+        try {
+            return hub.download(HubUri.parse(uri), f -> MODEL_FILES.contains(f)
+                    || f.matches("model(-\\d+-of-\\d+)?\\.safetensors"));
+        } catch (IOException e) {
+            // "runs/my-model" reads as OWNER/NAME too: say both, the local folder first
+            throw new IOException(HubUri.isHub(name) ? e.getMessage() : "model '" + name + "' is not a folder here ("
+                    + local.toAbsolutePath() + "), nor can it be had from the Hub: " + e.getMessage(), e);
+        }
     }
 
     /** A local dataset file or folder: a path as is, else {@code hf://datasets/...} or {@code hg://...}. */

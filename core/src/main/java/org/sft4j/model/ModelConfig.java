@@ -1,7 +1,6 @@
 package org.sft4j.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.sft4j.base.UserError;
 
@@ -45,7 +44,6 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
     public static final List<String> SUPPORTED = List.of("llama", "qwen2", "mistral");
     private static final Set<String> SUPPORTED_ARCHS =
             Set.of("LlamaForCausalLM", "Qwen2ForCausalLM", "MistralForCausalLM");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     public ModelConfig {
         if (hiddenSize <= 0 || numLayers <= 0 || numHeads <= 0 || vocabSize <= 0 || intermediateSize <= 0) {
@@ -64,7 +62,7 @@ public record ModelConfig(String modelType, int hiddenSize, int intermediateSize
         if (!Files.exists(f)) {
             throw new IOException(f + " does not exist: a model directory needs a Hugging Face config.json");
         }
-        JsonNode n = JSON.readTree(f.toFile());
+        JsonNode n = org.sft4j.base.JsonFiles.read(f);
         if (!(n instanceof ObjectNode o)) {
             throw new IOException(f + ": not a JSON object");
         }

@@ -39,6 +39,15 @@ public final class Engines {
         if (name == null || name.isBlank() || name.equals("auto")) {
             return pytorch().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
         }
+        if (name.startsWith("gpu")) {   // DJL's fromName takes no "gpu:N", and a GPU that is not there fails deep inside
+            int index = name.equals("gpu") ? 0 : Integer.parseInt(name.substring(name.indexOf(':') + 1));
+            int gpus = pytorch().getGpuCount();
+            if (index >= gpus) {
+                throw new IllegalArgumentException("device " + name + ": " + (gpus == 0 ? "no GPU is visible here (use cpu or auto)"
+                        : "this machine has " + gpus + " GPU(s), gpu:0 to gpu:" + (gpus - 1)));
+            }
+            return Device.gpu(index);
+        }
         return Device.fromName(name, pytorch());
     }
 

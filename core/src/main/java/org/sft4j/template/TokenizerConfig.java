@@ -143,12 +143,7 @@ public record TokenizerConfig(Path dir, String chatTemplate, Map<String, String>
 
     /** Parses a tokenizer JSON file; a syntax error names the file and line, not the parser's internals. */
     public static JsonNode json(Path f) throws IOException {
-        try {
-            return JSON.readTree(f.toFile());
-        } catch (JsonProcessingException e) {
-            throw new IOException(f + " line " + e.getLocation().getLineNr() + ": not valid JSON ("
-                    + e.getOriginalMessage() + ")");
-        }
+        return org.sft4j.base.JsonFiles.read(f);
     }
 
     public String bosToken() {

@@ -14,6 +14,7 @@ import org.sft4j.data.TokenizedSet;
 import org.sft4j.hub.HubClient;
 import org.sft4j.hub.Sources;
 import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.Parameter;
 import org.sft4j.model.lora.LoraConfig;
@@ -77,6 +78,7 @@ public final class TrainSetup {
         TrainData data = new TrainData(TokenizedSet.read(prepared.train()),
                 prepared.report().val > 0 ? TokenizedSet.read(prepared.val()) : null, cfg.data().maxNumTokens(),
                 cfg.data().packing());
+        requireIdsInVocabulary(data.train(), ModelConfig.read(modelDir).vocabSize(), cfg);
         try (Decoder model = loadModel(cfg, modelDir, resume, device(cfg, worker));
              Trainer trainer = trainer(args, model, data, ModelSource.of(modelDir, cfg.model().modelNameOrPath()), resume,
                      listeners)) {
@@ -171,6 +173,19 @@ public final class TrainSetup {
     }
 
     /** The configured device; a worker of a multi-GPU run takes the GPU of its local rank. */
+    /** A tokenizer whose ids pass the model's vocabulary would fail deep in the embedding ("index out of range in self"). */
+    private static void requireIdsInVocabulary(TokenizedSet train, int vocab, SftConfig cfg) {
+        for (var e : train.examples()) {
+            for (int id : e.inputIds()) {
+                if (id < 0 || id >= vocab) {
+                    throw new UserError("the tokenizer of " + cfg.model().tokenizerSource() + " gives token id " + id
+                            + " (example " + e.id() + "), but the model " + cfg.model().modelNameOrPath() + " has " + vocab
+                            + " tokens (vocab_size): tokenizer and model do not belong together");
+                }
+            }
+        }
+    }
+
     private static Device device(SftConfig cfg, WorkerEnv worker) {
         Device device = Engines.device(cfg.model().device());
         return worker != null && device.isGpu() ? Device.gpu(worker.localRank()) : device;
