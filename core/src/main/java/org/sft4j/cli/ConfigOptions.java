@@ -1,5 +1,6 @@
 package org.sft4j.cli;
 
+import org.sft4j.base.UserError;
 import org.sft4j.config.ConfigFlags;
 import org.sft4j.config.SftConfig;
 import picocli.CommandLine.Option;
@@ -40,7 +41,7 @@ final class ConfigOptions {
             String taken = f.options().entrySet().stream().filter(e -> e.getValue().matches(".*\\.(ya?ml|json)"))
                     .map(e -> " (--" + e.getKey() + " took '" + e.getValue() + "' as its value: put CONFIG.yaml first)")
                     .findFirst().orElse("");
-            throw new IllegalArgumentException(f.positional().isEmpty() ? "no CONFIG.yaml given" + taken
+            throw new UserError(f.positional().isEmpty() ? "no CONFIG.yaml given" + taken
                     : "expected one CONFIG.yaml, got " + String.join(" ", f.positional())
                     + " (a flag's value may be missing: write --key=value)");
         }

@@ -2,6 +2,7 @@ package org.sft4j.cli;
 
 import ai.djl.Device;
 import org.sft4j.base.JsonFiles;
+import org.sft4j.base.UserError;
 import org.sft4j.config.ModelArgs;
 import org.sft4j.eval.GenerationLimits;
 import org.sft4j.model.Decoder;
@@ -68,10 +69,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!ModelArgs.isDevice(device)) {
-            throw new IllegalArgumentException("--device: '" + device + "' is not a device: use auto, cpu, gpu or gpu:N");
+            throw new UserError("--device: '" + device + "' is not a device: use auto, cpu, gpu or gpu:N");
         }
         if (maxNewTokens < 1) {
-            throw new IllegalArgumentException("--max-new-tokens must be at least 1, got " + maxNewTokens);
+            throw new UserError("--max-new-tokens must be at least 1, got " + maxNewTokens);
         }
         boolean sample = temperature != null && !greedy;
         Tokenizer tok = prompt.text != null || !printIds ? Tokenizer.load(modelDir) : null;
@@ -81,11 +82,11 @@ final class GenerateCommand implements Callable<Integer> {
             }
             int[] ids = prompt.ids != null ? prompt.ids : tok.ids(prompt.text);
             if (ids.length == 0) {
-                throw new IllegalArgumentException("the prompt is empty: give --prompt text or --prompt-ids");
+                throw new UserError("the prompt is empty: give --prompt text or --prompt-ids");
             }
             Optional<String> outside = GenerationLimits.idOutsideVocabulary(ids, model.config(), modelDir.toString());
             if (outside.isPresent()) {
-                throw new IllegalArgumentException((prompt.ids != null ? "--prompt-ids: " : "--prompt: ") + outside.get()
+                throw new UserError((prompt.ids != null ? "--prompt-ids: " : "--prompt: ") + outside.get()
                         + (prompt.ids != null ? "" : ": the tokenizer and the model do not belong together"));
             }
             GenerationLimits.pastPositions(ids.length, maxNewTokens, model.config())

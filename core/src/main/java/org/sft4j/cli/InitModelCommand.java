@@ -1,6 +1,7 @@
 package org.sft4j.cli;
 
 import org.sft4j.Sft;
+import org.sft4j.base.UserError;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -34,7 +35,7 @@ final class InitModelCommand implements Callable<Integer> {
             try {
                 o.put(e.getKey(), Long.parseLong(e.getValue().strip()));
             } catch (NumberFormatException nf) {
-                throw new IllegalArgumentException("--set " + e.getKey() + "=" + e.getValue() + ": a whole number is expected");
+                throw new UserError("--set " + e.getKey() + "=" + e.getValue() + ": a whole number is expected");
             }
         }
         System.out.println("wrote " + Sft.initModel(config, o, tokenizer, out, seed));

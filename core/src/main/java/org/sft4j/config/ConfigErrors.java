@@ -39,8 +39,9 @@ final class ConfigErrors {
             root = root.getCause();
         }
         String message = root instanceof JsonMappingException jm ? jm.getOriginalMessage() : root.getMessage();
-        // the records' own checks start with their key: "overlong must be drop, truncate or error, got 'x'"
-        String first = message.split("[ ']", 2)[0];
+        // the records' own checks start with their key: "overlong must be drop, truncate or error, got 'x'",
+        // "precision: bf16-mixed and pure_bf16: true disagree ..."
+        String first = message.split("[ ':]", 2)[0];
         return new UserError(origin(first, origins) + ": " + message, e);
     }
 

@@ -229,9 +229,9 @@ public final class SftConfig {
         return Collections.unmodifiableSet(KNOWN);
     }
 
-    /** A copy with {@code key} set (aliases and validation as when reading). */
+    /** A copy with {@code key} set (aliases and validation as when reading); a null value is YAML's null. */
     public SftConfig with(String key, Object value) {
-        return withAll(Map.of(key, value), "config");
+        return withAll(Collections.singletonMap(key, value), "config");   // Map.of refuses null (enable_thinking: null)
     }
 
     /** A copy with every entry of {@code overrides} set. */

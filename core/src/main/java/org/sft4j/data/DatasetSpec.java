@@ -1,6 +1,7 @@
 package org.sft4j.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.sft4j.base.UserError;
 import org.sft4j.config.DataArgs;
 import org.sft4j.format.AlpacaFormat;
 import org.sft4j.format.ExampleFormat;
@@ -51,12 +52,12 @@ public record DatasetSpec(String name, String location, String parallelTarget, S
             if (!Files.exists(Path.of(entry)) && !Files.exists(dir.resolve(entry))) {
                 List<String> names = new ArrayList<>();
                 all.fieldNames().forEachRemaining(names::add);
-                throw new IllegalArgumentException("dataset '" + entry + "' is neither a name in " + info + " (it has: "
+                throw new UserError("dataset '" + entry + "' is neither a name in " + info + " (it has: "
                         + String.join(", ", names) + ") nor a file or folder in " + dir);
             }
         }
         if (bareName && !Files.exists(info) && !Files.exists(Path.of(entry)) && !Files.exists(dir.resolve(entry))) {
-            throw new IllegalArgumentException("dataset '" + entry + "': no such file or folder here or in dataset_dir "
+            throw new UserError("dataset '" + entry + "': no such file or folder here or in dataset_dir "
                     + dir + ", which has no dataset_info.json to name it");
         }
         Matcher m = BRACES.matcher(entry);

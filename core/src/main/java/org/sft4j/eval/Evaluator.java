@@ -89,7 +89,7 @@ public final class Evaluator {
             for (int[] p : prompts) {
                 Optional<String> outside = GenerationLimits.idOutsideVocabulary(p, base, modelDir.toString());
                 if (outside.isPresent()) {
-                    throw new IllegalArgumentException("a test prompt tokenized by " + tokDir + " has " + outside.get()
+                    throw new UserError("a test prompt tokenized by " + tokDir + " has " + outside.get()
                             + ": the tokenizer and the model do not belong together");
                 }
             }

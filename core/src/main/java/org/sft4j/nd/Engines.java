@@ -3,6 +3,7 @@ package org.sft4j.nd;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import org.sft4j.base.UserError;
 
 /**
  * Starts DJL's PyTorch engine the way sft4j needs it: offline, no telemetry, CPU tokenizer natives.
@@ -43,7 +44,7 @@ public final class Engines {
             int index = name.equals("gpu") ? 0 : Integer.parseInt(name.substring(name.indexOf(':') + 1));
             int gpus = pytorch().getGpuCount();
             if (index >= gpus) {
-                throw new IllegalArgumentException("device " + name + ": " + (gpus == 0 ? "no GPU is visible here (use cpu or auto)"
+                throw new UserError("device " + name + ": " + (gpus == 0 ? "no GPU is visible here (use cpu or auto)"
                         : "this machine has " + gpus + " GPU(s), gpu:0 to gpu:" + (gpus - 1)));
             }
             return Device.gpu(index);
