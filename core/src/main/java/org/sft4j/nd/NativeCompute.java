@@ -78,8 +78,23 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
+    public NDArray geluTanhMul(NDArray gate, NDArray up) {
+        return NativeOps.geluTanhMul(gate, up);
+    }
+
+    @Override
     public NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
         return NativeOps.rmsNorm(x, weight, eps);
+    }
+
+    @Override
+    public NDArray rmsNormPlusOne(NDArray x, NDArray weight, double eps) {
+        return NativeOps.rmsNormPlusOne(x, weight, eps);
+    }
+
+    @Override
+    public NDArray softcap(NDArray x, double cap) {
+        return NativeOps.softcap(x, cap);
     }
 
     @Override

@@ -50,6 +50,12 @@ public final class NativeOps {
 
     private static native long siluMul(long gate, long up);
 
+    private static native long geluTanhMul(long gate, long up);
+
+    private static native long rmsNormPlusOne(long x, long weight, double eps);
+
+    private static native long softcap(long x, double cap);
+
     private static native void fusedAdamW(long[] params, long[] grads, long[] m, long[] v, long[] steps, double lr,
                                           double beta1, double beta2, double weightDecay, double eps);
 
@@ -134,6 +140,21 @@ public final class NativeOps {
         return wrap(gate, siluMul(handle(gate), handle(up)));
     }
 
+    /** gelu(gate, approximate='tanh') * up (Gemma's GeGLU). */
+    public static NDArray geluTanhMul(NDArray gate, NDArray up) {
+        return wrap(gate, geluTanhMul(handle(gate), handle(up)));
+    }
+
+    /** Gemma's RMSNorm: x / sqrt(mean(x^2) + eps) * (1 + weight), in fp32, returned in x's dtype. */
+    public static NDArray rmsNormPlusOne(NDArray x, NDArray weight, double eps) {
+        return wrap(x, rmsNormPlusOne(handle(x), handle(weight), eps));
+    }
+
+    /** cap * tanh(x / cap) in x's dtype. */
+    public static NDArray softcap(NDArray x, double cap) {
+        return wrap(x, softcap(handle(x), cap));
+    }
+
     /** Lets fp32 matrix products use TF32 tensor cores (off by default, as in PyTorch). */
     public static void allowTf32(boolean on) {
         setTf32(on);
@@ -184,7 +205,10 @@ public final class NativeOps {
         mulAll(handles(xs), factor);
     }
 
-    /** Rotary embedding {@code x * cos + rotate_half(x) * sin} in one native call, in x's dtype. */
+    /**
+     * Rotary embedding {@code x * cos + rotate_half(x) * sin} of x's first cos-width dimensions (the rest pass
+     * through) in one native call, in x's dtype.
+     */
     public static NDArray rope(NDArray x, NDArray cos, NDArray sin) {
         return wrap(x, rope(handle(x), handle(cos), handle(sin)));
     }

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DecoderFixtureTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope", "qwen3", "gemma3", "phi3"})
     void logitsLossAndGradientsMatchTransformers(String name) throws Exception {
         Path dir = Shared.fixtures("models/" + name);
         try (Expected exp = new Expected(dir.resolve("expected.safetensors"));
@@ -40,7 +40,7 @@ class DecoderFixtureTest {
                 double err = Numerics.relError(logits, exp.floats("logits"));
                 assertTrue(err < 1e-4, name + " logits rel. error " + err);
 
-                NDArray loss = CausalLmLoss.mean(hidden, labels, model.lmHead().array(), 7, step);
+                NDArray loss = CausalLmLoss.mean(hidden, labels, model.head(), 7, step);
                 double lossErr = Numerics.relError(Tensors.scalar(loss), exp.scalar("loss"));
                 assertTrue(lossErr < 1e-5, name + " loss rel. error " + lossErr);
 
@@ -63,7 +63,7 @@ class DecoderFixtureTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope", "qwen3", "gemma3", "phi3"})
     void bf16CheckpointLoadsWithinBf16Precision(String name) throws Exception {
         Path dir = Shared.fixtures("models/" + name + "-bf16");
         try (Expected exp = new Expected(Shared.fixtures("models/" + name).resolve("expected.safetensors"));

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GeneratorTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope", "qwen3", "gemma3", "phi3"})
     void greedyTwelveTokensEqualTransformersWithTheCache(String name) throws Exception {
         Path dir = Shared.fixtures("models/" + name);
         JsonNode g = new ObjectMapper().readTree(dir.resolve("generate.json").toFile());
