@@ -227,6 +227,14 @@ public final class Decoder implements AutoCloseable {
         return lmHead;
     }
 
+    /**
+     * Whether a pass whose furthest position is {@code position} is the first to need longrope's long factors: the
+     * keys cached before it were rotated with the short ones.
+     */
+    public boolean ropeSwitchesAt(long position) {
+        return ropes.keySet().stream().anyMatch(r -> r.usesLongFactors(position) && !r.usesLongFactors(position - 1));
+    }
+
     /** A new KV cache sized for this model (sliding layers keep only their window), owned by the caller. */
     public KvCache newCache(NDManager parent) {
         int[] windows = new int[layers.size()];
