@@ -89,7 +89,9 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_sdpa(JNIEnv* env, jclass, jl
                                                         jint outDtype) {
   SFT4J_TRY
   std::optional<at::Tensor> m;
-  if (mask != 0) m = as(tensor(mask), dtype);
+  // fp32's lowest (the "blocked" value, as transformers' finfo.min) overflows to -inf in 16 bits: a query with every
+  // key blocked (padding inside a sliding window) would get no finite score; keep the type's lowest finite instead
+  if (mask != 0) m = dtype < 0 ? tensor(mask) : at::nan_to_num(as(tensor(mask), dtype));
   at::Tensor out = at::scaled_dot_product_attention(as(tensor(q), dtype), as(tensor(k), dtype), as(tensor(v), dtype),
                                                     m, 0.0, causal, scale, gqa);
   return handle(as(out, outDtype));
