@@ -8,6 +8,7 @@ import org.sft4j.data.DataPipeline;
 import org.sft4j.eval.EvalListener;
 import org.sft4j.eval.Evaluator;
 import org.sft4j.hub.HubClient;
+import org.sft4j.model.ArchitectureCheck;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelFiles;
@@ -38,9 +39,14 @@ public final class Sft {
 
     private Sft() {}
 
-    /** Step 1: tokenize, mask, split and write the data (reused when nothing changed). */
+    /**
+     * Step 1: tokenize, mask, split and write the data (reused when nothing changed). The model's config.json is read
+     * first: an architecture sft4j does not implement fails before the data is touched.
+     */
     public static DataPipeline.Prepared data(SftConfig cfg, Consumer<DataPipeline.Progress> progress) throws IOException {
-        return DataPipeline.prepare(cfg, HubClient.fromEnvironment(), progress);
+        HubClient hub = HubClient.fromEnvironment();
+        ArchitectureCheck.run(cfg.model(), hub);
+        return DataPipeline.prepare(cfg, hub, progress);
     }
 
     /**
@@ -53,9 +59,11 @@ public final class Sft {
         return TrainSetup.run(cfg, HubClient.fromEnvironment(), listeners, started == null ? t -> { } : started);
     }
 
-    /** Step 3: evaluate the base model and the checkpoints on the test split. */
+    /** Step 3: evaluate the base model and the checkpoints on the test split (the model's architecture checked first). */
     public static Evaluator.Result eval(SftConfig cfg, EvalListener listener) throws IOException {
-        return Evaluator.run(cfg, HubClient.fromEnvironment(), listener);
+        HubClient hub = HubClient.fromEnvironment();
+        ArchitectureCheck.run(cfg.model(), hub);
+        return Evaluator.run(cfg, hub, listener);
     }
 
     /**

@@ -33,6 +33,23 @@ public final class Sources {
                 || f.matches("model(-\\d+-of-\\d+)?\\.safetensors"));
     }
 
+    /**
+     * Only the {@code config.json} of model {@code name} (a local directory's, or fetched alone from the Hub), so what
+     * the model is can be known before anything else is read; null when a local directory has none.
+     */
+    public static Path modelConfig(String name, HubClient hub) throws IOException {
+        Path local = Path.of(name.replaceFirst("^file://", ""));
+        if (Files.exists(local)) {
+            Path f = Files.isDirectory(local) ? local.resolve("config.json") : local;
+            return Files.exists(f) ? f : null;
+        }
+        String uri = HubUri.isHub(name) ? name : looksLikeRepo(name) ? "hf://" + name : null;
+        if (uri == null) {
+            throw new IOException("model '" + name + "' is neither an existing path nor a Hub repo (OWNER/NAME or hf://OWNER/NAME)");
+        }
+        return hub.download(HubUri.parse(uri), f -> f.equals("config.json")).resolve("config.json");
+    }
+
     /** A local dataset file or folder: a path as is, else {@code hf://datasets/...} or {@code hg://...}. */
     public static Path dataset(String name, HubClient hub) throws IOException {
         if (HubUri.isHub(name)) {
