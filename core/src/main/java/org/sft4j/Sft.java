@@ -77,6 +77,9 @@ public final class Sft {
         if (overrides.containsKey("hidden_size") || overrides.containsKey("num_attention_heads")) {
             raw.remove("head_dim");   // derived again from the new width
         }
+        if (overrides.containsKey("num_hidden_layers") && !overrides.containsKey("layer_types")) {
+            raw.remove("layer_types");   // derived again for the new depth, as transformers does when it is absent
+        }
         raw.put("torch_dtype", "float32");
         ModelConfig cfg = ModelConfig.fromJson(raw);
         try (Decoder d = Decoder.randomInit(cfg, seed, Device.cpu())) {
