@@ -74,7 +74,8 @@ public final class Sft {
             throws IOException {
         ObjectNode raw = (ObjectNode) JSON.readTree(configJson.toFile());
         overrides.forEach((k, v) -> raw.set(k, JSON.valueToTree(v)));
-        if (overrides.containsKey("hidden_size") || overrides.containsKey("num_attention_heads")) {
+        if ((overrides.containsKey("hidden_size") || overrides.containsKey("num_attention_heads"))
+                && !overrides.containsKey("head_dim")) {
             raw.remove("head_dim");   // derived again from the new width
         }
         if (overrides.containsKey("num_hidden_layers") && !overrides.containsKey("layer_types")) {
