@@ -250,6 +250,27 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_rmsNormPlusOne(JNIEnv* env, 
   SFT4J_CATCH(0)
 }
 
+// Attention with Gemma 2's soft-capped scores, as transformers' eager attention computes it (SDPA has no cap): scores
+// q k^T * scale, then cap * tanh(s / cap), plus the additive mask, softmax in fp32 back to q's dtype, times v. Key and
+// value heads are repeated for grouped queries; inputs cast to dtype first, the result to outDtype (-1: as is).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_softcappedAttention(JNIEnv* env, jclass, jlong q, jlong k, jlong v,
+                                                                       jlong mask, jdouble scale, jint kvGroups,
+                                                                       jdouble cap, jint dtype, jint outDtype) {
+  SFT4J_TRY
+  at::Tensor qq = as(tensor(q), dtype);
+  at::Tensor kk = as(tensor(k), dtype);
+  at::Tensor vv = as(tensor(v), dtype);
+  if (kvGroups > 1) {
+    kk = kk.repeat_interleave(kvGroups, 1);
+    vv = vv.repeat_interleave(kvGroups, 1);
+  }
+  at::Tensor scores = at::tanh(at::matmul(qq, kk.transpose(-2, -1)) * scale / cap) * cap;
+  scores = scores + (dtype < 0 ? tensor(mask) : at::nan_to_num(as(tensor(mask), dtype)));
+  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(qq.scalar_type());
+  return handle(as(at::matmul(probs, vv), outDtype));
+  SFT4J_CATCH(0)
+}
+
 // cap * tanh(x / cap): Gemma's logit soft-capping, in x's dtype.
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_softcap(JNIEnv* env, jclass, jlong x, jdouble cap) {
   SFT4J_TRY

@@ -24,6 +24,7 @@ import org.sft4j.train.CausalLmLoss;
 import org.sft4j.train.GradientClipping;
 import org.sft4j.train.LrSchedule;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -31,7 +32,8 @@ import java.util.List;
 /**
  * The fixture checks of the test suite on any device, for each way of computing this machine offers (DJL's portable
  * operations; with the native extension, its kernels at every precision): logits, loss and every gradient norm of
- * every fixture family (Llama, Qwen2, Mistral, Llama-3 RoPE, Qwen3, Gemma 3, Phi-3) against transformers' goldens,
+ * every fixture family (Llama, Qwen2, Mistral, Llama-3 RoPE, Qwen3, Gemma 3, Phi-3, and the repository's Gemma 2)
+ * against transformers' goldens,
  * the bf16 checkpoints, LoRA (PEFT's fixture; an adapter on Phi-3's fused projections merged), five AdamW steps and
  * greedy generation of each family.
  * Prints one line per check and exits non-zero when one misses its bound.
@@ -42,6 +44,9 @@ public final class GpuParity {
 
     /** The fixture models, each with expected.safetensors, a -bf16 copy and generate.json. */
     static final List<String> FAMILIES = List.of("llama", "qwen2", "mistral", "llama3-rope", "qwen3", "gemma3", "phi3");
+
+    /** The repository's own fixtures made the same way (Gemma 2's soft-capping), read from the checkout. */
+    static final Path REPO_FIXTURES = Path.of("core/src/test/resources/fixtures");
 
     private static int failures;
     private static Compute compute;
@@ -77,6 +82,12 @@ public final class GpuParity {
                     greedy(models, name, device);
                 }
                 adamW(models, device);
+                if (Files.isDirectory(REPO_FIXTURES.resolve("gemma2"))) {
+                    forwardLossGradients(REPO_FIXTURES, "gemma2", device);
+                    greedy(REPO_FIXTURES, "gemma2", device);
+                } else {
+                    System.out.println("gemma2: skipped (run from the repository root: " + REPO_FIXTURES + " not found)");
+                }
             }
         }
         System.out.println(failures == 0 ? "ALL CHECKS PASSED" : failures + " CHECKS FAILED");

@@ -60,6 +60,13 @@ public final class HfInteropExport {
                 writeLogits(out.resolve(saved), models.resolve(name), out.resolve(saved + ".logits.safetensors"));
             }
         }
+        Path gemma2 = GpuParity.REPO_FIXTURES.resolve("gemma2");
+        if (Files.isDirectory(gemma2)) {   // the repository's own fixture (soft-capping), from the checkout's root
+            try (Decoder m = Decoder.load(gemma2, Device.cpu())) {
+                ModelFiles.saveModel(m, out.resolve("gemma2-f32"), StDType.F32, gemma2, ModelFiles.DEFAULT_SHARD_BYTES);
+                writeLogits(out.resolve("gemma2-f32"), gemma2, out.resolve("gemma2-f32.logits.safetensors"));
+            }
+        }
         System.out.println("wrote " + out);
     }
 

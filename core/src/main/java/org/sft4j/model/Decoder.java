@@ -22,7 +22,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The decoder-only transformer of every supported {@link Family} (Llama, Qwen2, Mistral, Qwen3, Gemma 3, Phi-3), built
+ * The decoder-only transformer of every supported {@link Family} (Llama, Qwen2, Mistral, Qwen3, Gemma 2 and 3, Phi-3), built
  * from the family's {@link Layout} and holding its weights by their Hugging Face names.
  *
  * <pre>{@code
@@ -181,8 +181,8 @@ public final class Decoder implements AutoCloseable {
 
     /** The additive mask of layers with {@code window} (0: full), or null where the kernels' own causal mask will do. */
     private NDArray mask(NDManager scope, ModelInputs in, int[][] keyValid, KvCache cache, int past, int t, int window) {
-        boolean causalOnly = compute.implicitCausalMask() && cache == null && in.segmentIds() == null && allOnes(keyValid)
-                && (window <= 0 || window >= t);
+        boolean causalOnly = compute.implicitCausalMask() && config.attentionSoftcap() == 0 && cache == null
+                && in.segmentIds() == null && allOnes(keyValid) && (window <= 0 || window >= t);
         return causalOnly ? null : AttentionMask.build(scope, keyValid, in.segmentIds(), past, t, window, dataType,
                 cache == null ? 0 : cache.firstKey(window));
     }

@@ -16,6 +16,7 @@ import java.util.Map;
  *   q, k, v = q_proj(n(x)), k_proj(n(x)), v_proj(n(x))        or split(qkv_proj(n(x)))   (Phi-3)
  *   q, k    = q_norm(q), k_norm(k)                            per head                   (Qwen3, Gemma 3)
  *   a = o_proj(attention(rope(q), rope(k), v))                rope on the first R dims   (Phi-3: R &lt; D)
+ *                                                             scores soft-capped         (Gemma 2)
  *   h = x + a                                                 x + post_attention_norm(a) (Gemma)
  *   m = down_proj(act(gate_proj(n(h))) * up_proj(n(h)))       act: silu, or GELU-tanh    (Gemma)
  *   y = h + m                                                 h + post_feedforward_norm(m) (Gemma)
@@ -117,7 +118,9 @@ final class DecoderLayer {
             ks = full[0];
             vs = full[1];
         }
-        NDArray out = compute.attention(qs, ks, vs, mask, cfg.attentionScale(), cfg.kvGroups());    // (B, H, T, D)
+        NDArray out = cfg.attentionSoftcap() > 0                                                     // (B, H, T, D)
+                ? compute.softcappedAttention(qs, ks, vs, mask, cfg.attentionScale(), cfg.kvGroups(), cfg.attentionSoftcap())
+                : compute.attention(qs, ks, vs, mask, cfg.attentionScale(), cfg.kvGroups());
         return projections.get(Slot.O).apply(out.transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd),
                 training);
     }

@@ -28,14 +28,16 @@ import java.util.stream.Collectors;
  * @param activationKey the config key naming the MLP's gate activation
  * @param scaledEmbedding embeddings multiplied by √hidden in the weights' type (Gemma)
  * @param queryPreAttnScalar attention scale {@code query_pre_attn_scalar^-0.5} instead of {@code head_dim^-0.5}
+ * @param attentionSoftcap attention scores soft-capped by {@code attn_logit_softcapping} (Gemma 2; transformers' Gemma 3
+ *        reads the key but does not apply it)
  * @param windows which layers attend within {@code sliding_window}
  * @param ropePerLayerType {@code rope_parameters} keyed by layer type, sliding layers with their own base (Gemma 3)
  * @param defaults what transformers' config class assumes for keys a checkpoint's config.json may omit
  */
 public record Family(String modelType, String causalLm, boolean plusOneNorms, boolean sandwichNorms, boolean qkNorm,
                      boolean fusedQkv, boolean fusedGateUp, boolean qkvBias, String activationKey,
-                     boolean scaledEmbedding, boolean queryPreAttnScalar, Windows windows, boolean ropePerLayerType,
-                     ObjectNode defaults) {
+                     boolean scaledEmbedding, boolean queryPreAttnScalar, boolean attentionSoftcap, Windows windows,
+                     boolean ropePerLayerType, ObjectNode defaults) {
 
     /** Which layers attend within a sliding window. */
     public enum Windows {
@@ -50,7 +52,7 @@ public record Family(String modelType, String causalLm, boolean plusOneNorms, bo
         PAST_MAX_WINDOW_LAYERS,
         /**
          * the layers {@code layer_types} calls {@code sliding_attention}, by default all but every
-         * {@code sliding_window_pattern}-th (Gemma 3)
+         * {@code sliding_window_pattern}-th (Gemma 2: every other; Gemma 3: 5 of 6)
          */
         ALL_BUT_EVERY_NTH
     }
@@ -59,21 +61,21 @@ public record Family(String modelType, String causalLm, boolean plusOneNorms, bo
 
     // https://github.com/huggingface/transformers/blob/v5.17.0/src/transformers/models/llama/modeling_llama.py
     public static final Family LLAMA = new Family("llama", "LlamaForCausalLM", false, false, false, false, false, false,
-            "hidden_act", false, false, Windows.NONE, false, defaults(Map.of()));
+            "hidden_act", false, false, false, Windows.NONE, false, defaults(Map.of()));
     // models/qwen2: q/k/v bias; sliding layers only with use_sliding_window
     public static final Family QWEN2 = new Family("qwen2", "Qwen2ForCausalLM", false, false, false, false, false, true,
-            "hidden_act", false, false, Windows.PAST_MAX_WINDOW_LAYERS, false, defaults(Map.of("max_window_layers", 28)));
+            "hidden_act", false, false, false, Windows.PAST_MAX_WINDOW_LAYERS, false, defaults(Map.of("max_window_layers", 28)));
     // models/mistral: Mistral-7B-v0.1 slides over 4096 tokens (the default when config.json says nothing)
     public static final Family MISTRAL = new Family("mistral", "MistralForCausalLM", false, false, false, false, false,
-            false, "hidden_act", false, false, Windows.ALL, false, defaults(Map.of("sliding_window", 4096)));
+            false, "hidden_act", false, false, false, Windows.ALL, false, defaults(Map.of("sliding_window", 4096)));
     // models/qwen3: q_norm/k_norm per head; head_dim 128 unless config.json says otherwise
     public static final Family QWEN3 = new Family("qwen3", "Qwen3ForCausalLM", false, false, true, false, false, false,
-            "hidden_act", false, false, Windows.PAST_MAX_WINDOW_LAYERS, false,
+            "hidden_act", false, false, false, Windows.PAST_MAX_WINDOW_LAYERS, false,
             defaults(Map.of("head_dim", 128, "max_window_layers", 28)));
     // models/gemma3 (Gemma3TextConfig's defaults: the text_config of a Gemma3ForConditionalGeneration checkpoint
     // names only what differs from them)
     public static final Family GEMMA3 = new Family("gemma3_text", "Gemma3ForCausalLM", true, true, true, false, false,
-            false, "hidden_activation", true, true, Windows.ALL_BUT_EVERY_NTH, true, defaults(Map.ofEntries(
+            false, "hidden_activation", true, true, false, Windows.ALL_BUT_EVERY_NTH, true, defaults(Map.ofEntries(
                     Map.entry("vocab_size", 262_208), Map.entry("hidden_size", 2304), Map.entry("intermediate_size", 9216),
                     Map.entry("num_hidden_layers", 26), Map.entry("num_attention_heads", 8),
                     Map.entry("num_key_value_heads", 4), Map.entry("head_dim", 256),
@@ -82,12 +84,24 @@ public record Family(String modelType, String causalLm, boolean plusOneNorms, bo
                     Map.entry("sliding_window_pattern", 6), Map.entry("rope_theta", 1_000_000.0),
                     Map.entry("rope_local_base_freq", 10_000.0), Map.entry("tie_word_embeddings", true),
                     Map.entry("max_position_embeddings", 131_072))));
+    // models/gemma2: Gemma 3 without q/k norms, one RoPE for every layer, attention and final logits soft-capped,
+    // every other layer sliding
+    public static final Family GEMMA2 = new Family("gemma2", "Gemma2ForCausalLM", true, true, false, false, false,
+            false, "hidden_activation", true, true, true, Windows.ALL_BUT_EVERY_NTH, false, defaults(Map.ofEntries(
+                    Map.entry("vocab_size", 256_000), Map.entry("hidden_size", 2304), Map.entry("intermediate_size", 9216),
+                    Map.entry("num_hidden_layers", 26), Map.entry("num_attention_heads", 8),
+                    Map.entry("num_key_value_heads", 4), Map.entry("head_dim", 256),
+                    Map.entry("hidden_activation", "gelu_pytorch_tanh"), Map.entry("rms_norm_eps", 1e-6),
+                    Map.entry("query_pre_attn_scalar", 256), Map.entry("sliding_window", 4096),
+                    Map.entry("sliding_window_pattern", 2), Map.entry("attn_logit_softcapping", 50.0),
+                    Map.entry("final_logit_softcapping", 30.0), Map.entry("tie_word_embeddings", true),
+                    Map.entry("max_position_embeddings", 8192))));
     // models/phi3: fused qkv_proj and gate_up_proj, partial rotary, longrope
     public static final Family PHI3 = new Family("phi3", "Phi3ForCausalLM", false, false, false, true, true, false,
-            "hidden_act", false, false, Windows.ALL, false, defaults(Map.of("rms_norm_eps", 1e-5)));
+            "hidden_act", false, false, false, Windows.ALL, false, defaults(Map.of("rms_norm_eps", 1e-5)));
 
     /** Every family sft4j implements, in the order the README lists them. */
-    public static final List<Family> ALL = List.of(LLAMA, QWEN2, MISTRAL, QWEN3, GEMMA3, PHI3);
+    public static final List<Family> ALL = List.of(LLAMA, QWEN2, MISTRAL, QWEN3, GEMMA2, GEMMA3, PHI3);
 
     /** The family of a {@code model_type}, if sft4j implements it. */
     public static Optional<Family> of(String modelType) {

@@ -32,6 +32,7 @@ import java.util.Set;
  * @param slidingWindow attention window of the sliding layers in tokens, 0 for none
  * @param ropes RoPE parameters by layer type (one object for both unless the family has one per type)
  * @param attentionScale the factor of q·k ({@code head_dim^-0.5}, or Gemma's {@code query_pre_attn_scalar^-0.5})
+ * @param attentionSoftcap attention scores become {@code cap · tanh(scores / cap)} before the mask (Gemma 2); 0 for none
  * @param finalLogitSoftcap logits become {@code cap · tanh(logits / cap)}; 0 for none
  * @param tieWordEmbeddings the LM head reuses the embedding matrix
  * @param qkvBias q/k/v projections have a bias
@@ -45,7 +46,8 @@ import java.util.Set;
 public record ModelConfig(Family family, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
                           int numKvHeads, int headDim, int vocabSize, double rmsNormEps, String activation,
                           List<String> layerTypes, int slidingWindow, Map<String, RopeConfig> ropes,
-                          double attentionScale, double finalLogitSoftcap, boolean tieWordEmbeddings, boolean qkvBias,
+                          double attentionScale, double attentionSoftcap, double finalLogitSoftcap,
+                          boolean tieWordEmbeddings, boolean qkvBias,
                           boolean oBias, boolean mlpBias, double initializerRange, boolean multimodal, ObjectNode raw) {
 
     public static final String FULL = "full_attention";
@@ -116,7 +118,8 @@ public record ModelConfig(Family family, int hiddenSize, int intermediateSize, i
         boolean attnBias = c.path("attention_bias").asBoolean(false);
         return new ModelConfig(family, hidden, req(c, "intermediate_size"), layers, heads, kvHeads, headDim,
                 req(c, "vocab_size"), c.path("rms_norm_eps").asDouble(1e-6), activation, layerTypes, window, ropes,
-                scale, c.path("final_logit_softcapping").asDouble(0), c.path("tie_word_embeddings").asBoolean(false),
+                scale, family.attentionSoftcap() ? c.path("attn_logit_softcapping").asDouble(0) : 0,
+                c.path("final_logit_softcapping").asDouble(0), c.path("tie_word_embeddings").asBoolean(false),
                 family.qkvBias() || attnBias, attnBias, c.path("mlp_bias").asBoolean(false),
                 c.path("initializer_range").asDouble(0.02), multimodal, n.deepCopy());
     }

@@ -22,7 +22,7 @@ import java.util.function.UnaryOperator;
  * <p>Shapes: B batch rows, T tokens, H heads, D head size, C model width, V vocabulary. Activations are the first
  * operand of every operation, so results belong to the step's manager (see {@link StepScope}).
  *
- * <p>A model family's own operations (Gemma's GeGLU and {@code (1 + w)} RMSNorm, logit soft-capping, Phi-3's partial
+ * <p>A model family's own operations (Gemma's GeGLU and {@code (1 + w)} RMSNorm, logit and attention soft-capping, Phi-3's partial
  * rotary embedding) are methods here with a portable and a native body; a Kahan-compensated bf16 AdamW is another
  * optimizer operation.
  */
@@ -138,6 +138,12 @@ public interface Compute {
      * @param kvGroups query heads per key/value head (grouped-query attention)
      */
     NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups);
+
+    /**
+     * As {@link #attention}, with Gemma 2's soft-capping of the scaled scores ({@code cap * tanh(s / cap)}) before the
+     * mask is added, as transformers' eager attention does; the mask is never null here.
+     */
+    NDArray softcappedAttention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups, double cap);
 
     /**
      * {@code y + adapter(x)} for a projection's output y and input x: the adapter (LoRA, fp32 as PEFT keeps it) gets

@@ -118,6 +118,12 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
+    public NDArray softcappedAttention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups,
+                                       double cap) {
+        return NativeOps.softcappedAttention(q, k, v, mask, scale, kvGroups, cap, attentionIn, productOut);
+    }
+
+    @Override
     public NDArray withAdapter(NDArray y, NDArray x, UnaryOperator<NDArray> adapter) {
         // under bf16-true the sum is taken in fp32 and cast back, as PEFT does
         return cast(y.add(adapter.apply(cast(x, adapterIn))), stored);

@@ -56,6 +56,9 @@ public final class NativeOps {
 
     private static native long softcap(long x, double cap);
 
+    private static native long softcappedAttention(long q, long k, long v, long mask, double scale, int kvGroups,
+                                                   double cap, int dtype, int outDtype);
+
     private static native void fusedAdamW(long[] params, long[] grads, long[] m, long[] v, long[] steps, double lr,
                                           double beta1, double beta2, double weightDecay, double eps);
 
@@ -153,6 +156,16 @@ public final class NativeOps {
     /** cap * tanh(x / cap) in x's dtype. */
     public static NDArray softcap(NDArray x, double cap) {
         return wrap(x, softcap(handle(x), cap));
+    }
+
+    /**
+     * Attention with Gemma 2's soft-capped scores, composed as transformers' eager attention (no fused kernel has the
+     * cap): q, k, v and the additive mask cast to {@code dtype} first, the result to {@code outDtype}.
+     */
+    public static NDArray softcappedAttention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups,
+                                              double cap, int dtype, int outDtype) {
+        return wrap(q, softcappedAttention(handle(q), handle(k), handle(v), handle(mask), scale, kvGroups, cap, dtype,
+                outDtype));
     }
 
     /** Lets fp32 matrix products use TF32 tensor cores (off by default, as in PyTorch). */

@@ -125,6 +125,21 @@ final class PortableCompute implements Compute {
     }
 
     @Override
+    public NDArray softcappedAttention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups,
+                                       double cap) {
+        if (kvGroups > 1) {
+            k = k.repeat(1, kvGroups);
+            v = v.repeat(1, kvGroups);
+        }
+        NDArray scores = softcap(q.matMul(k.transpose(0, 1, 3, 2)).mul(constant(q, scale)), cap).add(mask);
+        NDArray probs = Tensors.softmaxFp32(scores, -1);
+        if (probs.getDataType() != v.getDataType()) {
+            probs = probs.toType(v.getDataType(), false);
+        }
+        return probs.matMul(v);
+    }
+
+    @Override
     public NDArray withAdapter(NDArray y, NDArray x, UnaryOperator<NDArray> adapter) {
         return y.add(adapter.apply(x));
     }
