@@ -9,6 +9,7 @@ import org.sft4j.data.DataPipeline;
 import org.sft4j.eval.EvalListener;
 import org.sft4j.eval.Evaluator;
 import org.sft4j.hub.HubClient;
+import org.sft4j.model.ArchitectureCheck;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelFiles;
@@ -40,9 +41,14 @@ public final class Sft {
 
     private Sft() {}
 
-    /** Step 1: tokenize, mask, split and write the data (reused when nothing changed). */
+    /**
+     * Step 1: tokenize, mask, split and write the data (reused when nothing changed). The model's config.json is read
+     * first: an architecture sft4j does not implement fails before the data is touched.
+     */
     public static DataPipeline.Prepared data(SftConfig cfg, Consumer<DataPipeline.Progress> progress) throws IOException {
-        return DataPipeline.prepare(cfg, HubClient.fromEnvironment(), progress);
+        HubClient hub = HubClient.fromEnvironment();
+        ArchitectureCheck.run(cfg.model(), hub);
+        return DataPipeline.prepare(cfg, hub, progress);
     }
 
     /**
@@ -55,9 +61,11 @@ public final class Sft {
         return TrainSetup.run(cfg, HubClient.fromEnvironment(), listeners, started == null ? t -> { } : started);
     }
 
-    /** Step 3: evaluate the base model and the checkpoints on the test split. */
+    /** Step 3: evaluate the base model and the checkpoints on the test split (the model's architecture checked first). */
     public static Evaluator.Result eval(SftConfig cfg, EvalListener listener) throws IOException {
-        return Evaluator.run(cfg, HubClient.fromEnvironment(), listener);
+        HubClient hub = HubClient.fromEnvironment();
+        ArchitectureCheck.run(cfg.model(), hub);
+        return Evaluator.run(cfg, hub, listener);
     }
 
     /** The newest checkpoint the job's training wrote in output_dir (a full model, or a LoRA adapter). */
@@ -91,8 +99,12 @@ public final class Sft {
             throws IOException {
         ObjectNode raw = (ObjectNode) JsonFiles.read(configJson);
         overrides.forEach((k, v) -> raw.set(k, JSON.valueToTree(v)));
-        if (overrides.containsKey("hidden_size") || overrides.containsKey("num_attention_heads")) {
+        if ((overrides.containsKey("hidden_size") || overrides.containsKey("num_attention_heads"))
+                && !overrides.containsKey("head_dim")) {
             raw.remove("head_dim");   // derived again from the new width
+        }
+        if (overrides.containsKey("num_hidden_layers") && !overrides.containsKey("layer_types")) {
+            raw.remove("layer_types");   // derived again for the new depth, as transformers does when it is absent
         }
         raw.put("torch_dtype", "float32");
         ModelConfig cfg = ModelConfig.fromJson(raw);

@@ -104,8 +104,9 @@ public final class Evaluator {
                             : Validation.meanLoss(d, val, cfg.train().perDeviceEvalBatchSize(), cfg.train().lossChunkRows());
                     List<Prediction> preds = generate(d, tok, test, prompts, stopIds, padId, cfg, m.name(), l);
                     Path file = writePredictions(evalDir.resolve("predictions-" + m.name() + ".jsonl"), preds);
-                    List<String> hyps = preds.stream().map(Prediction::hypothesis).toList();
-                    List<String> refs = preds.stream().map(Prediction::reference).toList();
+                    // a reasoning model's answer is scored, not its think block (ReasoningAnswers)
+                    List<String> hyps = preds.stream().map(p -> ReasoningAnswers.answer(p.hypothesis())).toList();
+                    List<String> refs = preds.stream().map(p -> ReasoningAnswers.answer(p.reference())).toList();
                     BleuScore bleu = Bleu.builder().tokenize(cfg.eval().bleuTokenize()).build().corpusScore(hyps, List.of(refs));
                     double chrf = Chrf.chrf().corpusScore(hyps, List.of(refs)).score();
                     Scorecard card = new Scorecard(m.name(), m.step(), valLoss, Math.exp(valLoss), bleu.score(), chrf,

@@ -13,6 +13,7 @@ import org.sft4j.data.DataPipeline;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.hub.HubClient;
 import org.sft4j.hub.Sources;
+import org.sft4j.model.ArchitectureCheck;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelFiles;
@@ -58,6 +59,7 @@ public final class TrainSetup {
         if (args.outputDir() == null) {
             throw new UserError("training needs output_dir");
         }
+        ArchitectureCheck.run(cfg.model(), hub);   // before output_dir is claimed or any data is read
         Path outDir = Path.of(args.outputDir());
         WorkerEnv worker = WorkerEnv.fromEnvironment();
         ResumePoint resume = ResumePoint.resolve(args.resumeFromCheckpoint(), outDir);
