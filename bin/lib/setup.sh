@@ -37,7 +37,8 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
 fi
 
 echo "setup: building sft4j" >&2
-(cd "$ROOT" && mvn -B -q -DskipTests install)
+# package, not install: the build stays in the checkout (bin/sft4j and the kernel run from target/)
+(cd "$ROOT" && mvn -B -q -DskipTests package)
 
 if [ "$kernel_user" = 1 ]; then
     "$ROOT/bin/sft4j" kernel install --user

@@ -12,4 +12,4 @@ export JUPYTER_DATA_DIR="$ROOT/build/jupyter/data" JUPYTER_CONFIG_DIR="$ROOT/bui
 export JUPYTER_RUNTIME_DIR="$ROOT/build/jupyter/runtime"
 export SFT4J_KERNEL=sft4j-test SFT4J_NOTEBOOK_OUT="$ROOT/build/notebooks-test" SFT4J_SMOKE=1
 "$ROOT/bin/sft4j" kernel install --prefix "$ROOT/build/jupyter" --name sft4j-test
-/usr/bin/python3 -m unittest discover -s "$ROOT/tests/jupyter" -p 'test_*.py' -v
+/usr/bin/python3 -m unittest discover -s "$ROOT/tests/jupyter" -p 'test_*.py' -v "$@"

@@ -182,7 +182,9 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_sdpa(JNIEnv* env, jclass, jl
                                                         jint outDtype) {
   SFT4J_TRY
   std::optional<at::Tensor> m;
-  if (mask != 0) m = as(tensor(mask), dtype);
+  // fp32's lowest (the "blocked" value, as transformers' finfo.min) overflows to -inf in 16 bits: a query with every
+  // key blocked (padding inside a sliding window) would get no finite score; keep the type's lowest finite instead
+  if (mask != 0) m = dtype < 0 ? tensor(mask) : at::nan_to_num(as(tensor(mask), dtype));
   at::Tensor out = at::scaled_dot_product_attention(as(tensor(q), dtype), as(tensor(k), dtype), as(tensor(v), dtype),
                                                     m, 0.0, causal, scale, gqa);
   return handle(as(out, outDtype));
@@ -357,13 +359,66 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_mulAll(JNIEnv* env, jclass, j
   SFT4J_CATCH()
 }
 
-// Rotary embedding x * cos + rotate_half(x) * sin in the input's dtype, as transformers' apply_rotary_pos_emb.
+// Rotary embedding x * cos + rotate_half(x) * sin in the input's dtype, as transformers' apply_rotary_pos_emb; when
+// cos is narrower than x (Phi-3's partial_rotary_factor) only x's leading dimensions rotate and the rest pass through.
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_rope(JNIEnv* env, jclass, jlong x, jlong cos, jlong sin) {
   SFT4J_TRY
-  const at::Tensor& t = tensor(x);
-  int64_t half = t.size(-1) / 2;
+  const at::Tensor& all = tensor(x);
+  int64_t rotary = tensor(cos).size(-1);
+  at::Tensor t = rotary < all.size(-1) ? all.narrow(-1, 0, rotary) : all;
+  int64_t half = rotary / 2;
   at::Tensor rotated = at::cat({-t.narrow(-1, half, half), t.narrow(-1, 0, half)}, -1);
-  return handle(t * tensor(cos) + rotated * tensor(sin));
+  at::Tensor out = t * tensor(cos) + rotated * tensor(sin);
+  if (rotary < all.size(-1)) out = at::cat({out, all.narrow(-1, rotary, all.size(-1) - rotary)}, -1);
+  return handle(out);
+  SFT4J_CATCH(0)
+}
+
+// ---- model families beyond Llama (Gemma, Phi-3) ----
+
+// gelu(gate, approximate='tanh') * up: Gemma's GeGLU (transformers' gelu_pytorch_tanh).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_geluTanhMul(JNIEnv* env, jclass, jlong gate, jlong up) {
+  SFT4J_TRY
+  return handle(at::gelu(tensor(gate), "tanh") * tensor(up));
+  SFT4J_CATCH(0)
+}
+
+// Gemma's RMSNorm: x / sqrt(mean(x^2) + eps) * (1 + w), computed in fp32 and returned in x's dtype, as
+// Gemma3RMSNorm does (1 + w is formed in fp32, not in a bf16 weight's precision).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_rmsNormPlusOne(JNIEnv* env, jclass, jlong x, jlong weight,
+                                                                  jdouble eps) {
+  SFT4J_TRY
+  const at::Tensor& t = tensor(x);
+  at::Tensor scale = tensor(weight).to(at::kFloat) + 1.0;
+  return handle(at::rms_norm(t.to(at::kFloat), {t.size(-1)}, scale, eps).to(t.scalar_type()));
+  SFT4J_CATCH(0)
+}
+
+// Attention with Gemma 2's soft-capped scores, as transformers' eager attention computes it (SDPA has no cap): scores
+// q k^T * scale, then cap * tanh(s / cap), plus the additive mask, softmax in fp32 back to q's dtype, times v. Key and
+// value heads are repeated for grouped queries; inputs cast to dtype first, the result to outDtype (-1: as is).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_softcappedAttention(JNIEnv* env, jclass, jlong q, jlong k, jlong v,
+                                                                       jlong mask, jdouble scale, jint kvGroups,
+                                                                       jdouble cap, jint dtype, jint outDtype) {
+  SFT4J_TRY
+  at::Tensor qq = as(tensor(q), dtype);
+  at::Tensor kk = as(tensor(k), dtype);
+  at::Tensor vv = as(tensor(v), dtype);
+  if (kvGroups > 1) {
+    kk = kk.repeat_interleave(kvGroups, 1);
+    vv = vv.repeat_interleave(kvGroups, 1);
+  }
+  at::Tensor scores = at::tanh(at::matmul(qq, kk.transpose(-2, -1)) * scale / cap) * cap;
+  scores = scores + (dtype < 0 ? tensor(mask) : at::nan_to_num(as(tensor(mask), dtype)));
+  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(qq.scalar_type());
+  return handle(as(at::matmul(probs, vv), outDtype));
+  SFT4J_CATCH(0)
+}
+
+// cap * tanh(x / cap): Gemma's logit soft-capping, in x's dtype.
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_softcap(JNIEnv* env, jclass, jlong x, jdouble cap) {
+  SFT4J_TRY
+  return handle(at::tanh(tensor(x) / cap) * cap);
   SFT4J_CATCH(0)
 }
 

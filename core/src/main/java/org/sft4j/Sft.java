@@ -3,15 +3,18 @@ package org.sft4j;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.base.JsonFiles;
 import org.sft4j.config.SftConfig;
 import org.sft4j.data.DataPipeline;
 import org.sft4j.eval.EvalListener;
 import org.sft4j.eval.Evaluator;
 import org.sft4j.hub.HubClient;
+import org.sft4j.model.ArchitectureCheck;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.io.StDType;
+import org.sft4j.train.Checkpointer;
 import org.sft4j.train.Stoppable;
 import org.sft4j.train.TrainListener;
 import org.sft4j.train.TrainResult;
@@ -38,9 +41,14 @@ public final class Sft {
 
     private Sft() {}
 
-    /** Step 1: tokenize, mask, split and write the data (reused when nothing changed). */
+    /**
+     * Step 1: tokenize, mask, split and write the data (reused when nothing changed). The model's config.json is read
+     * first: an architecture sft4j does not implement fails before the data is touched.
+     */
     public static DataPipeline.Prepared data(SftConfig cfg, Consumer<DataPipeline.Progress> progress) throws IOException {
-        return DataPipeline.prepare(cfg, HubClient.fromEnvironment(), progress);
+        HubClient hub = HubClient.fromEnvironment();
+        ArchitectureCheck.run(cfg.model(), hub);
+        return DataPipeline.prepare(cfg, hub, progress);
     }
 
     /**
@@ -53,9 +61,34 @@ public final class Sft {
         return TrainSetup.run(cfg, HubClient.fromEnvironment(), listeners, started == null ? t -> { } : started);
     }
 
-    /** Step 3: evaluate the base model and the checkpoints on the test split. */
+    /** Step 3: evaluate the base model and the checkpoints on the test split (the model's architecture checked first). */
     public static Evaluator.Result eval(SftConfig cfg, EvalListener listener) throws IOException {
-        return Evaluator.run(cfg, HubClient.fromEnvironment(), listener);
+        HubClient hub = HubClient.fromEnvironment();
+        ArchitectureCheck.run(cfg.model(), hub);
+        return Evaluator.run(cfg, hub, listener);
+    }
+
+    /** The newest checkpoint the job's training wrote in output_dir (a full model, or a LoRA adapter). */
+    public static Path latestCheckpoint(SftConfig cfg) throws IOException {
+        if (cfg.train().outputDir() == null) {
+            throw new org.sft4j.base.UserError("output_dir is not set: there is no training run to take a checkpoint from");
+        }
+        Path out = Path.of(cfg.train().outputDir());
+        List<Path> all = Checkpointer.list(out);
+        if (all.isEmpty()) {
+            throw new IOException(out + " has no checkpoint yet: train first");
+        }
+        return all.get(all.size() - 1);
+    }
+
+    /**
+     * Folds a LoRA adapter into its base model and writes a plain Hugging Face checkpoint to {@code out}
+     * ({@code saveDtype} as the save_dtype key: auto, float32, bfloat16, float16), checking on a probe that the
+     * merged model's logits are base+adapter's.
+     */
+    public static org.sft4j.export.MergedAdapter mergeAdapter(Path base, Path adapter, Path out, String saveDtype)
+            throws IOException {
+        return org.sft4j.export.MergedAdapter.write(base, adapter, out, saveDtype);
     }
 
     /**
@@ -64,10 +97,14 @@ public final class Sft {
      */
     public static Path initModel(Path configJson, Map<String, Object> overrides, Path tokenizerDir, Path out, long seed)
             throws IOException {
-        ObjectNode raw = (ObjectNode) JSON.readTree(configJson.toFile());
+        ObjectNode raw = (ObjectNode) JsonFiles.read(configJson);
         overrides.forEach((k, v) -> raw.set(k, JSON.valueToTree(v)));
-        if (overrides.containsKey("hidden_size") || overrides.containsKey("num_attention_heads")) {
+        if ((overrides.containsKey("hidden_size") || overrides.containsKey("num_attention_heads"))
+                && !overrides.containsKey("head_dim")) {
             raw.remove("head_dim");   // derived again from the new width
+        }
+        if (overrides.containsKey("num_hidden_layers") && !overrides.containsKey("layer_types")) {
+            raw.remove("layer_types");   // derived again for the new depth, as transformers does when it is absent
         }
         raw.put("torch_dtype", "float32");
         ModelConfig cfg = ModelConfig.fromJson(raw);

@@ -49,4 +49,37 @@ class ExportTest {
         SftConfig orig = cfg.with("tokenized_path", tmp.resolve("o").toString());
         assertEquals(DataPipeline.prepare(orig, NO_HUB, null).preview().get(0).text(), p.preview().get(0).text());
     }
+
+    @Test
+    void reasoningGoesInlineAsTheThinkBlockAndEnableThinkingIsWritten(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("chat.jsonl");
+        Files.writeString(data, """
+                {"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4", "reasoning_content": "Two plus two.\\nThat is four.\\n"}]}
+                {"messages": [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."}]}
+                """);
+        SftConfig cfg = SftConfig.of(Map.of("model_name_or_path", Shared.tokenizer("qwen3-hybrid").toString(),
+                "dataset", data.toString(), "enable_thinking", "auto", "tokenized_path", tmp.resolve("o").toString()));
+        Path out = tmp.resolve("lf");
+        assertEquals(2, LlamaFactoryExport.write(cfg, out, NO_HUB));
+        java.util.List<String> rows = Files.readAllLines(out.resolve("sft4j_export.jsonl"));
+        assertEquals("<think>\nTwo plus two.\nThat is four.\n</think>\n\n4",
+                new ObjectMapper().readTree(rows.get(0)).at("/messages/1/content").asText());
+        assertEquals("Blue.", new ObjectMapper().readTree(rows.get(1)).at("/messages/1/content").asText());
+        JsonNode y = new ObjectMapper(new YAMLFactory()).readTree(out.resolve("train.yaml").toFile());
+        assertTrue(y.has("enable_thinking") && y.get("enable_thinking").isNull(), "auto is LLaMA-Factory's None");
+        LlamaFactoryExport.write(cfg.with("enable_thinking", "false"), tmp.resolve("lf2"), NO_HUB);
+        assertEquals(false, new ObjectMapper(new YAMLFactory()).readTree(tmp.resolve("lf2/train.yaml").toFile())
+                .get("enable_thinking").asBoolean(true));
+        // Qwen3's template renders the exported inline block exactly as it rendered reasoning_content
+        SftConfig back = cfg.with("dataset", "sft4j_export").with("dataset_dir", out.toString())
+                .with("tokenized_path", tmp.resolve("d").toString());
+        DataPipeline.Prepared exported = DataPipeline.prepare(back, NO_HUB, null);
+        DataPipeline.Prepared original = DataPipeline.prepare(cfg, NO_HUB, null);
+        for (int i = 0; i < 2; i++) {
+            assertEquals(original.preview().get(i).text(), exported.preview().get(i).text());
+            assertEquals(java.util.Arrays.toString(original.preview().get(i).labels()),
+                    java.util.Arrays.toString(exported.preview().get(i).labels()), "the same tokens supervised");
+        }
+        assertTrue(original.preview().get(0).text().contains("<think>\nTwo plus two.\nThat is four.\n</think>\n\n4"));
+    }
 }

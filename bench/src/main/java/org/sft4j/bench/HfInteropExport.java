@@ -5,6 +5,9 @@ import ai.djl.ndarray.NDManager;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.ModelInputs;
+import org.sft4j.model.Parameter;
+import org.sft4j.model.lora.LoraConfig;
+import ai.djl.ndarray.types.DataType;
 import org.sft4j.model.io.NamedTensor;
 import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
@@ -20,9 +23,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Saves the fixture models with sft4j (fp32 and bf16, and the LoRA fixture merged), reloads each saved
- * directory, and writes the logits sft4j computes from it beside it, for {@code bench/gpu/hf_interop.py}
- * to load the same directories with transformers and compare.
+ * Saves the fixture models of every family with sft4j (fp32 and bf16; the LoRA fixture merged into llama; an adapter
+ * with non-zero B merged into each of qwen3, gemma3 and phi3, on every projection, Phi-3's fused ones included),
+ * reloads each saved directory, and writes the logits sft4j computes from it beside it, for
+ * {@code bench/gpu/hf_interop.py} to load the same directories with transformers and compare.
  *
  * <pre>java ... org.sft4j.bench.HfInteropExport FIXTURES_MODELS_DIR OUT_DIR</pre>
  */
@@ -31,7 +35,7 @@ public final class HfInteropExport {
     public static void main(String[] args) throws Exception {
         Path models = Path.of(args[0]);
         Path out = Files.createDirectories(Path.of(args[1]));
-        for (String name : List.of("llama", "qwen2", "mistral", "llama3-rope")) {
+        for (String name : GpuParity.FAMILIES) {
             for (StDType type : List.of(StDType.F32, StDType.BF16)) {
                 try (Decoder m = Decoder.load(models.resolve(name), Device.cpu())) {
                     String saved = name + "-" + type.name().toLowerCase();
@@ -46,7 +50,39 @@ public final class HfInteropExport {
             ModelFiles.saveModel(m, out.resolve("llama-lora-merged"), StDType.F32, models.resolve("llama"), ModelFiles.DEFAULT_SHARD_BYTES);
             writeLogits(out.resolve("llama-lora-merged"), models.resolve("llama"), out.resolve("llama-lora-merged.logits.safetensors"));
         }
+        for (String name : List.of("qwen3", "gemma3", "phi3")) {
+            try (Decoder m = Decoder.load(models.resolve(name), Device.cpu())) {
+                m.addLora(new LoraConfig(4, 8, 0, List.of("all")), 17);
+                randomB(m);
+                m.mergeLora();
+                String saved = name + "-lora-merged";
+                ModelFiles.saveModel(m, out.resolve(saved), StDType.F32, models.resolve(name), ModelFiles.DEFAULT_SHARD_BYTES);
+                writeLogits(out.resolve(saved), models.resolve(name), out.resolve(saved + ".logits.safetensors"));
+            }
+        }
+        Path gemma2 = GpuParity.gemma2Models(models).resolve("gemma2");
+        if (Files.isDirectory(gemma2)) {   // the repository's own fixture (soft-capping)
+            try (Decoder m = Decoder.load(gemma2, Device.cpu())) {
+                ModelFiles.saveModel(m, out.resolve("gemma2-f32"), StDType.F32, gemma2, ModelFiles.DEFAULT_SHARD_BYTES);
+                writeLogits(out.resolve("gemma2-f32"), gemma2, out.resolve("gemma2-f32.logits.safetensors"));
+            }
+        }
         System.out.println("wrote " + out);
+    }
+
+    /** Gives every adapter a non-zero B, so that merging changes the weights. */
+    private static void randomB(Decoder m) {
+        boolean was = Tensors.gradMode(false);
+        try {
+            for (Parameter p : m.loraParameters()) {
+                if (p.name().contains("lora_B")) {
+                    Tensors.copyInto(p.array(), p.array().getManager().randomNormal(0, 0.05f, p.array().getShape(),
+                            DataType.FLOAT32));
+                }
+            }
+        } finally {
+            Tensors.gradMode(was);
+        }
     }
 
     /** Reloads {@code saved} and writes its logits on the fixture's inputs (and the inputs) to {@code file}. */

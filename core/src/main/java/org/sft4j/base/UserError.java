@@ -33,12 +33,16 @@ public class UserError extends IllegalArgumentException {
 
     /**
      * What to show the user: a {@link UserError}'s message says it all (its cause, often a library's exception, is
-     * for debugging); an I/O failure's message gets its causes' messages when they add something.
+     * for debugging); an I/O failure's message gets its causes' messages when they add something and come from sft4j
+     * or the JDK (a library's own wording, such as Jackson's "Source: REDACTED", stays out). No class names.
      */
     public static String describe(Throwable e) {
-        StringBuilder sb = new StringBuilder(message(e));
-        for (Throwable c = e instanceof UserError ? null : e.getCause(); c != null; c = c.getCause()) {
-            if (c.getMessage() != null && !sb.toString().contains(c.getMessage())) {
+        Throwable shown = e instanceof UncheckedIOException && e.getCause() != null ? e.getCause() : e;
+        StringBuilder sb = new StringBuilder(message(shown));
+        for (Throwable c = shown instanceof UserError ? null : shown.getCause(); c != null; c = c.getCause()) {
+            String name = c.getClass().getName();
+            boolean ours = name.startsWith("org.sft4j.") || name.startsWith("java.");
+            if (ours && c.getMessage() != null && !sb.toString().contains(c.getMessage())) {
                 sb.append("\n  caused by: ").append(c.getMessage());
             }
         }
@@ -53,6 +57,6 @@ public class UserError extends IllegalArgumentException {
         if (e instanceof java.nio.file.AccessDeniedException ad) {
             return "permission denied: " + ad.getFile();
         }
-        return String.valueOf(e.getMessage());
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 }

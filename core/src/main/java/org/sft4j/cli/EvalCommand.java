@@ -22,6 +22,11 @@ final class EvalCommand implements Callable<Integer> {
             public void onModelStart(String name, int index, int models) {
                 System.out.printf("[%d/%d] %s%n", index + 1, models, name);
             }
+
+            @Override
+            public void onWarning(String message) {
+                System.err.println("warning: " + message);
+            }
         });
         System.out.printf("%-18s %6s %9s %10s %7s %7s%n", "model", "step", "val_loss", "perplexity", "BLEU", "chrF");
         for (Scorecard c : r.cards()) {

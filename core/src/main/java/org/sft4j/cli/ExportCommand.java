@@ -17,8 +17,8 @@ final class ExportCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FORMAT", description = "llamafactory")
     String format;
 
-    @Parameters(index = "1", paramLabel = "CONFIG.yaml", description = "The job's config.")
-    Path config;
+    @Parameters(index = "1..*", paramLabel = "CONFIG.yaml", description = "The job's config, then any --key value overrides.")
+    java.util.List<String> args = new java.util.ArrayList<>();
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config key (repeatable).")
     java.util.Map<String, String> overrides = new java.util.LinkedHashMap<>();
@@ -31,7 +31,7 @@ final class ExportCommand implements Callable<Integer> {
         if (!format.equals("llamafactory")) {
             throw new UserError("unknown export format '" + format + "'; supported: llamafactory");
         }
-        long n = LlamaFactoryExport.write(org.sft4j.config.SftConfig.read(config).withAll(overrides), out, HubClient.fromEnvironment());
+        long n = LlamaFactoryExport.write(ConfigOptions.load(args, overrides), out, HubClient.fromEnvironment());
         System.out.println("wrote " + n + " examples and train.yaml to " + out + "; run: FORCE_TORCHRUN=1 llamafactory-cli train "
                 + out.resolve("train.yaml"));
         return 0;

@@ -1,7 +1,10 @@
 package org.sft4j.cli;
 
 import ai.djl.Device;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.base.JsonFiles;
+import org.sft4j.base.UserError;
+import org.sft4j.config.ModelArgs;
+import org.sft4j.eval.GenerationLimits;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.GenerationOptions;
 import org.sft4j.model.Generator;
@@ -16,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 @Command(name = "generate", description = "Continue a prompt with a model (the same generation code as eval).")
@@ -64,6 +68,12 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!ModelArgs.isDevice(device)) {
+            throw new UserError("--device: '" + device + "' is not a device: use auto, cpu, gpu or gpu:N");
+        }
+        if (maxNewTokens < 1) {
+            throw new UserError("--max-new-tokens must be at least 1, got " + maxNewTokens);
+        }
         boolean sample = temperature != null && !greedy;
         Tokenizer tok = prompt.text != null || !printIds ? Tokenizer.load(modelDir) : null;
         try (Decoder model = Decoder.load(modelDir, Engines.device(device))) {
@@ -71,10 +81,20 @@ final class GenerateCommand implements Callable<Integer> {
                 ModelFiles.loadAdapter(model, adapter);
             }
             int[] ids = prompt.ids != null ? prompt.ids : tok.ids(prompt.text);
+            if (ids.length == 0) {
+                throw new UserError("the prompt is empty: give --prompt text or --prompt-ids");
+            }
+            Optional<String> outside = GenerationLimits.idOutsideVocabulary(ids, model.config(), modelDir.toString());
+            if (outside.isPresent()) {
+                throw new UserError((prompt.ids != null ? "--prompt-ids: " : "--prompt: ") + outside.get()
+                        + (prompt.ids != null ? "" : ": the tokenizer and the model do not belong together"));
+            }
+            GenerationLimits.pastPositions(ids.length, maxNewTokens, model.config())
+                    .ifPresent(w -> System.err.println("warning: " + w));
             int[] eos = model.config().eosTokenIds();
             Path gen = modelDir.resolve("generation_config.json");
             if (Files.exists(gen)) {
-                eos = org.sft4j.model.TokenIds.of(new ObjectMapper().readTree(gen.toFile()).path("eos_token_id"));
+                eos = org.sft4j.model.TokenIds.of(JsonFiles.read(gen).path("eos_token_id"));
             }
             GenerationOptions opt = new GenerationOptions(maxNewTokens, !sample, sample ? temperature : 1.0, topP, seed, eos,
                     eos.length > 0 ? eos[0] : 0, !noCache);

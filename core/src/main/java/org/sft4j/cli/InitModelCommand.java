@@ -1,6 +1,7 @@
 package org.sft4j.cli;
 
 import org.sft4j.Sft;
+import org.sft4j.base.UserError;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -25,11 +26,18 @@ final class InitModelCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override config.json keys, e.g. hidden_size=256.")
-    Map<String, Long> overrides = new LinkedHashMap<>();
+    Map<String, String> overrides = new LinkedHashMap<>();
 
     @Override
     public Integer call() throws Exception {
-        Map<String, Object> o = new LinkedHashMap<>(overrides);
+        Map<String, Object> o = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            try {
+                o.put(e.getKey(), Long.parseLong(e.getValue().strip()));
+            } catch (NumberFormatException nf) {
+                throw new UserError("--set " + e.getKey() + "=" + e.getValue() + ": a whole number is expected");
+            }
+        }
         System.out.println("wrote " + Sft.initModel(config, o, tokenizer, out, seed));
         return 0;
     }

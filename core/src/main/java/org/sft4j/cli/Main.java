@@ -8,8 +8,12 @@ import java.util.Map;
 
 /** {@code sft4j <command>}: the command line over the same core as the notebook magics. */
 @Command(name = "sft4j", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
+        scope = CommandLine.ScopeType.INHERIT, // every subcommand has --help and --version too
         description = "Supervised fine-tuning of LLMs, in Java.")
 public final class Main {
+
+    /** The commands that read a CONFIG.yaml and take any config key as a flag. */
+    private static final java.util.Set<String> TAKE_CONFIG = java.util.Set.of("data", "train", "eval", "export");
 
     /** The subcommands by name, in the order help lists them. */
     static final Map<String, Class<?>> COMMANDS = new LinkedHashMap<>();
@@ -28,14 +32,23 @@ public final class Main {
     /** Runs a command line and returns its exit code (used by tests). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        cl.addSubcommand("help", new CommandLine.HelpCommand());
         // a named command is the only one picocli builds: introspecting all of them (and loading the model
         // and data classes they reference) costs more than a whole `sft4j bleu` run
-        Class<?> only = args.length > 0 ? COMMANDS.get(args[0]) : null;
+        int named = args.length > 1 && args[0].equals("help") ? 1 : 0;
+        Class<?> only = args.length > named ? COMMANDS.get(args[named]) : null;
         for (Map.Entry<String, Class<?>> e : COMMANDS.entrySet()) {
             if (only == null || only == e.getValue()) {
                 cl.addSubcommand(e.getKey(), e.getValue());
             }
         }
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            if (TAKE_CONFIG.contains(sub.getCommandName())) {
+                sub.getCommandSpec().usageMessage().footer(ConfigOptions.KEYS_FOOTER + ConfigOptions.keyList());
+            }
+        }
+        // config keys are not declared options: `--learning_rate 1e-4` reaches ConfigOptions as two arguments
+        cl.setUnmatchedOptionsArePositionalParams(true);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> Failures.report(ex, cmd.getCommandName(), cmd.getErr()));
         return cl.execute(args);
     }

@@ -2,6 +2,7 @@ package org.sft4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.base.JsonFiles;
 import org.sft4j.base.UserError;
 import org.sft4j.format.Message;
 import org.sft4j.template.ChatTemplate;
@@ -51,7 +52,7 @@ final class TemplateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JsonNode arr = TokenizerConfig.json(messages);
+        JsonNode arr = JsonFiles.read(messages);
         if (!arr.isArray()) {
             throw new UserError(messages + ": expected a JSON array of {role, content} messages");
         }

@@ -62,9 +62,6 @@ public record DataArgs(String dataset, String datasetDir, String evalDataset, St
         translationTemplate = translationTemplate == null ? DEFAULT_TRANSLATION_TEMPLATE : translationTemplate;
         bidirectional = bidirectional != null && bidirectional;
         seed = seed == null ? 42L : seed;
-        if (cutoffLen <= 0) {
-            throw new IllegalArgumentException("cutoff_len must be positive, got " + cutoffLen);
-        }
         if (packing && maxNumTokens != null && maxNumTokens < cutoffLen) {
             throw new IllegalArgumentException("max_num_tokens (" + maxNumTokens + ") must be >= cutoff_len (" + cutoffLen
                     + ") when packing, or some examples could never be placed");

@@ -44,6 +44,11 @@ public record ModelArgs(String modelNameOrPath, String tokenizerNameOrPath, Stri
         device = device == null ? "auto" : device;
     }
 
+    /** Whether {@code name} is a device sft4j runs on: auto, cpu, gpu or gpu:N. */
+    public static boolean isDevice(String name) {
+        return name.matches("auto|cpu|gpu(:\\d+)?");
+    }
+
     public List<String> loraTargets() {
         return Arrays.stream(loraTarget.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     }

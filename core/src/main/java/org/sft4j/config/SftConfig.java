@@ -51,19 +51,24 @@ public final class SftConfig {
             "predict_with_generate", "load_best_model_at_end", "metric_for_best_model", "push_to_hub", "hub_model_id",
             "print_param_status", "upcast_layernorm", "tokenized_path_overwrite", "cache_dir", "dataloader_pin_memory");
 
-    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);   // max_steps: 2.5 is an error, not 2
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);   // a key set twice is a mistake
     private static final Set<String> KNOWN = known();
 
     private final Map<String, Object> values;
+    /** Where each key was set (a file, a cell, a flag), to name it in errors. */
+    private final Map<String, String> origins;
     private final List<String> warnings;
     private final ModelArgs model;
     private final DataArgs data;
     private final TrainArgs train;
     private final EvalArgs eval;
 
-    private SftConfig(Map<String, Object> values, List<String> warnings) {
+    private SftConfig(Map<String, Object> values, Map<String, String> origins, List<String> warnings) {
         this.values = Collections.unmodifiableMap(values);
+        this.origins = Map.copyOf(origins);
         this.warnings = List.copyOf(warnings);
         try {
             this.model = JSON.convertValue(values, ModelArgs.class);
@@ -71,11 +76,11 @@ public final class SftConfig {
             this.train = JSON.convertValue(values, TrainArgs.class);
             this.eval = JSON.convertValue(values, EvalArgs.class);
         } catch (IllegalArgumentException e) {
-            Throwable root = e;
-            while (root.getCause() != null) {
-                root = root.getCause();
-            }
-            throw new UserError("config: " + root.getMessage(), e);
+            throw ConfigErrors.conversion(e, values, this.origins);
+        }
+        List<ConfigChecks.Problem> problems = ConfigChecks.find(model, data, train, eval, values.keySet());
+        if (!problems.isEmpty()) {
+            throw ConfigErrors.invalid(problems, this.origins);
         }
     }
 
@@ -87,9 +92,10 @@ public final class SftConfig {
     /** A config from flat key/values (magic flags, Java maps); values may be strings. */
     public static SftConfig of(Map<String, ?> raw) {
         Map<String, Object> values = new LinkedHashMap<>();
+        Map<String, String> origins = new LinkedHashMap<>();
         List<String> warnings = new ArrayList<>();
-        raw.forEach((k, v) -> put(values, warnings, k, v, "config"));
-        return new SftConfig(values, warnings);
+        raw.forEach((k, v) -> put(values, origins, warnings, k, v, "config"));
+        return new SftConfig(values, origins, warnings);
     }
 
     /** Reads a YAML (or JSON) file such as LLaMA-Factory's training YAMLs. */
@@ -97,7 +103,11 @@ public final class SftConfig {
         if (!Files.exists(file)) {
             throw new UserError("config file " + file + " does not exist");
         }
-        return parse(Files.readString(file), file.toString());
+        String text = Files.readString(file);
+        if (text.isBlank()) {
+            throw new IOException(file + ": the config file is empty");
+        }
+        return parse(text, file.toString());
     }
 
     /** Parses YAML text (a {@code %%sft.train} cell body); {@code where} names it in errors. */
@@ -106,7 +116,7 @@ public final class SftConfig {
         try {
             root = YAML.readTree(yaml);
         } catch (IOException e) {
-            throw new UserError(where + ": not valid YAML: " + e.getMessage(), e);
+            throw new UserError(yamlError(where, e), e);
         }
         if (root == null || root.isMissingNode() || root.isNull()) {
             return defaults();
@@ -115,16 +125,30 @@ public final class SftConfig {
             throw new UserError(where + ": the config must be a mapping of keys to values");
         }
         Map<String, Object> values = new LinkedHashMap<>();
+        Map<String, String> origins = new LinkedHashMap<>();
         List<String> warnings = new ArrayList<>();
-        root.fields().forEachRemaining(e -> put(values, warnings, e.getKey(), JSON.convertValue(e.getValue(), Object.class), where));
-        try {
-            return new SftConfig(values, warnings);
-        } catch (UserError e) {
-            throw new UserError(where + ": " + e.getMessage(), e);
-        }
+        root.fields().forEachRemaining(e -> put(values, origins, warnings, e.getKey(),
+                JSON.convertValue(e.getValue(), Object.class), where));
+        return new SftConfig(values, origins, warnings);
     }
 
-    private static void put(Map<String, Object> values, List<String> warnings, String key, Object value, String where) {
+    /** "FILE:LINE:COLUMN: not valid YAML: what", without the parser's "Source: (StringReader)" lines. */
+    private static String yamlError(String where, IOException e) {
+        if (!(e instanceof com.fasterxml.jackson.core.JsonProcessingException p)) {
+            return where + ": not valid YAML: " + e.getMessage();
+        }
+        var l = p.getLocation();
+        String what = p.getOriginalMessage().replaceAll("\\s+", " ")
+                .replaceAll(" in 'reader', line \\d+, column \\d+:.*?\\^", "").strip();
+        if (what.startsWith("Duplicate field")) {
+            what = "a key is set twice: " + what.substring(what.indexOf('\'')).replace("'", "") + " (keep one)";
+        }
+        return where + (l != null && l.getLineNr() > 0 ? ":" + l.getLineNr() + ":" + l.getColumnNr() : "") + ": not valid YAML: "
+                + what;
+    }
+
+    private static void put(Map<String, Object> values, Map<String, String> origins, List<String> warnings, String key,
+                            Object value, String where) {
         String k = key.replace('-', '_');
         if (NOT_APPLICABLE.contains(k)) {
             warnings.add(where + ": key '" + k + "' does not apply to sft4j and is ignored");
@@ -141,6 +165,7 @@ public final class SftConfig {
             value = "auto";   // LLaMA-Factory's enable_thinking: null, kept apart from a key left out (true)
         }
         values.put(k, value);
+        origins.put(k, where);
     }
 
     private static String suggestion(String k) {
@@ -204,22 +229,61 @@ public final class SftConfig {
         return Collections.unmodifiableSet(KNOWN);
     }
 
-    /** A copy with {@code key} set (aliases and validation as when reading). */
+    /** A copy with {@code key} set (aliases and validation as when reading); a null value is YAML's null. */
     public SftConfig with(String key, Object value) {
-        Map<String, Object> next = new LinkedHashMap<>(values);
-        List<String> w = new ArrayList<>(warnings);
-        put(next, w, key, value, "config");
-        return new SftConfig(next, w);
+        return withAll(Collections.singletonMap(key, value), "config");   // Map.of refuses null (enable_thinking: null)
     }
 
     /** A copy with every entry of {@code overrides} set. */
     public SftConfig withAll(Map<String, ?> overrides) {
-        SftConfig c = this;
-        for (Map.Entry<String, ?> e : overrides.entrySet()) {
-            c = c.with(e.getKey(), e.getValue());
-        }
-        return c;
+        return withAll(overrides, "config");
     }
+
+    /** A copy with command-line or magic flags set; errors name the flag ({@code --learning_rate}). */
+    public SftConfig withFlags(Map<String, ?> flags) {
+        return withAll(flags, null);
+    }
+
+    /** A copy with every entry set at once (checked together), {@code where} naming them in errors (null: as a flag). */
+    public SftConfig withAll(Map<String, ?> overrides, String where) {
+        if (overrides.isEmpty()) {
+            return this;
+        }
+        Map<String, Object> next = new LinkedHashMap<>(values);
+        Map<String, String> o = new LinkedHashMap<>(origins);
+        List<String> w = new ArrayList<>(warnings);
+        overrides.forEach((k, v) -> put(next, o, w, k, v, where != null ? where : "--" + k.replace('-', '_')));
+        return new SftConfig(next, o, w);
+    }
+
+    /**
+     * The same job at smoke size, for a run that only checks that everything works (the notebooks under the test
+     * suite's {@code SFT4J_SMOKE}): at most 600 examples, 12 steps with a checkpoint and a validation every 6,
+     * 12 test examples of at most 48 new tokens, a held-out count of at most 40, and {@code -smoke} after output_dir so a
+     * real run's files are left alone. Applying it twice changes nothing more.
+     */
+    public SftConfig smoke() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        int steps = train.maxSteps() > 0 ? Math.min(train.maxSteps(), SMOKE_STEPS) : SMOKE_STEPS;
+        s.put("max_samples", data.maxSamples() == null ? 600 : Math.min(data.maxSamples(), 600));
+        if (data.valSize() >= 1) {
+            s.put("val_size", Math.min(data.valSize(), 40));
+        }
+        s.put("max_steps", steps);
+        s.put("save_steps", Math.max(1, steps / 2));
+        if (train.validateEveryNSteps() > 0) {
+            s.put("validate_every_n_steps", Math.max(1, steps / 2));
+        }
+        s.put("warmup_steps", Math.min(train.warmupSteps(), 2));
+        s.put("eval_max_samples", eval.evalMaxSamples() == null ? 12 : Math.min(eval.evalMaxSamples(), 12));
+        s.put("max_new_tokens", Math.min(eval.maxNewTokens(), 48));   // long enough to show what a base model rambles
+        if (train.outputDir() != null && !train.outputDir().endsWith("-smoke")) {
+            s.put("output_dir", train.outputDir() + "-smoke");
+        }
+        return withAll(s, "SFT4J_SMOKE");
+    }
+
+    private static final int SMOKE_STEPS = 12;
 
     public Map<String, Object> values() {
         return values;

@@ -104,12 +104,6 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         nodeRank = def(nodeRank, 0);
         masterAddr = masterAddr == null ? "127.0.0.1" : masterAddr;
         masterPort = def(masterPort, 29500);
-        if (gradientAccumulationSteps < 1 || perDeviceTrainBatchSize < 1) {
-            throw new UserError("per_device_train_batch_size and gradient_accumulation_steps must be >= 1");
-        }
-        if (warmupRatio < 0 || warmupRatio >= 1) {
-            throw new UserError("warmup_ratio must be in [0, 1), got " + warmupRatio);
-        }
     }
 
     /**

@@ -98,24 +98,25 @@ public final class DataPipeline {
             LengthPolicy policy = new LengthPolicy(args.cutoffLen(), args.overlong(), args.minSeqLen());
             DataReport report = new DataReport();
             report.cutoffLen = args.cutoffLen();
+            report.overlong = args.overlong();
             report.template = template.name();
             report.tokenizer = tok.file().toString();
             int[] endIds = template.endOfTurnTokens().stream().map(tok::tokenId).filter(OptionalInt::isPresent)
                     .mapToInt(OptionalInt::getAsInt).toArray();
             List<Preview> preview = new ArrayList<>();
-            double valFraction = eval.isEmpty() ? valFraction(args, train, hub) : 0;
             try (TokenizedWriter trainOut = new TokenizedWriter(out.resolve("train.parquet"));
                  TokenizedWriter valOut = new TokenizedWriter(out.resolve("val.parquet"))) {
                 Sink sink = new Sink(encoder, policy, tok, report, preview, endIds, progress);
-                sink.run(train, args, hub, e -> splitOf(e.id(), args.seed()) < valFraction ? valOut : trainOut);
+                ValSplit split = new ValSplit(eval.isEmpty() ? args.valSize() : 0, args.seed(), trainOut, valOut);
+                sink.run(train, args, hub, split::accept);
+                split.finish();
                 if (!eval.isEmpty()) {
-                    sink.run(eval, args, hub, e -> valOut);
+                    sink.run(eval, args, hub, valOut::write);
                 }
                 report.train = trainOut.rows();
                 report.val = valOut.rows();
                 if (report.train == 0) {
-                    throw new DataException(train.get(0).location(), "no training example survived: " + report.dropped
-                            + (report.skippedRows.isEmpty() ? "" : "; first skipped row: " + report.skippedRows.get(0)));
+                    throw new DataException(train.get(0).location(), NothingKept.explain(report, args));
                 }
                 trainOut.commit();
                 valOut.commit();
@@ -131,6 +132,12 @@ public final class DataPipeline {
             writeJson(manifest, m);
             return new Prepared(out, out.resolve("train.parquet"), out.resolve("val.parquet"), report, preview, false);
         }
+    }
+
+    /** Where a kept example goes: a split, or the validation file. */
+    @FunctionalInterface
+    private interface Route {
+        void accept(EncodedExample e) throws IOException;
     }
 
     /** Streams examples through render -> tokenize -> mask -> policy into the writer chosen per example. */
@@ -159,33 +166,34 @@ public final class DataPipeline {
 
         /**
          * A chunk read and rendered ahead of tokenization: its sequences, the drops, the examples rendered, those
-         * split into one sequence per turn and those whose reasoning {@code enable_thinking: false} removed.
+         * split into one sequence per turn, those whose reasoning {@code enable_thinking: false} removed, and the rows
+         * the template refused (under {@code on_error: skip}).
          */
         private record Rendered(List<Sequence> sequences, List<DropReason> drops, int examples, int splitByTurn,
-                                int reasoningRemoved) {}
+                                int reasoningRemoved, List<String> refused) {}
 
-        private static final Rendered END = new Rendered(List.of(), List.of(), 0, 0, 0);
+        private static final Rendered END = new Rendered(List.of(), List.of(), 0, 0, 0, List.of());
 
         /**
          * Reading and rendering run on a second thread, one chunk ahead, so they overlap tokenization (whose
          * batch call keeps the cores busy) and the Parquet writes.
          */
-        void run(List<DatasetSpec> specs, DataArgs args, HubClient hub,
-                 java.util.function.Function<Example, TokenizedWriter> route) throws IOException {
+        void run(List<DatasetSpec> specs, DataArgs args, HubClient hub, Route route) throws IOException {
             java.util.concurrent.BlockingQueue<Rendered> queue = new java.util.concurrent.ArrayBlockingQueue<>(2);
             Throwable[] failure = new Throwable[1];
             try (ExampleReader reader = new ExampleReader(specs, args, hub)) {
                 Thread producer = new Thread(() -> {
                     try {
+                        boolean skip = args.onError().equals("skip");
                         List<Example> chunk = new ArrayList<>(CHUNK);
                         while (reader.hasNext()) {
                             chunk.add(reader.next());
                             if (chunk.size() == CHUNK) {
-                                queue.put(render(chunk));
+                                queue.put(render(chunk, skip));
                                 chunk = new ArrayList<>(CHUNK);
                             }
                         }
-                        queue.put(render(chunk));
+                        queue.put(render(chunk, skip));
                     } catch (Throwable t) {
                         failure[0] = t;
                     } finally {
@@ -218,17 +226,19 @@ public final class DataPipeline {
                 report.formats = report.formats.isEmpty() ? reader.formats() : report.formats + "," + reader.formats();
                 for (ExampleReader.Skipped s : reader.skipped()) {
                     report.drop(DropReason.MALFORMED_ROW);
-                    if (report.skippedRows.size() < DataReport.MAX_LISTED_SKIPS) {
-                        report.skippedRows.add(s.reason());
-                    }
+                    report.listSkipped(s.reason());
                 }
             }
         }
 
-        /** Renders a chunk; an example the template rewrites turn by turn gives several sequences ({@code id#k/n}). */
-        private Rendered render(List<Example> chunk) {
+        /**
+         * Renders a chunk; an example the template rewrites turn by turn gives several sequences ({@code id#k/n}). A row
+         * the chat template refuses (its raise_exception) stops the run, or under on_error: skip is listed.
+         */
+        private Rendered render(List<Example> chunk, boolean skip) {
             List<Sequence> sequences = new ArrayList<>();
             List<DropReason> drops = new ArrayList<>();
+            List<String> refused = new ArrayList<>();
             int ok = 0;
             int split = 0;
             int reasoningRemoved = 0;
@@ -245,23 +255,36 @@ public final class DataPipeline {
                     }
                     ok++;
                 } catch (SftEncoder.DropException d) {
+                    if (d.reason() == DropReason.TEMPLATE_ERROR) {
+                        if (!skip) {
+                            throw new DataException(e.origin(), d.getMessage() + " (on_error: skip drops such rows and "
+                                    + "lists them in the report)");
+                        }
+                        refused.add(e.origin() + ": " + d.getMessage());
+                    }
                     drops.add(d.reason());
                 }
             }
-            return new Rendered(sequences, drops, ok, split, reasoningRemoved);
+            return new Rendered(sequences, drops, ok, split, reasoningRemoved, refused);
         }
 
-        private void write(Rendered chunk, java.util.function.Function<Example, TokenizedWriter> route) throws IOException {
+        private void write(Rendered chunk, Route route) throws IOException {
             report.examples += chunk.examples() + chunk.drops().size();
             chunk.drops().forEach(report::drop);
             report.splitByTurn += chunk.splitByTurn();
             report.reasoningRemoved += chunk.reasoningRemoved();
+            for (String r : chunk.refused()) {
+                report.listSkipped(r);
+            }
             List<Sequence> sequences = chunk.sequences();
             Tokenizer.Encoded[] encs = tok.encodeBatch(sequences.stream().map(q -> q.render().text()).toList());
             for (int i = 0; i < sequences.size(); i++) {
                 Example e = sequences.get(i).example();
                 SftEncoder.Rendered rendered = sequences.get(i).render();
                 EncodedExample enc = encoder.encode(sequences.get(i).id(), rendered, encs[i]);
+                if (enc.length() > report.cutoffLen) {
+                    report.overLengths.add(enc.length());
+                }
                 try {
                     enc = policy.apply(enc, e.origin());
                 } catch (SftEncoder.DropException d) {
@@ -275,7 +298,7 @@ public final class DataPipeline {
                 report.tokens += enc.length();
                 report.supervisedTokens += enc.supervised();
                 report.lengths.add(enc.length());
-                route.apply(e).write(enc);
+                route.accept(enc);
                 if (preview.size() < PREVIEW) {
                     preview.add(new Preview(enc.id(), rendered.text(), enc.inputIds(), enc.labels()));
                 }
@@ -311,25 +334,15 @@ public final class DataPipeline {
         return s;
     }
 
-    /** val_size as a fraction; an integer count is turned into one by counting the examples first. */
-    private static double valFraction(DataArgs args, List<DatasetSpec> train, HubClient hub) throws IOException {
-        double v = args.valSize();
-        if (v <= 0 || v < 1) {
-            return Math.max(0, v);
-        }
-        long total = 0;
-        try (ExampleReader r = new ExampleReader(train, args, hub)) {
-            while (r.hasNext()) {
-                r.next();
-                total++;
-            }
-        }
-        return total == 0 ? 0 : Math.min(1.0, v / total);
-    }
-
     /** A uniform number in [0, 1) from the example id (both directions of a translation pair agree). */
     public static double splitOf(String id, long seed) {
-        String base = id.endsWith(":rev") ? id.substring(0, id.length() - 4) : id;
+        // both directions of a translation pair, and every turn-sequence of one conversation (id#k/n), hash alike
+        String base = id;
+        int turn = base.lastIndexOf('#');
+        if (turn > 0 && base.substring(turn + 1).matches("\\d+/\\d+")) {
+            base = base.substring(0, turn);
+        }
+        base = base.endsWith(":rev") ? base.substring(0, base.length() - 4) : base;
         long h = seed * 0x9E3779B97F4A7C15L;
         for (int i = 0; i < base.length(); i++) {
             h = (h ^ base.charAt(i)) * 0x100000001B3L;

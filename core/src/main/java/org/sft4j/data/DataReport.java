@@ -33,15 +33,37 @@ public final class DataReport {
     /** Examples whose reasoning was removed ({@code enable_thinking: false}). */
     public long reasoningRemoved;
     public int cutoffLen;
+    /** What happened to examples over cutoff_len: drop, truncate (or error, which stops the run). */
+    public String overlong = "drop";
     public String formats = "";
     public String template = "";
     public String tokenizer = "";
     @JsonMerge public final Map<DropReason, Long> dropped = new EnumMap<>(DropReason.class);
     @JsonMerge public final List<String> skippedRows = new ArrayList<>();
     @JsonMerge public final List<Integer> lengths = new ArrayList<>();
+    /** Lengths of the examples over cutoff_len before they were dropped or truncated (the histogram shows them too). */
+    @JsonMerge public final List<Integer> overLengths = new ArrayList<>();
 
     void drop(DropReason r) {
         dropped.merge(r, 1L, Long::sum);
+    }
+
+    /** Keeps a skipped row's location and reason (the first {@value #MAX_LISTED_SKIPS}). */
+    void listSkipped(String where) {
+        if (skippedRows.size() < MAX_LISTED_SKIPS) {
+            skippedRows.add(where);
+        }
+    }
+
+    /** The first {@code n} skipped rows with their reasons, and how many more the report holds or counted. */
+    public List<String> firstSkipped(int n) {
+        List<String> out = new ArrayList<>(skippedRows.subList(0, Math.min(n, skippedRows.size())));
+        long total = dropped.getOrDefault(DropReason.MALFORMED_ROW, 0L) + dropped.getOrDefault(DropReason.TEMPLATE_ERROR, 0L);
+        if (total > out.size()) {
+            out.add("... and " + (total - out.size()) + " more" + (skippedRows.size() > n
+                    ? " (report.json lists the first " + skippedRows.size() + ")" : ""));
+        }
+        return out;
     }
 
     public long droppedTotal() {

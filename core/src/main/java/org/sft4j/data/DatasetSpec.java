@@ -1,7 +1,7 @@
 package org.sft4j.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.base.UserError;
 import org.sft4j.config.DataArgs;
 import org.sft4j.format.AlpacaFormat;
 import org.sft4j.format.ExampleFormat;
@@ -42,12 +42,23 @@ public record DatasetSpec(String name, String location, String parallelTarget, S
     public static DatasetSpec resolve(String entry, DataArgs args) throws IOException {
         Path dir = Path.of(args.datasetDir());
         Path info = dir.resolve("dataset_info.json");
-        if (Files.exists(info) && !entry.contains("/") && !entry.contains("{")) {
-            JsonNode all = new ObjectMapper().readTree(info.toFile());
+        boolean bareName = !entry.contains("/") && !entry.contains("{") && !entry.contains("://");
+        if (Files.exists(info) && bareName) {
+            JsonNode all = org.sft4j.base.JsonFiles.read(info);
             JsonNode e = all.get(entry);
             if (e != null) {
                 return fromInfo(entry, e, dir, args, info);
             }
+            if (!Files.exists(Path.of(entry)) && !Files.exists(dir.resolve(entry))) {
+                List<String> names = new ArrayList<>();
+                all.fieldNames().forEachRemaining(names::add);
+                throw new UserError("dataset '" + entry + "' is neither a name in " + info + " (it has: "
+                        + String.join(", ", names) + ") nor a file or folder in " + dir);
+            }
+        }
+        if (bareName && !Files.exists(info) && !Files.exists(Path.of(entry)) && !Files.exists(dir.resolve(entry))) {
+            throw new UserError("dataset '" + entry + "': no such file or folder here or in dataset_dir "
+                    + dir + ", which has no dataset_info.json to name it");
         }
         Matcher m = BRACES.matcher(entry);
         if (m.matches()) {

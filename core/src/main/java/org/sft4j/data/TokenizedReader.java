@@ -26,6 +26,15 @@ final class TokenizedReader {
     private TokenizedReader() {}
 
     static TokenizedSet read(Path file) throws IOException {
+        try {
+            return readOrFail(file);
+        } catch (RuntimeException e) {   // Parquet's decoding errors name neither the file nor a remedy
+            throw new IOException(file + ": the tokenized data cannot be read (damaged or cut short); delete it and run "
+                    + "the data step again", e);
+        }
+    }
+
+    private static TokenizedSet readOrFail(Path file) throws IOException {
         List<EncodedExample> out = new ArrayList<>();
         try (ParquetFileReader r = ParquetFileReader.open(new LocalInputFile(file),
                 ParquetReadOptions.builder(new PlainParquetConfiguration()).build())) {

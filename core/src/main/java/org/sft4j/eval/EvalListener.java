@@ -8,4 +8,7 @@ public interface EvalListener {
     default void onGenerated(String name, int done, int total) {}
 
     default void onScored(Scorecard card) {}
+
+    /** Something the user should know before trusting the scores (e.g. prompts past the model's positions). */
+    default void onWarning(String message) {}
 }

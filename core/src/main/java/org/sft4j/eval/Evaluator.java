@@ -20,6 +20,7 @@ import org.sft4j.hub.Sources;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.GenerationOptions;
 import org.sft4j.model.Generator;
+import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.nd.Engines;
@@ -44,6 +45,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
@@ -70,8 +72,8 @@ public final class Evaluator {
         TokenizerConfig tcfg = TokenizerConfig.read(tokDir);
         ChatTemplate template = NamedTemplates.resolve(cfg.model(), tcfg, Clock.systemDefaultZone());
         Path outDir = Path.of(require(cfg.train().outputDir(), "output_dir"));
-        List<Example> test = testExamples(cfg, hub);
         TokenizedSet val = validationSet(cfg, hub);
+        List<Example> test = testExamples(cfg, hub, val);
         List<Model> models = models(cfg, outDir, modelDir);
         Path evalDir = Files.createDirectories(outDir.resolve("eval"));
         List<Scorecard> cards = new ArrayList<>();
@@ -83,6 +85,15 @@ public final class Evaluator {
             for (Example e : test) {
                 prompts.add(encoder.promptIds(e.prompt(), tok));
             }
+            ModelConfig base = ModelConfig.read(modelDir);
+            for (int[] p : prompts) {
+                Optional<String> outside = GenerationLimits.idOutsideVocabulary(p, base, modelDir.toString());
+                if (outside.isPresent()) {
+                    throw new UserError("a test prompt tokenized by " + tokDir + " has " + outside.get()
+                            + ": the tokenizer and the model do not belong together");
+                }
+            }
+            GenerationLimits.pastPositions(prompts, cfg.eval().maxNewTokens(), base).ifPresent(l::onWarning);
             int[] stopIds = stopIds(template, tok, modelDir);
             int padId = tok.tokenId(tcfg.specialTokens().getOrDefault("pad_token", "")).orElse(stopIds.length > 0 ? stopIds[0] : 0);
             for (int k = 0; k < models.size(); k++) {
@@ -93,8 +104,9 @@ public final class Evaluator {
                             : Validation.meanLoss(d, val, cfg.train().perDeviceEvalBatchSize(), cfg.train().lossChunkRows());
                     List<Prediction> preds = generate(d, tok, test, prompts, stopIds, padId, cfg, m.name(), l);
                     Path file = writePredictions(evalDir.resolve("predictions-" + m.name() + ".jsonl"), preds);
-                    List<String> hyps = preds.stream().map(Prediction::hypothesis).toList();
-                    List<String> refs = preds.stream().map(Prediction::reference).toList();
+                    // a reasoning model's answer is scored, not its think block (ReasoningAnswers)
+                    List<String> hyps = preds.stream().map(p -> ReasoningAnswers.answer(p.hypothesis())).toList();
+                    List<String> refs = preds.stream().map(p -> ReasoningAnswers.answer(p.reference())).toList();
                     BleuScore bleu = Bleu.builder().tokenize(cfg.eval().bleuTokenize()).build().corpusScore(hyps, List.of(refs));
                     double chrf = Chrf.chrf().corpusScore(hyps, List.of(refs)).score();
                     Scorecard card = new Scorecard(m.name(), m.step(), valLoss, Math.exp(valLoss), bleu.score(), chrf,
@@ -155,7 +167,7 @@ public final class Evaluator {
         }
         Path gen = modelDir.resolve("generation_config.json");
         if (Files.exists(gen)) {
-            for (int id : org.sft4j.model.TokenIds.of(JSON.readTree(gen.toFile()).path("eos_token_id"))) {
+            for (int id : org.sft4j.model.TokenIds.of(JsonFiles.read(gen).path("eos_token_id"))) {
                 ids.add(id);
             }
         }
@@ -215,6 +227,10 @@ public final class Evaluator {
 
     /** test_dataset, else eval_dataset, else the validation examples of the training data (same split as the data step). */
     static List<Example> testExamples(SftConfig cfg, HubClient hub) throws IOException {
+        return testExamples(cfg, hub, validationSet(cfg, hub));
+    }
+
+    private static List<Example> testExamples(SftConfig cfg, HubClient hub, TokenizedSet val) throws IOException {
         List<String> names = !cfg.data().testDatasets().isEmpty() ? cfg.data().testDatasets() : cfg.data().evalDatasets();
         boolean fromTrain = names.isEmpty();
         if (fromTrain) {
@@ -229,11 +245,14 @@ public final class Evaluator {
         for (String n : names) {
             specs.add(DatasetSpec.resolve(n, cfg.data()));
         }
-        double valFraction = cfg.data().valSize() < 1 ? cfg.data().valSize() : 1.0;
+        java.util.Set<String> heldOut = new java.util.HashSet<>();   // the ids the data step held out (val_size)
+        if (fromTrain && val != null) {
+            val.examples().forEach(e -> heldOut.add(e.id()));
+        }
         try (ExampleReader r = new ExampleReader(specs, cfg.data(), hub)) {
             while (r.hasNext() && (max == null || out.size() < max)) {
                 Example e = r.next();
-                if (fromTrain && DataPipeline.splitOf(e.id(), cfg.data().seed()) >= valFraction) {
+                if (fromTrain && !heldOut.contains(e.id())) {
                     continue;
                 }
                 if (!e.reference().isBlank()) {

@@ -26,8 +26,10 @@ import java.util.Map;
 
 /**
  * Writes what LLaMA-Factory needs to run the same job on a cluster that already uses it: the examples as
- * conversations ({@code sft4j_export.jsonl}, sharegpt formatting with role/content tags), their
- * {@code dataset_info.json}, a training YAML with the same settings, and a DeepSpeed ZeRO-3 config.
+ * conversations ({@code sft4j_export.jsonl}, sharegpt formatting with role/content tags; an answer's
+ * {@code reasoning_content} goes inline as the {@code <think>} block LLaMA-Factory's reasoning templates read, so the
+ * text rendered is the one sft4j trained on), their {@code dataset_info.json}, a training YAML with the same settings
+ * ({@code enable_thinking} included), and a DeepSpeed ZeRO-3 config.
  * Run there with {@code FORCE_TORCHRUN=1 llamafactory-cli train train.yaml}.
  */
 public final class LlamaFactoryExport {
@@ -72,7 +74,7 @@ public final class LlamaFactoryExport {
                 ObjectNode row = JSON.createObjectNode();
                 ArrayNode msgs = row.putArray("messages");
                 for (Message m : e.messages()) {
-                    msgs.addObject().put("role", m.role()).put("content", m.content());
+                    msgs.addObject().put("role", m.role()).put("content", inlineReasoning(m));
                 }
                 w.write(JSON.writeValueAsString(row));
                 w.newLine();
@@ -80,6 +82,19 @@ public final class LlamaFactoryExport {
             }
         }
         return n;
+    }
+
+    /**
+     * The content with {@code reasoning_content} in front as a think block, as Qwen3's template renders the two
+     * ({@code <think>\n} reasoning {@code \n</think>\n\n} answer; LLaMA-Factory's qwen3 template has the same thought
+     * words): LLaMA-Factory's sharegpt and openai formats carry role and content only.
+     */
+    static String inlineReasoning(Message m) {
+        if (m.reasoningContent() == null) {
+            return m.content();
+        }
+        return "<think>\n" + m.reasoningContent().replaceAll("^\n+|\n+$", "") + "\n</think>\n\n"
+                + m.content().replaceFirst("^\n+", "");
     }
 
     private static void writeDatasetInfo(Path file) throws IOException {
@@ -115,6 +130,8 @@ public final class LlamaFactoryExport {
         if (t != null && TEMPLATES.containsKey(t)) {
             y.put("template", TEMPLATES.get(t));   // unset: LLaMA-Factory reads the tokenizer's own template
         }
+        // LLaMA-Factory's key: true, false, or null for its per-example choice (sft4j's auto)
+        y.put("enable_thinking", cfg.model().enableThinking().templateKwarg().orElse(null));
         y.put("cutoff_len", cfg.data().cutoffLen());
         y.put("train_on_prompt", cfg.data().trainOnPrompt());
         y.put("mask_history", cfg.data().maskHistory());

@@ -80,7 +80,8 @@ public final class HubClient {
             info = getJson(endpoint + "/api/" + uri.type().api + "/" + uri.repoId() + "/revision/"
                     + URLEncoder.encode(uri.revision(), StandardCharsets.UTF_8), uri);
         } catch (ConnectException | HttpTimeoutException e) {
-            return cachedSnapshot(uri, ref, "the Hub at " + endpoint + " cannot be reached (" + e + ")");
+            return cachedSnapshot(uri, ref, "the Hub at " + endpoint + " cannot be reached ("
+                    + (e instanceof ConnectException ? "no connection" : "timed out") + ")");
         }
         sha = info.path("sha").asText(uri.revision());
         files = new ArrayList<>();

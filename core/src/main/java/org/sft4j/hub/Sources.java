@@ -25,12 +25,36 @@ public final class Sources {
         if (Files.exists(local)) {
             return local;
         }
+        return fromHub(name, local, hub, f -> MODEL_FILES.contains(f) || f.matches("model(-\\d+-of-\\d+)?\\.safetensors"));
+    }
+
+    /**
+     * Only the {@code config.json} of model {@code name} (a local directory's, or fetched alone from the Hub), so what
+     * the model is can be known before anything else is read; null when a local directory has none.
+     */
+    public static Path modelConfig(String name, HubClient hub) throws IOException {
+        Path local = Path.of(name.replaceFirst("^file://", ""));
+        if (Files.exists(local)) {
+            Path f = Files.isDirectory(local) ? local.resolve("config.json") : local;
+            return Files.exists(f) ? f : null;
+        }
+        return fromHub(name, local, hub, f -> f.equals("config.json")).resolve("config.json");
+    }
+
+    /** The files of model {@code name} that {@code wanted} picks, from the Hub; {@code local} is where it was not. */
+    private static Path fromHub(String name, Path local, HubClient hub, java.util.function.Predicate<String> wanted)
+            throws IOException {
         String uri = HubUri.isHub(name) ? name : looksLikeRepo(name) ? "hf://" + name : null;
         if (uri == null) {
             throw new IOException("model '" + name + "' is neither an existing path nor a Hub repo (OWNER/NAME or hf://OWNER/NAME)");
         }
-        return hub.download(HubUri.parse(uri), f -> MODEL_FILES.contains(f)
-                || f.matches("model(-\\d+-of-\\d+)?\\.safetensors"));
+        try {
+            return hub.download(HubUri.parse(uri), wanted);
+        } catch (IOException e) {
+            // "runs/my-model" reads as OWNER/NAME too: say both, the local folder first
+            throw new IOException(HubUri.isHub(name) ? e.getMessage() : "model '" + name + "' is not a folder here ("
+                    + local.toAbsolutePath() + "), nor can it be had from the Hub: " + e.getMessage(), e);
+        }
     }
 
     /** A local dataset file or folder: a path as is, else {@code hf://datasets/...} or {@code hg://...}. */

@@ -22,11 +22,13 @@ final class AttentionMask {
      * @param past number of keys already in the cache (the first query's global index)
      * @param queries number of new tokens T
      * @param window sliding window, 0 for none
+     * @param firstKey the global index of the first key the layers attend to (a windowed cache drops older ones):
+     *        the mask's columns are keys firstKey..S-1
      */
     static NDArray build(NDManager m, int[][] keyValid, int[][] segments, int past, int queries, int window,
-                         DataType dtype) {
+                         DataType dtype, int firstKey) {
         int b = keyValid.length;
-        int s = keyValid[0].length;
+        int s = keyValid[0].length - firstKey;
         // fp32's lowest finite value, as transformers uses finfo.min: fully masked rows stay finite
         float blocked = dtype == DataType.FLOAT16 ? -65504f : -Float.MAX_VALUE;
         float[] mask = new float[b * queries * s];
@@ -34,11 +36,12 @@ final class AttentionMask {
             for (int t = 0; t < queries; t++) {
                 int q = past + t;
                 int base = (i * queries + t) * s;
-                for (int k = 0; k < s; k++) {
+                for (int c = 0; c < s; c++) {
+                    int k = firstKey + c;
                     boolean ok = keyValid[i][k] != 0 && k <= q
                             && (segments == null || segments[i][k] == segments[i][q])
                             && (window <= 0 || q - k < window);
-                    mask[base + k] = ok ? 0f : blocked;
+                    mask[base + c] = ok ? 0f : blocked;
                 }
             }
         }

@@ -16,11 +16,14 @@ import org.sft4j.nd.Tensors;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The decoder-only transformer shared by Llama, Qwen2 and Mistral, holding its weights by their
- * Hugging Face names.
+ * The decoder-only transformer of every supported {@link Family} (Llama, Qwen2, Mistral, Qwen3, Gemma 2 and 3, Phi-3), built
+ * from the family's {@link Layout} and holding its weights by their Hugging Face names.
  *
  * <pre>{@code
  * try (Decoder model = Decoder.load(Path.of("models/smollm2"), Device.gpu(), Precision.BF16_MIXED);
@@ -48,22 +51,27 @@ public final class Decoder implements AutoCloseable {
     private final List<DecoderLayer> layers;
     private final Parameter finalNorm;
     private final Parameter lmHead;
-    private final Rope rope;
+    private final NDArray embedScale;
+    private final Map<RopeConfig, Rope> ropes = new LinkedHashMap<>();
     private final Compute compute;
     private LoraConfig lora;
 
+    /** @param embedScale what embeddings are multiplied by (Gemma's √hidden in the weights' type), or null */
     Decoder(ModelConfig config, NDManager manager, DataType dataType, Compute compute, Scalars scalars, Parameter embed,
-            List<DecoderLayer> layers, Parameter finalNorm, Parameter lmHead) {
+            NDArray embedScale, List<DecoderLayer> layers, Parameter finalNorm, Parameter lmHead) {
         this.config = config;
         this.manager = manager;
         this.dataType = dataType;
         this.compute = compute;
         this.scalars = scalars;
         this.embed = embed;
+        this.embedScale = embedScale;
         this.layers = layers;
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
-        this.rope = new Rope(config.rope(), config.headDim(), manager, dataType, compute);
+        for (RopeConfig r : config.ropes().values()) {
+            ropes.computeIfAbsent(r, k -> new Rope(k, manager, dataType, compute));   // one per distinct type
+        }
     }
 
     /** Loads a Hugging Face checkpoint directory onto {@code device}, in fp32 (with the native kernels when loaded). */
@@ -150,6 +158,9 @@ public final class Decoder implements AutoCloseable {
         }
         NDArray ids = scope.create(flat, new Shape(b, t));
         NDArray x = Tensors.embedding(ids, embed.array());                                  // (B, T, C)
+        if (embedScale != null) {
+            x = x.mul(embedScale);
+        }
         int past = 0;
         int[][] keyValid = in.attentionMask();
         if (cache != null) {
@@ -157,20 +168,38 @@ public final class Decoder implements AutoCloseable {
             cache.extendValidity(in.attentionMask());
             keyValid = cache.keyValid();
         }
-        // plain causal attention needs no mask tensor where the kernels apply it themselves
-        boolean causalOnly = compute.implicitCausalMask() && cache == null && in.segmentIds() == null && allOnes(keyValid)
-                && (config.slidingWindow() <= 0 || config.slidingWindow() >= t);
-        NDArray mask = causalOnly ? null : AttentionMask.build(scope, keyValid, in.segmentIds(), past, t,
-                config.slidingWindow(), dataType);
-        NDList cs = rope.tables(scope, in.positionIds());
+        // one mask per window (full and sliding layers), one pair of RoPE tables per layer type's parameters
+        Map<Integer, NDArray> masks = new HashMap<>();
+        Map<RopeConfig, NDList> tables = new HashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            int window = config.window(i);
+            if (!masks.containsKey(window)) {
+                masks.put(window, mask(scope, in, keyValid, cache, past, t, window));
+            }
+            tables.computeIfAbsent(config.rope(i), r -> ropes.get(r).tables(scope, in.positionIds()));
+        }
         // one layer at a time: where activation checkpointing would wrap each layer's forward
-        for (DecoderLayer layer : layers) {
-            x = layer.forward(x, cs.get(0), cs.get(1), mask, cache, training);
+        for (int i = 0; i < layers.size(); i++) {
+            NDList cs = tables.get(config.rope(i));
+            x = layers.get(i).forward(x, cs.get(0), cs.get(1), masks.get(config.window(i)), cache, training);
         }
         if (cache != null) {
             cache.advance(t);
         }
-        return compute.rmsNorm(x, finalNorm.array(), config.rmsNormEps());
+        return norm(x, finalNorm);
+    }
+
+    /** The additive mask of layers with {@code window} (0: full), or null where the kernels' own causal mask will do. */
+    private NDArray mask(NDManager scope, ModelInputs in, int[][] keyValid, KvCache cache, int past, int t, int window) {
+        boolean causalOnly = compute.implicitCausalMask() && config.attentionSoftcap() == 0 && cache == null
+                && in.segmentIds() == null && allOnes(keyValid) && (window <= 0 || window >= t);
+        return causalOnly ? null : AttentionMask.build(scope, keyValid, in.segmentIds(), past, t, window, dataType,
+                cache == null ? 0 : cache.firstKey(window));
+    }
+
+    private NDArray norm(NDArray x, Parameter weight) {
+        return config.family().plusOneNorms() ? compute.rmsNormPlusOne(x, weight.array(), config.rmsNormEps())
+                : compute.rmsNorm(x, weight.array(), config.rmsNormEps());
     }
 
     /** Projects hidden states (..., hidden) onto the vocabulary (..., vocab), in fp32. */
@@ -184,7 +213,9 @@ public final class Decoder implements AutoCloseable {
      * function to every chunk.
      */
     public java.util.function.UnaryOperator<NDArray> head() {
-        return compute.head(lmHead.array());
+        java.util.function.UnaryOperator<NDArray> linear = compute.head(lmHead.array());
+        double cap = config.finalLogitSoftcap();
+        return cap > 0 ? h -> compute.softcap(linear.apply(h), cap) : linear;
     }
 
     private static boolean allOnes(int[][] mask) {
@@ -206,9 +237,21 @@ public final class Decoder implements AutoCloseable {
         return lmHead;
     }
 
-    /** A new KV cache sized for this model, owned by the caller. */
+    /**
+     * Whether a pass whose furthest position is {@code position} is the first to need longrope's long factors: the
+     * keys cached before it were rotated with the short ones.
+     */
+    public boolean ropeSwitchesAt(long position) {
+        return ropes.keySet().stream().anyMatch(r -> r.usesLongFactors(position) && !r.usesLongFactors(position - 1));
+    }
+
+    /** A new KV cache sized for this model (sliding layers keep only their window), owned by the caller. */
     public KvCache newCache(NDManager parent) {
-        return new KvCache(parent, layers.size());
+        int[] windows = new int[layers.size()];
+        for (int i = 0; i < windows.length; i++) {
+            windows[i] = config.window(i);
+        }
+        return new KvCache(parent, windows);
     }
 
     /** Every base weight in checkpoint order (the tied head is not listed twice). */
@@ -216,14 +259,7 @@ public final class Decoder implements AutoCloseable {
         List<Parameter> ps = new ArrayList<>();
         ps.add(embed);
         for (DecoderLayer l : layers) {
-            ps.add(l.norms().get(0));
-            for (Projection p : l.projections()) {
-                ps.add(p.weight());
-                if (p.bias() != null) {
-                    ps.add(p.bias());
-                }
-            }
-            ps.add(l.norms().get(1));
+            ps.addAll(l.parameters());
         }
         ps.add(finalNorm);
         if (lmHead != embed) {
@@ -251,7 +287,7 @@ public final class Decoder implements AutoCloseable {
         return all.stream().filter(Parameter::trainable).toList();
     }
 
-    /** All projections of all layers, q..down per layer. */
+    /** All projections of all layers, in checkpoint order per layer (q..down; Phi-3: qkv, o, gate_up, down). */
     public List<Projection> projections() {
         List<Projection> ps = new ArrayList<>();
         for (DecoderLayer l : layers) {
@@ -269,12 +305,14 @@ public final class Decoder implements AutoCloseable {
 
     /**
      * Adds LoRA adapters (A Kaiming-uniform, B zero, as PEFT initialises them) to the targeted
-     * projections and freezes the base weights.
+     * projections and freezes the base weights. Targets are this family's projection names ({@code all}: every one);
+     * a fused projection (Phi-3's {@code qkv_proj}) gets one adapter, as PEFT gives it.
      */
-    public void addLora(LoraConfig cfg, long seed) {
+    public void addLora(LoraConfig requested, long seed) {
         if (lora != null) {
             throw new IllegalStateException("the model already has LoRA adapters; merge or reload first");
         }
+        LoraConfig cfg = resolve(requested);
         java.util.Random rnd = new java.util.Random(seed);
         for (Projection p : projections()) {
             if (!cfg.targets(p.kind())) {
@@ -292,6 +330,11 @@ public final class Decoder implements AutoCloseable {
             attachLora(p, cfg, aArr, bArr);
         }
         setLoraConfig(cfg);
+    }
+
+    /** {@code cfg} with {@code all} expanded to this model's projections, and every target checked against them. */
+    LoraConfig resolve(LoraConfig cfg) {
+        return cfg.resolve(Layout.of(config).projectionKinds(), config.modelType());
     }
 
     /** Installs given A/B arrays (loaded from a PEFT adapter) on one projection. */
@@ -362,82 +405,43 @@ public final class Decoder implements AutoCloseable {
     }
 
     /**
-     * Builds the model from its loaded tensors (in {@code manager}); base weights are converted to how
-     * {@code compute} stores them as they are placed (nothing to do when they were read in that type), with the
-     * projections and head as frozen matrices when {@code frozenBase}.
+     * Builds the model from its loaded tensors (in {@code manager}), named as {@link Layout} names them; base weights
+     * are converted to how {@code compute} stores them as they are placed (nothing to do when they were read in that
+     * type), with the projections and head as frozen matrices when {@code frozenBase}.
      */
     static Decoder assemble(ModelConfig cfg, NDManager manager, DataType dataType, Compute compute, boolean frozenBase,
                             java.util.function.Function<String, NDArray> loaded) {
+        Layout layout = Layout.of(cfg);
         Scalars scalars = new Scalars(manager, dataType);
-        java.util.function.Function<String, NDArray> weights = name -> store(loaded.apply(name), compute, manager,
-                frozenBase && WeightLoader.frozenMatrix(name, cfg));
-        Parameter embed = new Parameter("model.embed_tokens.weight", weights.apply("model.embed_tokens.weight"), true);
+        java.util.function.Function<String, Parameter> weight = name -> new Parameter(name,
+                store(loaded.apply(name), compute, manager, frozenBase && WeightLoader.frozenMatrix(name, cfg)), true);
+        Parameter embed = weight.apply(Layout.EMBED);
         List<DecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < cfg.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            layers.add(new DecoderLayer(cfg, i,
-                    new Parameter(p + "input_layernorm.weight", weights.apply(p + "input_layernorm.weight"), true),
-                    new Parameter(p + "post_attention_layernorm.weight",
-                            weights.apply(p + "post_attention_layernorm.weight"), true),
-                    projection(weights, p + "self_attn.q_proj", cfg.qkvBias(), compute),
-                    projection(weights, p + "self_attn.k_proj", cfg.qkvBias(), compute),
-                    projection(weights, p + "self_attn.v_proj", cfg.qkvBias(), compute),
-                    projection(weights, p + "self_attn.o_proj", cfg.oBias(), compute),
-                    projection(weights, p + "mlp.gate_proj", cfg.mlpBias(), compute),
-                    projection(weights, p + "mlp.up_proj", cfg.mlpBias(), compute),
-                    projection(weights, p + "mlp.down_proj", cfg.mlpBias(), compute),
-                    compute));
+            Map<Layout.Slot, Parameter> norms = new java.util.EnumMap<>(Layout.Slot.class);
+            Map<Layout.Slot, Projection> projections = new java.util.EnumMap<>(Layout.Slot.class);
+            for (Layout.Slot slot : layout.slots()) {
+                String m = layout.module(i, slot);
+                if (Layout.isNorm(slot)) {
+                    norms.put(slot, weight.apply(m + ".weight"));
+                } else {
+                    projections.put(slot, new Projection(m, weight.apply(m + ".weight"),
+                            layout.hasBias(slot) ? weight.apply(m + ".bias") : null, compute));
+                }
+            }
+            layers.add(new DecoderLayer(cfg, i, norms, projections, compute));
         }
-        Parameter norm = new Parameter("model.norm.weight", weights.apply("model.norm.weight"), true);
-        Parameter head = cfg.tieWordEmbeddings() ? embed
-                : new Parameter("lm_head.weight", weights.apply("lm_head.weight"), true);
-        return new Decoder(cfg, manager, dataType, compute, scalars, embed, layers, norm, head);
-    }
-
-    private static Projection projection(java.util.function.Function<String, NDArray> w, String name, boolean bias,
-                                         Compute compute) {
-        Parameter weight = new Parameter(name + ".weight", w.apply(name + ".weight"), true);
-        Parameter b = bias ? new Parameter(name + ".bias", w.apply(name + ".bias"), true) : null;
-        return new Projection(name, weight, b, compute);
+        Parameter norm = weight.apply(Layout.FINAL_NORM);
+        Parameter head = cfg.tieWordEmbeddings() ? embed : weight.apply(Layout.LM_HEAD);
+        // Gemma: sqrt(hidden) as a tensor cast to the embedding's type, as Gemma3TextScaledWordEmbedding does
+        NDArray scale = cfg.family().scaledEmbedding()
+                ? store(manager.create((float) Math.sqrt(cfg.hiddenSize())), compute, manager, false) : null;
+        return new Decoder(cfg, manager, dataType, compute, scalars, embed, scale, layers, norm, head);
     }
 
     /** Shapes every checkpoint tensor must have, by name, in checkpoint order. */
     public static java.util.LinkedHashMap<String, long[]> expectedShapes(ModelConfig c) {
-        java.util.LinkedHashMap<String, long[]> s = new java.util.LinkedHashMap<>();
-        long h = c.hiddenSize();
-        long qd = (long) c.numHeads() * c.headDim();
-        long kvd = (long) c.numKvHeads() * c.headDim();
-        s.put("model.embed_tokens.weight", new long[] {c.vocabSize(), h});
-        for (int i = 0; i < c.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            s.put(p + "input_layernorm.weight", new long[] {h});
-            s.put(p + "self_attn.q_proj.weight", new long[] {qd, h});
-            s.put(p + "self_attn.k_proj.weight", new long[] {kvd, h});
-            s.put(p + "self_attn.v_proj.weight", new long[] {kvd, h});
-            if (c.qkvBias()) {
-                s.put(p + "self_attn.q_proj.bias", new long[] {qd});
-                s.put(p + "self_attn.k_proj.bias", new long[] {kvd});
-                s.put(p + "self_attn.v_proj.bias", new long[] {kvd});
-            }
-            s.put(p + "self_attn.o_proj.weight", new long[] {h, qd});
-            if (c.oBias()) {
-                s.put(p + "self_attn.o_proj.bias", new long[] {h});
-            }
-            s.put(p + "mlp.gate_proj.weight", new long[] {c.intermediateSize(), h});
-            s.put(p + "mlp.up_proj.weight", new long[] {c.intermediateSize(), h});
-            s.put(p + "mlp.down_proj.weight", new long[] {h, c.intermediateSize()});
-            if (c.mlpBias()) {
-                s.put(p + "mlp.gate_proj.bias", new long[] {c.intermediateSize()});
-                s.put(p + "mlp.up_proj.bias", new long[] {c.intermediateSize()});
-                s.put(p + "mlp.down_proj.bias", new long[] {h});
-            }
-            s.put(p + "post_attention_layernorm.weight", new long[] {h});
-        }
-        s.put("model.norm.weight", new long[] {h});
-        if (!c.tieWordEmbeddings()) {
-            s.put("lm_head.weight", new long[] {c.vocabSize(), h});
-        }
-        return s;
+        return Layout.of(c).shapes();
     }
 
     /** The engine is started before any model exists, so errors about natives surface early. */

@@ -1,77 +1,128 @@
 package org.sft4j.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import org.sft4j.model.Layout.Slot;
 import org.sft4j.nd.Compute;
 
+import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * One pre-norm transformer block:
+ * One pre-norm transformer block, the slots its {@link Layout} has (n: RMSNorm, or Gemma's {@code (1 + w)} one):
  * <pre>
- *   h = x + o_proj(attention(rope(q_proj(n1(x))), rope(k_proj(n1(x))), v_proj(n1(x))))
- *   y = h + down_proj(silu(gate_proj(n2(h))) * up_proj(n2(h)))
+ *   q, k, v = q_proj(n(x)), k_proj(n(x)), v_proj(n(x))        or split(qkv_proj(n(x)))   (Phi-3)
+ *   q, k    = q_norm(q), k_norm(k)                            per head                   (Qwen3, Gemma 3)
+ *   a = o_proj(attention(rope(q), rope(k), v))                rope on the first R dims   (Phi-3: R &lt; D)
+ *                                                             scores soft-capped         (Gemma 2)
+ *   h = x + a                                                 x + post_attention_norm(a) (Gemma)
+ *   m = down_proj(act(gate_proj(n(h))) * up_proj(n(h)))       act: silu, or GELU-tanh    (Gemma)
+ *   y = h + m                                                 h + post_feedforward_norm(m) (Gemma)
  * </pre>
+ * A plain function of its input and its own weights: the caller passes the RoPE tables and mask of its layer type.
  */
 final class DecoderLayer {
 
     private final ModelConfig cfg;
     private final int index;
-    private final Parameter inputNorm;
-    private final Parameter postAttentionNorm;
-    final Projection q;
-    final Projection k;
-    final Projection v;
-    final Projection o;
-    final Projection gate;
-    final Projection up;
-    final Projection down;
+    private final Map<Slot, Parameter> norms;
+    private final Map<Slot, Projection> projections;
     private final Compute compute;
 
-    DecoderLayer(ModelConfig cfg, int index, Parameter inputNorm, Parameter postAttentionNorm, Projection q,
-                 Projection k, Projection v, Projection o, Projection gate, Projection up, Projection down,
+    /**
+     * @param norms the norm weights of the block, by slot
+     * @param projections the linear layers of the block, by slot, in checkpoint order
+     */
+    DecoderLayer(ModelConfig cfg, int index, Map<Slot, Parameter> norms, Map<Slot, Projection> projections,
                  Compute compute) {
         this.cfg = cfg;
         this.index = index;
-        this.inputNorm = inputNorm;
-        this.postAttentionNorm = postAttentionNorm;
-        this.q = q;
-        this.k = k;
-        this.v = v;
-        this.o = o;
-        this.gate = gate;
-        this.up = up;
-        this.down = down;
+        this.norms = new EnumMap<>(norms);
+        this.projections = new EnumMap<>(projections);
         this.compute = compute;
     }
 
+    /** The linear layers, in checkpoint order (q, k, v, o, gate, up, down; Phi-3: qkv, o, gate_up, down). */
     List<Projection> projections() {
-        return List.of(q, k, v, o, gate, up, down);
+        return List.copyOf(projections.values());
     }
 
-    List<Parameter> norms() {
-        return List.of(inputNorm, postAttentionNorm);
+    /** Every weight of the block in checkpoint order (each projection's bias after its weight). */
+    List<Parameter> parameters() {
+        List<Parameter> ps = new ArrayList<>();
+        for (Slot s : Slot.values()) {
+            if (norms.containsKey(s)) {
+                ps.add(norms.get(s));
+            } else if (projections.containsKey(s)) {
+                Projection p = projections.get(s);
+                ps.add(p.weight());
+                if (p.bias() != null) {
+                    ps.add(p.bias());
+                }
+            }
+        }
+        return ps;
     }
 
-    /** @param mask additive (B, 1, T, S), or null for plain causal attention (see Compute.implicitCausalMask) */
+    /**
+     * @param cos the RoPE table of this layer's type (B, 1, T, R)
+     * @param mask additive (B, 1, T, S) for this layer's window, or null for plain causal attention
+     *        (see Compute.implicitCausalMask)
+     */
     NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training) {
-        NDArray h = x.add(attention(compute.rmsNorm(x, inputNorm.array(), cfg.rmsNormEps()), cos, sin, mask, cache, training));
-        return h.add(mlp(compute.rmsNorm(h, postAttentionNorm.array(), cfg.rmsNormEps()), training));
+        NDArray a = attention(norm(Slot.ATTN_NORM, x), cos, sin, mask, cache, training);
+        NDArray h = x.add(norms.containsKey(Slot.ATTN_OUT_NORM) ? norm(Slot.ATTN_OUT_NORM, a) : a);
+        NDArray m = mlp(norm(Slot.MLP_NORM, h), training);
+        return h.add(norms.containsKey(Slot.MLP_OUT_NORM) ? norm(Slot.MLP_OUT_NORM, m) : m);
+    }
+
+    private NDArray norm(Slot slot, NDArray x) {
+        NDArray w = norms.get(slot).array();
+        return cfg.family().plusOneNorms() ? compute.rmsNormPlusOne(x, w, cfg.rmsNormEps())
+                : compute.rmsNorm(x, w, cfg.rmsNormEps());
     }
 
     private NDArray attention(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training) {
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
         int hd = cfg.headDim();
-        NDArray qs = compute.rope(heads(q.apply(x, training), b, t, cfg.numHeads(), hd), cos, sin);   // (B, H, T, D)
-        NDArray ks = compute.rope(heads(k.apply(x, training), b, t, cfg.numKvHeads(), hd), cos, sin); // (B, kvH, T, D)
-        NDArray vs = heads(v.apply(x, training), b, t, cfg.numKvHeads(), hd);
+        NDArray q;
+        NDArray k;
+        NDArray v;
+        Projection qkv = projections.get(Slot.QKV);
+        if (qkv != null) {
+            long qd = (long) cfg.numHeads() * hd;
+            long kvd = (long) cfg.numKvHeads() * hd;
+            NDList parts = qkv.apply(x, training).split(new long[] {qd, qd + kvd}, 2);
+            q = parts.get(0);
+            k = parts.get(1);
+            v = parts.get(2);
+        } else {
+            q = projections.get(Slot.Q).apply(x, training);
+            k = projections.get(Slot.K).apply(x, training);
+            v = projections.get(Slot.V).apply(x, training);
+        }
+        NDArray qs = heads(q, b, t, cfg.numHeads(), hd);                                              // (B, H, T, D)
+        NDArray ks = heads(k, b, t, cfg.numKvHeads(), hd);                                            // (B, kvH, T, D)
+        NDArray vs = heads(v, b, t, cfg.numKvHeads(), hd);
+        if (norms.containsKey(Slot.Q_NORM)) {
+            qs = norm(Slot.Q_NORM, qs);
+            ks = norm(Slot.K_NORM, ks);
+        }
+        qs = compute.rope(qs, cos, sin);
+        ks = compute.rope(ks, cos, sin);
         if (cache != null) {
             NDArray[] full = cache.append(index, ks, vs);                                             // (B, kvH, S, D)
             ks = full[0];
             vs = full[1];
         }
-        NDArray out = compute.attention(qs, ks, vs, mask, 1.0 / Math.sqrt(hd), cfg.kvGroups());      // (B, H, T, D)
-        return o.apply(out.transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd), training);
+        NDArray out = cfg.attentionSoftcap() > 0                                                     // (B, H, T, D)
+                ? compute.softcappedAttention(qs, ks, vs, mask, cfg.attentionScale(), cfg.kvGroups(), cfg.attentionSoftcap())
+                : compute.attention(qs, ks, vs, mask, cfg.attentionScale(), cfg.kvGroups());
+        return projections.get(Slot.O).apply(out.transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd),
+                training);
     }
 
     private static NDArray heads(NDArray x, long b, long t, int heads, int hd) {
@@ -79,8 +130,18 @@ final class DecoderLayer {
     }
 
     private NDArray mlp(NDArray x, boolean training) {
-        NDArray g = gate.applyForElementwise(x, training);
-        NDArray u = up.applyForElementwise(x, training);
-        return down.apply(compute.siluMul(g, u), training);
+        NDArray g;
+        NDArray u;
+        Projection gateUp = projections.get(Slot.GATE_UP);
+        if (gateUp != null) {
+            NDList halves = gateUp.applyForElementwise(x, training).split(2, 2);   // gate rows first
+            g = halves.get(0);
+            u = halves.get(1);
+        } else {
+            g = projections.get(Slot.GATE).applyForElementwise(x, training);
+            u = projections.get(Slot.UP).applyForElementwise(x, training);
+        }
+        NDArray gated = cfg.activation().equals("silu") ? compute.siluMul(g, u) : compute.geluTanhMul(g, u);
+        return projections.get(Slot.DOWN).apply(gated, training);
     }
 }

@@ -56,8 +56,9 @@ public final class Generator {
         }
         Random rnd = new Random(opt.seed());
         boolean grad = Tensors.gradMode(false);
-        try (NDManager gen = model.manager().newSubManager();
-             KvCache cache = opt.useCache() ? model.newCache(gen) : null) {
+        KvCache cache = null;
+        try (NDManager gen = model.manager().newSubManager()) {
+            cache = opt.useCache() ? model.newCache(gen) : null;
             ModelInputs step = ModelInputs.withMask(ids, mask);
             long[] nextPos = new long[b];
             for (int i = 0; i < b; i++) {
@@ -90,11 +91,17 @@ public final class Generator {
                 if (all) {
                     break;
                 }
-                if (cache != null) {
+                allIds = append(allIds, next);
+                allMask = appendOnes(allMask);
+                if (cache != null && !model.ropeSwitchesAt(max(nextPos))) {
                     step = single(next, nextPos);
                 } else {
-                    allIds = append(allIds, next);
-                    allMask = appendOnes(allMask);
+                    // no cache, or longrope switching to its long factors: every key is computed again with them,
+                    // as transformers' Phi-3 means to (its generate drops the cache there)
+                    if (cache != null) {
+                        cache.close();
+                        cache = model.newCache(gen);
+                    }
                     step = ModelInputs.withMask(allIds, allMask);
                 }
                 for (int i = 0; i < b; i++) {
@@ -102,6 +109,9 @@ public final class Generator {
                 }
             }
         } finally {
+            if (cache != null) {
+                cache.close();
+            }
             Tensors.gradMode(grad);
         }
         List<Output> result = new ArrayList<>();
@@ -123,6 +133,14 @@ public final class Generator {
             m[i][0] = 1;
         }
         return new ModelInputs(ids, p, m, null);
+    }
+
+    private static long max(long[] xs) {
+        long m = Long.MIN_VALUE;
+        for (long x : xs) {
+            m = Math.max(m, x);
+        }
+        return m;
     }
 
     private static long[][] append(long[][] ids, int[] next) {

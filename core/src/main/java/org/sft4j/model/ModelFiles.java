@@ -138,7 +138,12 @@ public final class ModelFiles {
 
     /** Loads a PEFT LoRA adapter onto {@code model}, checking every A/B tensor's presence and shape. */
     public static void loadAdapter(Decoder model, Path dir) throws IOException {
-        LoraConfig cfg = PeftAdapter.readConfig(dir);
+        LoraConfig cfg;
+        try {
+            cfg = model.resolve(PeftAdapter.readConfig(dir));
+        } catch (org.sft4j.base.UserError e) {
+            throw new org.sft4j.base.UserError(dir.resolve("adapter_config.json") + ": " + e.getMessage(), e);
+        }
         if (model.loraConfig() != null) {
             throw new IllegalStateException("the model already has LoRA adapters");
         }

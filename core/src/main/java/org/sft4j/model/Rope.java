@@ -9,35 +9,38 @@ import org.sft4j.nd.Compute;
 import org.sft4j.nd.Tensors;
 
 /**
- * Rotary position embeddings: {@code x * cos + rotate_half(x) * sin}. The cos/sin rows of every position are
- * computed once on the host (fp32 angles, as transformers computes them) and kept on the model's device; a
- * forward pass looks its positions up in them, so positions may restart inside a packed row and no table is
- * rebuilt or uploaded per step. The tables are kept in the activations' type (bf16 under bf16-true).
+ * Rotary position embeddings of one layer type: {@code x * cos + rotate_half(x) * sin} over the first R dimensions of
+ * each head. The cos/sin rows of every position are computed once on the host (fp32 angles, as transformers computes
+ * them, times longrope's attention factor) and kept on the model's device; a forward pass looks its positions up in
+ * them, so positions may restart inside a packed row and no table is rebuilt or uploaded per step. The tables are
+ * kept in the activations' type (bf16 under bf16-true).
+ *
+ * <p>Longrope keeps two sets, as transformers switches per forward pass: the short factors while every position is
+ * below the original context, the long ones for a pass that goes beyond it.
  */
 final class Rope {
 
-    private final float[] invFreq;
-    private final int headDim;
+    private final RopeConfig cfg;
     private final NDManager owner;
     private final DataType dataType;
     private final Compute compute;
-    private int positions;
-    private NDArray cos;
-    private NDArray sin;
+    private final Tables shortContext;
+    private final Tables longContext;
 
     /**
      * @param owner the manager that holds the cached tables (the model's)
      * @param dataType the model's DJL type (the tables are converted to it when it is not fp32)
      */
-    Rope(RopeConfig cfg, int headDim, NDManager owner, DataType dataType, Compute compute) {
-        this.invFreq = cfg.inverseFrequencies(headDim);
-        this.headDim = headDim;
+    Rope(RopeConfig cfg, NDManager owner, DataType dataType, Compute compute) {
+        this.cfg = cfg;
         this.owner = owner;
         this.dataType = dataType;
         this.compute = compute;
+        this.shortContext = new Tables(cfg.inverseFrequencies(false));
+        this.longContext = cfg.type().equals("longrope") ? new Tables(cfg.inverseFrequencies(true)) : shortContext;
     }
 
-    /** cos and sin [B, 1, T, D] for the given positions, attached to {@code scope}. */
+    /** cos and sin [B, 1, T, R] for the given positions, attached to {@code scope}. */
     NDList tables(NDManager scope, long[][] positionIds) {
         int b = positionIds.length;
         int t = positionIds[0].length;
@@ -53,29 +56,45 @@ final class Rope {
                 max = Math.max(max, p);
             }
         }
-        ensure(max + 1);
+        Tables set = cfg.usesLongFactors(max) ? longContext : shortContext;
+        set.ensure(max + 1);
         NDArray ids = scope.create(flat, new Shape(b, t));
-        return new NDList(lookup(ids, cos, b, t), lookup(ids, sin, b, t));
+        return new NDList(lookup(ids, set.cos, b, t), lookup(ids, set.sin, b, t));
     }
 
     private NDArray lookup(NDArray ids, NDArray table, int b, int t) {
-        return Tensors.embedding(ids, table).reshape(b, 1, t, headDim);
+        return Tensors.embedding(ids, table).reshape(b, 1, t, cfg.rotaryDim());
     }
 
-    /** Builds (or grows) the tables to cover positions [0, needed). */
-    private synchronized void ensure(long needed) {
-        if (needed > positions) {
+    /** The cos and sin tables of one set of inverse frequencies, grown as longer positions come. */
+    private final class Tables {
+        private final float[] invFreq;
+        private int positions;
+        private NDArray cos;
+        private NDArray sin;
+
+        Tables(float[] invFreq) {
+            this.invFreq = invFreq;
+        }
+
+        /** Builds (or grows) the tables to cover positions [0, needed). */
+        synchronized void ensure(long needed) {
+            if (needed <= positions) {
+                return;
+            }
             int n = (int) Math.max(needed, Math.max(1024, 2L * positions));
             close();
-            int half = headDim / 2;
-            float[] c = new float[n * headDim];
-            float[] s = new float[n * headDim];
+            int width = cfg.rotaryDim();
+            int half = width / 2;
+            float scale = (float) cfg.attentionFactor();
+            float[] c = new float[n * width];
+            float[] s = new float[n * width];
             for (int p = 0; p < n; p++) {
-                int base = p * headDim;
+                int base = p * width;
                 for (int k = 0; k < half; k++) {
                     float angle = invFreq[k] * (float) p; // fp32 product, as transformers computes the angles
-                    float cv = (float) Math.cos(angle);
-                    float sv = (float) Math.sin(angle);
+                    float cv = (float) Math.cos(angle) * scale;
+                    float sv = (float) Math.sin(angle) * scale;
                     c[base + k] = cv;
                     c[base + k + half] = cv;
                     s[base + k] = sv;
@@ -86,29 +105,29 @@ final class Rope {
             sin = table(s, n);
             positions = n;
         }
-    }
 
-    /** One table [n, D] in the model's manager and the activations' type. */
-    private NDArray table(float[] values, int n) {
-        NDArray fp32 = owner.create(values, new Shape(n, headDim));
-        NDArray typed = dataType == DataType.FLOAT32 ? fp32 : fp32.toType(dataType, false);
-        NDArray table = compute.activations(typed);
-        if (typed != fp32 && typed != table) {
-            typed.close();
-        }
-        if (fp32 != table) {
-            fp32.close();
-        }
-        // kept: the first forward may run inside a step scope, which would free it with the step
-        return Tensors.keep(table, owner);
-    }
-
-    private void close() {
-        for (NDArray a : new NDArray[] {cos, sin}) {
-            if (a != null) {
-                a.close();
+        /** One table [n, R] in the model's manager and the activations' type. */
+        private NDArray table(float[] values, int n) {
+            NDArray fp32 = owner.create(values, new Shape(n, cfg.rotaryDim()));
+            NDArray typed = dataType == DataType.FLOAT32 ? fp32 : fp32.toType(dataType, false);
+            NDArray table = compute.activations(typed);
+            if (typed != fp32 && typed != table) {
+                typed.close();
             }
+            if (fp32 != table) {
+                fp32.close();
+            }
+            // kept: the first forward may run inside a step scope, which would free it with the step
+            return Tensors.keep(table, owner);
         }
-        cos = sin = null;
+
+        private void close() {
+            for (NDArray a : new NDArray[] {cos, sin}) {
+                if (a != null) {
+                    a.close();
+                }
+            }
+            cos = sin = null;
+        }
     }
 }

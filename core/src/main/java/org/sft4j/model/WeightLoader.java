@@ -44,33 +44,45 @@ final class WeightLoader {
         ModelConfig cfg = ModelConfig.read(dir);
         LinkedHashMap<String, long[]> expected = Decoder.expectedShapes(cfg);
         try (CheckpointFiles files = CheckpointFiles.open(dir, "model")) {
+            Map<String, String> stored = storedNames(cfg, files, expected.keySet(), dir);
             for (Map.Entry<String, long[]> e : expected.entrySet()) {
-                if (!files.contains(e.getKey())) {
-                    throw new IOException(dir + ": the checkpoint is missing tensor '" + e.getKey()
+                String name = stored.get(e.getKey());
+                if (!files.contains(name)) {
+                    throw new IOException(dir + ": the checkpoint is missing tensor '" + name
                             + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
                 }
-                TensorInfo info = files.info(e.getKey());
+                TensorInfo info = files.info(name);
                 if (!Arrays.equals(info.shape(), e.getValue())) {
-                    throw new IOException(dir + ": tensor '" + e.getKey() + "' has shape "
+                    throw new IOException(dir + ": tensor '" + name + "' has shape "
                             + Arrays.toString(info.shape()) + ", config.json implies " + Arrays.toString(e.getValue()));
                 }
                 if (!info.dtype().isFloat()) {
-                    throw new IOException(dir + ": tensor '" + e.getKey() + "' is " + info.dtype()
+                    throw new IOException(dir + ": tensor '" + name + "' is " + info.dtype()
                             + "; quantized checkpoints are not supported");
                 }
             }
             Set<String> unused = new TreeSet<>(files.names());
-            unused.removeAll(expected.keySet());
-            unused.removeIf(n -> n.endsWith("rotary_emb.inv_freq") || (cfg.tieWordEmbeddings() && n.equals("lm_head.weight")));
+            unused.removeAll(stored.values());
+            unused.removeIf(n -> n.endsWith("rotary_emb.inv_freq") || (cfg.tieWordEmbeddings() && n.endsWith("lm_head.weight")));
+            if (cfg.multimodal()) {
+                long vision = unused.stream().filter(n -> !n.contains("language_model")).count();
+                unused.removeIf(n -> !n.contains("language_model"));
+                LOG.info("{}: the language model of a {} checkpoint is loaded; its vision tower and projector ({} "
+                        + "tensors) are not, and a saved checkpoint is a text-only {}", dir, "Gemma3ForConditionalGeneration",
+                        vision, cfg.family().causalLm());
+            }
             if (!unused.isEmpty()) {
                 LOG.warn("{}: {} checkpoint tensors are not used by the decoder, e.g. {}", dir, unused.size(),
                         unused.iterator().next());
             }
             NDManager manager = Engines.newManager(device);
             try {
-                Map<String, NDArray> loaded = TensorReader.readAll(files, expected.keySet(), manager,
-                        name -> compute.weightType(frozenBase && frozenMatrix(name, cfg)));
-                return Decoder.assemble(cfg, manager, DataType.FLOAT32, compute, frozenBase, loaded::get);
+                Map<String, String> layoutName = new HashMap<>();
+                stored.forEach((name, inFiles) -> layoutName.put(inFiles, name));
+                Map<String, NDArray> loaded = TensorReader.readAll(files, stored.values(), manager,
+                        inFiles -> compute.weightType(frozenBase && frozenMatrix(layoutName.get(inFiles), cfg)));
+                return Decoder.assemble(cfg, manager, DataType.FLOAT32, compute, frozenBase,
+                        name -> loaded.get(stored.get(name)));
             } catch (IOException | RuntimeException ex) {
                 manager.close();
                 throw ex;
@@ -79,8 +91,35 @@ final class WeightLoader {
     }
 
     /**
-     * Weights initialised as transformers does (normal(0, initializer_range), norms 1, biases 0), generated on the
-     * device by torch's generator seeded with {@code seed} (the same values for the same seed and device type).
+     * The name each tensor has in the files: the layout's own, or for the language model of a vision-language
+     * checkpoint the same behind its prefix ({@code language_model.model.} as the Hub's Gemma 3 files have it,
+     * {@code model.language_model.} as transformers 5 saves them).
+     */
+    private static Map<String, String> storedNames(ModelConfig cfg, CheckpointFiles files, Set<String> names, Path dir)
+            throws IOException {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (!cfg.multimodal()) {
+            names.forEach(n -> out.put(n, n));
+            return out;
+        }
+        for (String[] prefix : new String[][] {{"language_model.model.", "language_model.lm_head."},
+                {"model.language_model.", "lm_head."}}) {
+            if (files.contains(prefix[0] + "embed_tokens.weight")) {
+                for (String n : names) {
+                    out.put(n, n.startsWith("model.") ? prefix[0] + n.substring("model.".length())
+                            : prefix[1] + n.substring("lm_head.".length()));
+                }
+                return out;
+            }
+        }
+        throw new IOException(dir + ": a Gemma3ForConditionalGeneration checkpoint needs its language model's "
+                + "embeddings as 'language_model.model.embed_tokens.weight' or 'model.language_model.embed_tokens.weight'");
+    }
+
+    /**
+     * Weights initialised as transformers does (normal(0, initializer_range), norms 1 or 0 for (1 + w) norms, biases
+     * 0), generated on the device by torch's generator seeded with {@code seed} (the same values for the same seed
+     * and device type).
      */
     static Decoder randomInit(ModelConfig cfg, long seed, Device device, DataType dtype, Compute compute) {
         DataTypes.requireSupported(dtype);
@@ -88,14 +127,16 @@ final class WeightLoader {
         try {
             Engines.seedTorch(seed);
             Map<String, NDArray> w = new HashMap<>();
-            for (Map.Entry<String, long[]> e : Decoder.expectedShapes(cfg).entrySet()) {
-                String name = e.getKey();
-                Shape shape = new Shape(e.getValue());
-                NDArray a = name.endsWith("norm.weight") ? manager.ones(shape)
-                        : name.endsWith(".bias") ? manager.zeros(shape)
-                        : manager.randomNormal(0f, (float) cfg.initializerRange(), shape, DataType.FLOAT32);
+            for (Layout.Tensor t : Layout.of(cfg).tensors()) {
+                Shape shape = new Shape(t.shape());
+                NDArray a = switch (t.role()) {
+                    case NORM -> cfg.family().plusOneNorms() ? manager.zeros(shape) : manager.ones(shape);
+                    case BIAS -> manager.zeros(shape);
+                    case EMBEDDING, MATRIX -> manager.randomNormal(0f, (float) cfg.initializerRange(), shape,
+                            DataType.FLOAT32);
+                };
                 // converted as it is made: a 16-bit model never holds all its weights in fp32
-                w.put(name, place(manager, a, dtype == DataType.FLOAT32 ? compute.weightType(false) : dtype));
+                w.put(t.name(), place(manager, a, dtype == DataType.FLOAT32 ? compute.weightType(false) : dtype));
             }
             return Decoder.assemble(cfg, manager, dtype, compute, false, w::get);
         } catch (RuntimeException ex) {

@@ -23,9 +23,8 @@ import java.util.function.UnaryOperator;
  * <p>Shapes: B batch rows, T tokens, H heads, D head size, C model width, V vocabulary. Activations are the first
  * operand of every operation, so results belong to the step's manager (see {@link StepScope}).
  *
- * <p>What comes next plugs in here: a model family's own operations (GELU-tanh and GeGLU, the {@code (1 + w)}
- * RMSNorm, q/k norms, logit soft-capping, sliding-window attention) become methods with a portable and a native
- * body.
+ * <p>A model family's own operations (Gemma's GeGLU and {@code (1 + w)} RMSNorm, logit and attention soft-capping,
+ * Phi-3's partial rotary embedding) are methods here with a portable and a native body.
  */
 public interface Compute {
 
@@ -130,11 +129,26 @@ public interface Compute {
     /** {@code silu(gate) * up}, Llama's SwiGLU. */
     NDArray siluMul(NDArray gate, NDArray up);
 
+    /** {@code gelu_tanh(gate) * up}, Gemma's GeGLU (GELU with the tanh approximation, as {@code gelu_pytorch_tanh}). */
+    NDArray geluTanhMul(NDArray gate, NDArray up);
+
     /** RMSNorm over the last dimension: {@code x / sqrt(mean(x^2) + eps) * weight}, as LlamaRMSNorm computes it. */
     NDArray rmsNorm(NDArray x, NDArray weight, double eps);
 
-    /** Rotary embedding {@code x * cos + rotate_half(x) * sin}; x (B, H, T, D), cos and sin (B, 1, T, D). */
+    /**
+     * Gemma's RMSNorm over the last dimension: {@code x / sqrt(mean(x^2) + eps) * (1 + weight)}, computed in fp32 and
+     * returned in x's type, as Gemma3RMSNorm does.
+     */
+    NDArray rmsNormPlusOne(NDArray x, NDArray weight, double eps);
+
+    /**
+     * Rotary embedding {@code x * cos + rotate_half(x) * sin} of the first R dimensions of each head, the rest passed
+     * through (R &lt; D: Phi-3's partial rotary factor); x (B, H, T, D), cos and sin (B, 1, T, R).
+     */
     NDArray rope(NDArray x, NDArray cos, NDArray sin);
+
+    /** {@code cap * tanh(x / cap)}: Gemma's logit soft-capping, in x's type. */
+    NDArray softcap(NDArray x, double cap);
 
     /** A constant table (RoPE's cos and sin) in the activations' type, made once per model. */
     NDArray activations(NDArray fp32);
@@ -149,6 +163,12 @@ public interface Compute {
      * @param kvGroups query heads per key/value head (grouped-query attention)
      */
     NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups);
+
+    /**
+     * As {@link #attention}, with Gemma 2's soft-capping of the scaled scores ({@code cap * tanh(s / cap)}) before the
+     * mask is added, as transformers' eager attention does; the mask is never null here.
+     */
+    NDArray softcappedAttention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups, double cap);
 
     /**
      * {@code x} as a matrix product reads it: a 16-bit copy under a mixed precision, else x itself. A projection with

@@ -3,6 +3,7 @@ package org.sft4j.nd;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import org.sft4j.base.UserError;
 
 /**
  * Starts DJL's PyTorch engine the way sft4j needs it: offline, no telemetry, CPU tokenizer natives.
@@ -38,6 +39,15 @@ public final class Engines {
     public static Device device(String name) {
         if (name == null || name.isBlank() || name.equals("auto")) {
             return pytorch().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+        }
+        if (name.startsWith("gpu")) {   // DJL's fromName takes no "gpu:N", and a GPU that is not there fails deep inside
+            int index = name.equals("gpu") ? 0 : Integer.parseInt(name.substring(name.indexOf(':') + 1));
+            int gpus = pytorch().getGpuCount();
+            if (index >= gpus) {
+                throw new UserError("device " + name + ": " + (gpus == 0 ? "no GPU is visible here (use cpu or auto)"
+                        : "this machine has " + gpus + " GPU(s), gpu:0 to gpu:" + (gpus - 1)));
+            }
+            return Device.gpu(index);
         }
         return Device.fromName(name, pytorch());
     }

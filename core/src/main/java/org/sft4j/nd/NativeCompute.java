@@ -75,8 +75,23 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
+    public NDArray geluTanhMul(NDArray gate, NDArray up) {
+        return NativeOps.geluTanhMul(gate, up);
+    }
+
+    @Override
     public NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
         return NativeOps.rmsNorm(x, weight, eps);
+    }
+
+    @Override
+    public NDArray rmsNormPlusOne(NDArray x, NDArray weight, double eps) {
+        return NativeOps.rmsNormPlusOne(x, weight, eps);
+    }
+
+    @Override
+    public NDArray softcap(NDArray x, double cap) {
+        return NativeOps.softcap(x, cap);
     }
 
     @Override
@@ -97,6 +112,12 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     @Override
     public NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups) {
         return NativeOps.attention(q, k, v, mask, mask == null, scale, kvGroups > 1, attentionIn, productOut);
+    }
+
+    @Override
+    public NDArray softcappedAttention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups,
+                                       double cap) {
+        return NativeOps.softcappedAttention(q, k, v, mask, scale, kvGroups, cap, attentionIn, productOut);
     }
 
     @Override

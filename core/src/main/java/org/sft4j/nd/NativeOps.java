@@ -50,6 +50,15 @@ public final class NativeOps {
 
     private static native long siluMul(long gate, long up);
 
+    private static native long geluTanhMul(long gate, long up);
+
+    private static native long rmsNormPlusOne(long x, long weight, double eps);
+
+    private static native long softcap(long x, double cap);
+
+    private static native long softcappedAttention(long q, long k, long v, long mask, double scale, int kvGroups,
+                                                   double cap, int dtype, int outDtype);
+
     private static native void fusedAdamW(long[] params, long[] grads, long[] m, long[] v, long[] steps, double lr,
                                           double beta1, double beta2, double weightDecay, double eps);
 
@@ -144,6 +153,31 @@ public final class NativeOps {
         return wrap(gate, siluMul(handle(gate), handle(up)));
     }
 
+    /** gelu(gate, approximate='tanh') * up (Gemma's GeGLU). */
+    public static NDArray geluTanhMul(NDArray gate, NDArray up) {
+        return wrap(gate, geluTanhMul(handle(gate), handle(up)));
+    }
+
+    /** Gemma's RMSNorm: x / sqrt(mean(x^2) + eps) * (1 + weight), in fp32, returned in x's dtype. */
+    public static NDArray rmsNormPlusOne(NDArray x, NDArray weight, double eps) {
+        return wrap(x, rmsNormPlusOne(handle(x), handle(weight), eps));
+    }
+
+    /** cap * tanh(x / cap) in x's dtype. */
+    public static NDArray softcap(NDArray x, double cap) {
+        return wrap(x, softcap(handle(x), cap));
+    }
+
+    /**
+     * Attention with Gemma 2's soft-capped scores, composed as transformers' eager attention (no fused kernel has the
+     * cap): q, k, v and the additive mask cast to {@code dtype} first, the result to {@code outDtype}.
+     */
+    public static NDArray softcappedAttention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups,
+                                              double cap, int dtype, int outDtype) {
+        return wrap(q, softcappedAttention(handle(q), handle(k), handle(v), handle(mask), scale, kvGroups, cap, dtype,
+                outDtype));
+    }
+
     /** Lets fp32 matrix products use TF32 tensor cores (off by default, as in PyTorch). */
     public static void allowTf32(boolean on) {
         setTf32(on);
@@ -235,7 +269,10 @@ public final class NativeOps {
         mulAll(handles(xs), factor);
     }
 
-    /** Rotary embedding {@code x * cos + rotate_half(x) * sin} in one native call, in x's dtype. */
+    /**
+     * Rotary embedding {@code x * cos + rotate_half(x) * sin} of x's first cos-width dimensions (the rest pass
+     * through) in one native call, in x's dtype.
+     */
     public static NDArray rope(NDArray x, NDArray cos, NDArray sin) {
         return wrap(x, rope(handle(x), handle(cos), handle(sin)));
     }

@@ -64,16 +64,40 @@ final class PortableCompute implements Compute {
     }
 
     @Override
+    public NDArray geluTanhMul(NDArray gate, NDArray up) {
+        // 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))), torch's gelu(approximate='tanh')
+        NDArray inner = gate.add(gate.mul(gate).mul(gate).mul(constant(gate, 0.044715)))
+                .mul(constant(gate, Math.sqrt(2 / Math.PI)));
+        return gate.mul(inner.tanh().add(constant(gate, 1))).mul(constant(gate, 0.5)).mul(up);
+    }
+
+    @Override
     public NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
         NDArray variance = x.square().mean(new int[] {-1}, true);
         return x.div(variance.add(constant(x, eps)).sqrt()).mul(weight);
     }
 
     @Override
+    public NDArray rmsNormPlusOne(NDArray x, NDArray weight, double eps) {
+        NDArray normed = x.div(x.square().mean(new int[] {-1}, true).add(constant(x, eps)).sqrt());
+        return normed.add(normed.mul(weight));   // x̂ (1 + w) with x̂ first, so the step's scope owns the result
+    }
+
+    @Override
     public NDArray rope(NDArray x, NDArray cos, NDArray sin) {
+        long rotary = cos.getShape().get(3);
+        if (rotary < x.getShape().get(3)) {
+            NDList parts = x.split(new long[] {rotary}, 3);
+            return rope(parts.get(0), cos, sin).concat(parts.get(1), 3);
+        }
         NDList halves = x.split(2, 3);
         NDArray rotated = halves.get(1).neg().concat(halves.get(0), 3);
         return x.mul(cos).add(rotated.mul(sin));
+    }
+
+    @Override
+    public NDArray softcap(NDArray x, double cap) {
+        return x.div(constant(x, cap)).tanh().mul(constant(x, cap));
     }
 
     @Override
@@ -94,6 +118,21 @@ final class PortableCompute implements Compute {
         }
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(constant(q, scale)).add(mask);
         NDArray probs = Tensors.softmaxFp32(scores, -1);                     // (B, H, T, S)
+        if (probs.getDataType() != v.getDataType()) {
+            probs = probs.toType(v.getDataType(), false);
+        }
+        return probs.matMul(v);
+    }
+
+    @Override
+    public NDArray softcappedAttention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups,
+                                       double cap) {
+        if (kvGroups > 1) {
+            k = k.repeat(1, kvGroups);
+            v = v.repeat(1, kvGroups);
+        }
+        NDArray scores = softcap(q.matMul(k.transpose(0, 1, 3, 2)).mul(constant(q, scale)), cap).add(mask);
+        NDArray probs = Tensors.softmaxFp32(scores, -1);
         if (probs.getDataType() != v.getDataType()) {
             probs = probs.toType(v.getDataType(), false);
         }

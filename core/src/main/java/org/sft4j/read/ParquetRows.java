@@ -42,7 +42,9 @@ final class ParquetRows extends RowStream {
             this.reader = ParquetFileReader.open(new LocalInputFile(path),
                     ParquetReadOptions.builder(new PlainParquetConfiguration()).build());
         } catch (IOException | RuntimeException e) {
-            throw new DataException(file, "not a readable Parquet file: " + e.getMessage(), e);
+            throw new DataException(file, e.getMessage() != null && e.getMessage().contains("is not a Parquet file")
+                    ? "not a Parquet file (it lacks Parquet's footer: another format, or cut short?)"
+                    : "not a readable Parquet file: " + plain(e), e);
         }
         this.schema = reader.getFooter().getFileMetaData().getSchema();
     }
@@ -61,9 +63,21 @@ final class ParquetRows extends RowStream {
             remaining--;
             row++;
             return new Row(toJson(records.read(), schema), file + " row " + row);
-        } catch (IOException e) {
-            throw new DataException(file + " row " + row, "Parquet read failed: " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            throw new DataException(file + " row " + (row + 1), "the file is damaged: the rows from here on cannot be read ("
+                    + plain(e) + ")", e);
         }
+    }
+
+    /** The deepest message of a Parquet failure, without the reader's object names ({@code LocalInputFile@7fcf1908}). */
+    static String plain(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String m = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+        return m.replaceAll("(org\\.apache\\.parquet\\.io\\.)?LocalInputFile@[0-9a-f]+", "the file")
+                .replaceAll(" in file the file", "");
     }
 
     static ObjectNode toJson(Group g, GroupType type) {

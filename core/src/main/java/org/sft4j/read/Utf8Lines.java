@@ -64,6 +64,10 @@ final class Utf8Lines implements AutoCloseable {
         if (len > 0 && bytes[len - 1] == '\r') {
             len--;
         }
+        if (lineNo == 1 && len >= 2 && ((bytes[0] & 0xff) == 0xff && (bytes[1] & 0xff) == 0xfe
+                || (bytes[0] & 0xff) == 0xfe && (bytes[1] & 0xff) == 0xff)) {
+            throw new DataException(file + ":1", "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8");
+        }
         if (lineNo == 1 && len >= 3 && (bytes[0] & 0xff) == 0xef && (bytes[1] & 0xff) == 0xbb && (bytes[2] & 0xff) == 0xbf) {
             return decode(bytes, 3, len - 3, lineStart + 3);
         }

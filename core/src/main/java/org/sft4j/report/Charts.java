@@ -7,6 +7,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.sft4j.data.DataReport;
 
 import java.awt.Color;
 import java.io.IOException;
@@ -25,24 +26,36 @@ public final class Charts {
 
     private static XYChart chart(String title, String x, String y) {
         XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(x).yAxisTitle(y).build();
-        c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);   // inside, it covered the last checkpoint's point
         c.getStyler().setChartBackgroundColor(Color.WHITE);
         c.getStyler().setPlotGridLinesVisible(true);
         return c;
     }
 
-    /** A histogram of token lengths, with the cutoff_len drawn as a vertical line. */
-    public static XYChart lengthHistogram(List<Integer> lengths, int cutoff) {
-        XYChart c = chart("Token lengths (" + lengths.size() + " examples)", "tokens", "examples");
-        int max = Math.max(cutoff, lengths.stream().mapToInt(Integer::intValue).max().orElse(1));
-        int bins = Math.max(1, Math.min(40, lengths.size()));
-        if (lengths.isEmpty()) {
+    /** The token lengths of a data step: kept examples, and those over cutoff_len at their length before the cut. */
+    public static XYChart lengthHistogram(DataReport r) {
+        return lengthHistogram(r.lengths, r.overLengths, r.cutoffLen,
+                r.overlong.equals("truncate") ? "truncated (length before)" : "dropped: longer than cutoff_len");
+    }
+
+    /**
+     * A histogram of token lengths, with the cutoff_len drawn as a vertical line and the examples over it (dropped,
+     * or truncated to it) as a second series past the line, on the same bins.
+     */
+    public static XYChart lengthHistogram(List<Integer> kept, List<Integer> over, int cutoff, String overLabel) {
+        XYChart c = chart("Token lengths (" + kept.size() + " kept" + (over.isEmpty() ? "" : ", " + over.size()
+                + " over cutoff_len") + ")", "tokens", "examples");
+        int max = Math.max(cutoff, java.util.stream.Stream.concat(kept.stream(), over.stream()).mapToInt(Integer::intValue)
+                .max().orElse(1));
+        int bins = Math.max(1, Math.min(40, kept.size() + over.size()));
+        if (kept.isEmpty() && over.isEmpty()) {
             c.addSeries("examples", new double[] {0}, new double[] {0});
-        } else {
-            Histogram h = new Histogram(lengths, bins, 0, max);
-            XYSeries s = c.addSeries("examples", h.getxAxisData(), h.getyAxisData());
-            s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.StepArea);
-            s.setMarker(SeriesMarkers.NONE);
+        }
+        if (!kept.isEmpty()) {
+            steps(c, "kept", new Histogram(new java.util.ArrayList<>(kept), bins, 0, max), null);   // XChart checks for nulls with contains(null), which List.of refuses
+        }
+        if (!over.isEmpty()) {
+            steps(c, overLabel, new Histogram(new java.util.ArrayList<>(over), bins, 0, max), new Color(230, 140, 20));
         }
         double top = c.getSeriesMap().values().stream().flatMapToDouble(s -> java.util.Arrays.stream(s.getYData()))
                 .max().orElse(1);
@@ -50,6 +63,16 @@ public final class Charts {
         cut.setMarker(SeriesMarkers.NONE);
         cut.setLineColor(Color.RED);
         return c;
+    }
+
+    private static void steps(XYChart c, String name, Histogram h, Color color) {
+        XYSeries s = c.addSeries(name, h.getxAxisData(), h.getyAxisData());
+        s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.StepArea);
+        s.setMarker(SeriesMarkers.NONE);
+        if (color != null) {
+            s.setFillColor(color);
+            s.setLineColor(color);
+        }
     }
 
     /** Training loss per step and validation loss at its steps. */

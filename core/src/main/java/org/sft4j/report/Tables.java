@@ -84,7 +84,7 @@ public final class Tables {
             source.append(first.get(i).source());
             reference.append(first.get(i).reference());
             for (int m = 0; m < models.size(); m++) {
-                hyp[m].append(predictions.get(models.get(m)).get(i).hypothesis());
+                hyp[m].append(shortened(predictions.get(models.get(m)).get(i).hypothesis()));
             }
         }
         Table t = Table.create("samples", source, reference);
@@ -92,6 +92,14 @@ public final class Tables {
             t.addColumns(h);
         }
         return t;
+    }
+
+    /** Longest answer text the sample table shows: an untrained model's endless repetition would take the page. */
+    static final int SAMPLE_CHARS = 160;
+
+    /** The text, cut at {@link #SAMPLE_CHARS} with a mark saying how much more the predictions file holds. */
+    static String shortened(String s) {
+        return s.length() <= SAMPLE_CHARS ? s : s.substring(0, SAMPLE_CHARS) + "… (+" + (s.length() - SAMPLE_CHARS) + " chars)";
     }
 
     /** The end of a training run. */

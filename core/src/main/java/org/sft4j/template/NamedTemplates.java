@@ -115,7 +115,7 @@ public final class NamedTemplates {
         }
         ChatTemplate own = ChatTemplate.fromConfig(model, clock);
         if (own == null && !model.namedTemplates().isEmpty()) {
-            throw new IllegalArgumentException(model.dir() + " has only named chat templates " + model.namedTemplates().keySet()
+            throw new UserError(model.dir() + " has only named chat templates " + model.namedTemplates().keySet()
                     + " and no default (chat_template.jinja): set chat_template to the .jinja file to use");
         }
         if (own == null) {

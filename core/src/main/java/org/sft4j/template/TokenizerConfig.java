@@ -1,6 +1,5 @@
 package org.sft4j.template;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -143,12 +142,7 @@ public record TokenizerConfig(Path dir, String chatTemplate, Map<String, String>
 
     /** Parses a tokenizer JSON file; a syntax error names the file and line, not the parser's internals. */
     public static JsonNode json(Path f) throws IOException {
-        try {
-            return JSON.readTree(f.toFile());
-        } catch (JsonProcessingException e) {
-            throw new IOException(f + " line " + e.getLocation().getLineNr() + ": not valid JSON ("
-                    + e.getOriginalMessage() + ")");
-        }
+        return org.sft4j.base.JsonFiles.read(f);
     }
 
     public String bosToken() {

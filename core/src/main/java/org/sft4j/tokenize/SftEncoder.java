@@ -170,7 +170,7 @@ public final class SftEncoder {
             out.add(new Rendered(full.text(), spans));
             return out;
         } catch (TemplateException e) {
-            throw new DropException(DropReason.TEMPLATE_ERROR, ex.origin() + ": " + e.getMessage());
+            throw new DropException(DropReason.TEMPLATE_ERROR, "chat template '" + template.name() + "': " + e.getMessage());
         }
     }
 

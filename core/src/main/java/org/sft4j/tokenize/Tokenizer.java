@@ -58,6 +58,9 @@ public final class Tokenizer implements AutoCloseable {
         } else {
             throw new IOException(dirOrFile + " has no tokenizer: sft4j needs tokenizer.json, or vocab.json + merges.txt");
         }
+        if (Files.exists(file)) {
+            org.sft4j.base.JsonFiles.read(file);   // first: a broken file is named with its line and column
+        }
         return fromJson(json, file, sources);
     }
 
@@ -66,7 +69,12 @@ public final class Tokenizer implements AutoCloseable {
         Engines.pytorch(); // sets the offline/telemetry switches the tokenizer library reads too
         Map<String, String> opts = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false",
                 "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
-        HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), opts);
+        HuggingFaceTokenizer hf;
+        try {
+            hf = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), opts);
+        } catch (RuntimeException e) {   // the Rust library's own words, e.g. "missing field `model`"
+            throw new IOException(file + ": not a tokenizer the tokenizers library can load (" + e.getMessage() + ")", e);
+        }
         Map<String, Integer> added = new HashMap<>();
         for (JsonNode t : new ObjectMapper().readTree(json).path("added_tokens")) {
             added.put(t.path("content").asText(), t.path("id").asInt());

@@ -13,7 +13,9 @@ import org.sft4j.data.DataPipeline;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.hub.HubClient;
 import org.sft4j.hub.Sources;
+import org.sft4j.model.ArchitectureCheck;
 import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.Parameter;
 import org.sft4j.model.lora.LoraConfig;
@@ -57,6 +59,7 @@ public final class TrainSetup {
         if (args.outputDir() == null) {
             throw new UserError("training needs output_dir");
         }
+        ArchitectureCheck.run(cfg.model(), hub);   // before output_dir is claimed or any data is read
         Path outDir = Path.of(args.outputDir());
         WorkerEnv worker = WorkerEnv.fromEnvironment();
         ResumePoint resume = ResumePoint.resolve(args.resumeFromCheckpoint(), outDir);
@@ -77,6 +80,7 @@ public final class TrainSetup {
         TrainData data = new TrainData(TokenizedSet.read(prepared.train()),
                 prepared.report().val > 0 ? TokenizedSet.read(prepared.val()) : null, cfg.data().maxNumTokens(),
                 cfg.data().packing());
+        requireIdsInVocabulary(data.train(), ModelConfig.read(modelDir).vocabSize(), cfg);
         try (Decoder model = loadModel(cfg, modelDir, resume, device(cfg, worker));
              Trainer trainer = trainer(args, model, data, ModelSource.of(modelDir, cfg.model().modelNameOrPath()), resume,
                      listeners)) {
@@ -171,6 +175,19 @@ public final class TrainSetup {
     }
 
     /** The configured device; a worker of a multi-GPU run takes the GPU of its local rank. */
+    /** A tokenizer whose ids pass the model's vocabulary would fail deep in the embedding ("index out of range in self"). */
+    private static void requireIdsInVocabulary(TokenizedSet train, int vocab, SftConfig cfg) {
+        for (var e : train.examples()) {
+            for (int id : e.inputIds()) {
+                if (id < 0 || id >= vocab) {
+                    throw new UserError("the tokenizer of " + cfg.model().tokenizerSource() + " gives token id " + id
+                            + " (example " + e.id() + "), but the model " + cfg.model().modelNameOrPath() + " has " + vocab
+                            + " tokens (vocab_size): tokenizer and model do not belong together");
+                }
+            }
+        }
+    }
+
     private static Device device(SftConfig cfg, WorkerEnv worker) {
         Device device = Engines.device(cfg.model().device());
         return worker != null && device.isGpu() ? Device.gpu(worker.localRank()) : device;

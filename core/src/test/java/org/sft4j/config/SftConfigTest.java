@@ -106,7 +106,7 @@ class SftConfigTest {
                 "the key and an alias that agree");
         assertEquals(Precision.FP16_MIXED, SftConfig.parse("precision: 16-mixed\nbf16: false", "x.yaml").train().precision());
         UserError both = assertThrows(UserError.class, () -> SftConfig.parse("precision: bf16-mixed\npure_bf16: true", "x.yaml"));
-        assertEquals("x.yaml: config: precision: bf16-mixed and pure_bf16: true disagree (pure_bf16: true means precision: "
+        assertEquals("x.yaml: precision: bf16-mixed and pure_bf16: true disagree (pure_bf16: true means precision: "
                 + "bf16-true); keep one of them", both.getMessage());
         UserError unknown = assertThrows(UserError.class, () -> SftConfig.of(java.util.Map.of("precision", "fp8")));
         assertTrue(unknown.getMessage().contains("precision 'fp8' is not one of [fp32, bf16-mixed, fp16-mixed, bf16-true]"),
@@ -144,8 +144,9 @@ class SftConfigTest {
         assertEquals(EnableThinking.AUTO, SftConfig.parse("enable_thinking: auto", "t.yaml").model().enableThinking());
         assertEquals(EnableThinking.FALSE, SftConfig.defaults().with("enable-thinking", "False").model().enableThinking(),
                 "a magic flag's string");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> SftConfig.parse("enable_thinking: sometimes", "t.yaml"));
-        assertEquals("t.yaml: config: enable_thinking 'sometimes' must be true, false or auto", e.getMessage());
+        assertEquals(EnableThinking.AUTO, SftConfig.defaults().with("enable_thinking", null).model().enableThinking(),
+                "null from Java, as from YAML");
+        UserError e = assertThrows(UserError.class, () -> SftConfig.parse("enable_thinking: sometimes", "t.yaml"));
+        assertEquals("t.yaml: enable_thinking 'sometimes' must be true, false or auto", e.getMessage());
     }
 }

@@ -176,6 +176,8 @@ class DataPipelineTest {
         DataReport drop = DataPipeline.prepare(cfg, NO_HUB, null).report();
         assertEquals(1, drop.train);
         assertEquals(1L, drop.dropped.get(DropReason.OVERLONG));
+        assertEquals(1, drop.overLengths.size(), "the histogram gets the dropped example's length");
+        assertTrue(drop.overLengths.get(0) > 64, drop.overLengths.toString());
         DataReport trunc = DataPipeline.prepare(cfg.with("overlong", "truncate").with("tokenized_path", tmp.resolve("t").toString()),
                 NO_HUB, null).report();
         assertEquals(1, trunc.train, "the long prompt leaves no answer inside 64 tokens: dropped after truncation");

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.sft4j.nd.Tensors;
@@ -23,9 +24,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DecoderFixtureTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope", "qwen3", "gemma3", "phi3"})
     void logitsLossAndGradientsMatchTransformers(String name) throws Exception {
-        Path dir = Shared.fixtures("models/" + name);
+        check(Shared.fixtures("models/" + name), name);
+    }
+
+    /** Gemma 2's soft-capped attention and logits (a fixture of this repository's, made as the shared ones). */
+    @Test
+    void gemma2SoftCappingMatchesTransformers() throws Exception {
+        Path dir = Shared.fixtures("models/gemma2");
+        assertEquals(2.0, ModelConfig.read(dir).attentionSoftcap());
+        assertEquals(3.0, ModelConfig.read(dir).finalLogitSoftcap());
+        check(dir, "gemma2");
+    }
+
+    static void check(Path dir, String name) throws Exception {
         try (Expected exp = new Expected(dir.resolve("expected.safetensors"));
              Decoder model = Decoder.load(dir, Device.cpu());
              NDScope scope = new NDScope();
@@ -40,7 +53,7 @@ class DecoderFixtureTest {
                 double err = Numerics.relError(logits, exp.floats("logits"));
                 assertTrue(err < 1e-4, name + " logits rel. error " + err);
 
-                NDArray loss = CausalLmLoss.mean(hidden, labels, model.lmHead().array(), 7, step);
+                NDArray loss = CausalLmLoss.mean(hidden, labels, model.head(), 7, step);
                 double lossErr = Numerics.relError(Tensors.scalar(loss), exp.scalar("loss"));
                 assertTrue(lossErr < 1e-5, name + " loss rel. error " + lossErr);
 
@@ -63,7 +76,7 @@ class DecoderFixtureTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope", "qwen3", "gemma3", "phi3"})
     void bf16CheckpointLoadsWithinBf16Precision(String name) throws Exception {
         Path dir = Shared.fixtures("models/" + name + "-bf16");
         try (Expected exp = new Expected(Shared.fixtures("models/" + name).resolve("expected.safetensors"));

@@ -20,9 +20,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GeneratorTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral", "llama3-rope", "qwen3", "gemma3", "phi3"})
     void greedyTwelveTokensEqualTransformersWithTheCache(String name) throws Exception {
-        Path dir = Shared.fixtures("models/" + name);
+        greedyTwelve(Shared.fixtures("models/" + name), name);
+    }
+
+    @Test
+    void gemma2GreedyWithSoftCapsAndItsWindow() throws Exception {
+        greedyTwelve(Shared.fixtures("models/gemma2"), "gemma2");
+    }
+
+    static void greedyTwelve(Path dir, String name) throws Exception {
         JsonNode g = new ObjectMapper().readTree(dir.resolve("generate.json").toFile());
         int[] prompt = ints(g.get("prompt"));
         int[] expected = ints(g.get("greedy_12"));

@@ -23,4 +23,14 @@ class TablesTest {
         assertEquals("62,498.81", t.getString(0, "perplexity"));
         assertEquals(4.5, t.doubleColumn("BLEU").get(1), "the values themselves stay numbers");
     }
+
+    @Test
+    void degenerateAnswersAreShortenedInTheSampleTable() {
+        String endless = "Ein Ein ".repeat(100);
+        Table t = Tables.samples(java.util.Map.of("base", List.of(new org.sft4j.eval.Prediction("1", "a dog", "ein Hund",
+                endless, "base"))), 5);
+        String shown = t.getString(0, "base");
+        assertEquals(Tables.SAMPLE_CHARS + "… (+640 chars)".length(), shown.length(), shown);
+        assertEquals("… (+640 chars)", shown.substring(Tables.SAMPLE_CHARS));
+    }
 }

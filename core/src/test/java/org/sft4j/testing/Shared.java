@@ -4,8 +4,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Locates the project's {@code shared/} folder (fixtures, data, tokenizers): {@code $SFT4J_SHARED}, or a
- * {@code shared/} or {@code ../shared} found walking up from the working directory.
+ * The test data (fixtures, data, tokenizers) in the layout of the project's {@code shared/} folder:
+ * {@code $SFT4J_SHARED} when set, otherwise the repository's own copy ({@code testdata/}, unpacked by
+ * {@link TestData} into {@code build/testdata/}), so a clone anywhere runs its tests.
  */
 public final class Shared {
 
@@ -31,17 +32,19 @@ public final class Shared {
 
     private static Path find() {
         String env = System.getenv("SFT4J_SHARED");
-        if (env != null && Files.isDirectory(Path.of(env, "fixtures"))) {
-            return Path.of(env).toAbsolutePath();
+        if (env != null && !env.isBlank()) {
+            Path p = Path.of(env).toAbsolutePath();
+            if (!Files.isDirectory(p.resolve("fixtures")) || !Files.isDirectory(p.resolve("data"))) {
+                throw new IllegalStateException("SFT4J_SHARED=" + env + " has no fixtures/ and data/ folders");
+            }
+            return p;
         }
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            for (Path c : new Path[] {p.resolve("shared"), p.resolveSibling("shared")}) {
-                if (Files.isDirectory(c.resolve("fixtures")) && Files.isDirectory(c.resolve("data"))) {
-                    return c;
-                }
+            if (Files.isDirectory(p.resolve(TestData.FOLDER).resolve("fixtures"))) {
+                return TestData.unpacked(p);
             }
         }
-        throw new IllegalStateException("cannot find the shared/ folder with fixtures/ and data/: set SFT4J_SHARED "
-                + "or run from a checkout that has ../shared beside it");
+        throw new IllegalStateException("cannot find the repository's " + TestData.FOLDER + "/ folder above "
+                + Path.of("").toAbsolutePath() + " (or set SFT4J_SHARED to a folder with fixtures/ and data/)");
     }
 }

@@ -12,7 +12,7 @@ final class ConfigMagic {
 
     static Object run(BaseKernel k, List<String> args, String body) throws Exception {
         SftConfig c = Session.resolve(Flags.parse(args), body);
-        Outputs.warnings(k, c.warnings());
+        Outputs.warnings(k, Session.notices(c));
         String yaml = c.toYaml();
         k.display(Renderers.html("<pre>" + Html.escape(yaml) + "</pre>", yaml));
         return null;

@@ -26,7 +26,7 @@ final class DataMagic {
         Flags flags = Flags.parse(args);
         int show = Integer.parseInt(flags.take("show", "5"));
         SftConfig cfg = Session.resolve(flags, body);
-        Outputs.warnings(k, cfg.warnings());
+        Outputs.warnings(k, Session.notices(cfg));
         LiveDisplay progress = new LiveDisplay(k, 250);
         DataPipeline.Prepared p = Sft.data(cfg, pr -> progress.update(() -> Outputs.note("tokenizing: " + pr.examples()
                 + " examples read, " + pr.kept() + " kept")));
@@ -34,14 +34,14 @@ final class DataMagic {
         progress.finish(Outputs.note((p.reused() ? "Reused " : "Prepared ") + r.train + " training and " + r.val
                 + " validation examples (" + r.formats + ", template " + r.template + ") in " + p.dir()));
         k.display(Renderers.table(Tables.examples(p.preview().subList(0, Math.min(show, p.preview().size())))));
-        k.display(Renderers.chart(Charts.lengthHistogram(r.lengths, r.cutoffLen)));
+        k.display(Renderers.chart(Charts.lengthHistogram(r)));
         try (Tokenizer tok = Tokenizer.load(Sources.model(cfg.model().tokenizerSource(), HubClient.fromEnvironment()))) {
             k.display(Renderers.html(MaskingPreview.html(p.preview(), tok, Math.min(show, 3), 160),
                     MaskingPreview.text(p.preview(), tok, Math.min(show, 3))));
         }
         k.display(Renderers.table(Tables.dataReport(r)));
         if (!r.skippedRows.isEmpty()) {
-            k.display(Outputs.list("Skipped rows (on_error: skip)", r.skippedRows));
+            k.display(Outputs.list("Skipped rows (on_error: skip)", r.firstSkipped(5)));
         }
         return null;
     }

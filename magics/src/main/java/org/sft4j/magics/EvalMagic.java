@@ -35,6 +35,11 @@ final class EvalMagic {
             }
 
             @Override
+            public void onWarning(String message) {
+                Outputs.warnings(k, List.of(message));
+            }
+
+            @Override
             public void onGenerated(String name, int done, int total) {
                 progress.update(() -> Outputs.progress(done, total, "model " + (model[0] + 1) + "/" + model[1] + " " + name
                         + ": generated " + done + "/" + total));

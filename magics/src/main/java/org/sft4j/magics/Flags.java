@@ -1,13 +1,13 @@
 package org.sft4j.magics;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import org.sft4j.config.ConfigFlags;
+
 import java.util.List;
 import java.util.Map;
 
 /**
- * Magic arguments: {@code --key value} or {@code --key=value} pairs (config keys, dashes or underscores),
- * a bare {@code --flag} meaning true, and positional arguments (a config file).
+ * Magic arguments, in the command line's grammar ({@link ConfigFlags}): {@code --key value} or
+ * {@code --key=value} pairs, a bare {@code --flag} meaning true, and positional arguments (a config file).
  *
  * @param options keys with underscores, in the order given
  * @param positional everything that is not an option
@@ -15,28 +15,8 @@ import java.util.Map;
 public record Flags(Map<String, String> options, List<String> positional) {
 
     public static Flags parse(List<String> args) {
-        Map<String, String> opts = new LinkedHashMap<>();
-        List<String> pos = new ArrayList<>();
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i);
-            if (!a.startsWith("--") || a.length() == 2) {
-                pos.add(a);
-                continue;
-            }
-            String key = a.substring(2);
-            String value;
-            int eq = key.indexOf('=');
-            if (eq >= 0) {
-                value = key.substring(eq + 1);
-                key = key.substring(0, eq);
-            } else if (i + 1 < args.size() && !args.get(i + 1).startsWith("--")) {
-                value = args.get(++i);
-            } else {
-                value = "true";
-            }
-            opts.put(key.replace('-', '_'), value);
-        }
-        return new Flags(opts, pos);
+        ConfigFlags f = ConfigFlags.parse(args);
+        return new Flags(f.options(), f.positional());
     }
 
     /** Removes and returns a magic's own option (not a config key), e.g. {@code --samples}. */

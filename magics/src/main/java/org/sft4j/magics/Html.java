@@ -22,9 +22,18 @@ public final class Html {
         return sb.toString();
     }
 
-    /** A table with a header row; cells are escaped; numbers right-aligned. */
+    /** Above this many characters a cell's text makes the table one that wraps inside the page's width. */
+    static final int LONG_CELL = 40;
+
+    /**
+     * A table with a header row; cells are escaped; numbers right-aligned. A table with long text (model outputs,
+     * rendered examples) takes the page's width in equal columns and wraps its text, even runs without spaces, so
+     * its last column stays on screen.
+     */
     public static String table(String caption, List<String> header, List<List<String>> rows) {
-        StringBuilder sb = new StringBuilder("<table class=\"sft4j\" style=\"border-collapse:collapse\">");
+        boolean wrap = rows.stream().flatMap(List::stream).anyMatch(c -> c.length() > LONG_CELL);
+        StringBuilder sb = new StringBuilder("<table class=\"sft4j\" style=\"border-collapse:collapse"
+                + (wrap ? ";width:100%;table-layout:fixed" : "") + "\">");
         if (caption != null) {
             sb.append("<caption style=\"text-align:left;font-weight:bold\">").append(escape(caption)).append("</caption>");
         }
@@ -37,7 +46,7 @@ public final class Html {
             sb.append("<tr>");
             for (String c : r) {
                 boolean num = c.matches("-?[0-9.,eE+%]+|NaN|nan");
-                sb.append("<td style=\"padding:2px 8px;vertical-align:top;white-space:pre-wrap;text-align:")
+                sb.append("<td style=\"padding:2px 8px;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere;text-align:")
                         .append(num ? "right" : "left").append("\">").append(escape(c)).append("</td>");
             }
             sb.append("</tr>");

@@ -6,12 +6,12 @@ import java.nio.file.Path;
 
 /**
  * The notebook's current job config, shared by the magics: {@code %%sft.data} with a YAML body sets it,
- * a later {@code %sft.train --max_steps 200} starts from it. Each magic stores the config it ran with.
+ * a later {@code %sft.train --max_steps 200} starts from it. Each magic stores the config it ran with. Under
+ * {@code SFT4J_SMOKE} (the test suite) every config is run at smoke size, so a notebook needs no test code.
  */
 public final class Session {
 
     private static volatile SftConfig current = SftConfig.defaults();
-    private static volatile java.util.Map<String, Object> overrides = java.util.Map.of();
 
     private Session() {}
 
@@ -36,22 +36,31 @@ public final class Session {
         } else {
             base = current;
         }
-        SftConfig c = base.withAll(flags.options()).withAll(overrides);
+        SftConfig c = base.withFlags(flags.options());
+        if (smoke()) {
+            c = c.smoke();
+        }
         current = c;
         return c;
     }
 
-    /**
-     * Keys applied on top of every config the magics resolve from now on, even a cell's own YAML: how a
-     * notebook switches to small settings for a smoke run ({@code SFT4J_SMOKE}) without editing its cells.
-     */
-    public static void override(java.util.Map<String, ?> keys) {
-        SftConfig.of(keys);   // validate the keys now, not at the next magic
-        overrides = java.util.Map.copyOf(keys);
-        current = current.withAll(overrides);
+    /** The config's warnings, and once per kernel session the note that SFT4J_SMOKE shrank the jobs. */
+    static java.util.List<String> notices(SftConfig c) {
+        if (!smoke() || smokeNoted) {
+            return c.warnings();
+        }
+        smokeNoted = true;
+        java.util.List<String> all = new java.util.ArrayList<>(c.warnings());
+        all.add("SFT4J_SMOKE is set: every job runs at smoke size (at most " + c.train().maxSteps() + " steps and "
+                + c.data().maxSamples() + " examples, output_dir with -smoke)");
+        return all;
     }
 
-    public static void clearOverrides() {
-        overrides = java.util.Map.of();
+    private static volatile boolean smokeNoted;
+
+    /** Whether magics run at smoke size ({@link SftConfig#smoke()}): the test suite sets SFT4J_SMOKE for the notebooks. */
+    public static boolean smoke() {
+        String s = System.getenv("SFT4J_SMOKE");
+        return s != null && !s.isBlank() && !s.equals("0");
     }
 }

@@ -21,6 +21,7 @@ public final class SftExtension implements Extension {
             "import java.util.*;",
             "import org.sft4j.*;",
             "import org.sft4j.config.*;",
+            "import org.sft4j.magics.Session;",
             "import org.sft4j.report.*;",
             "import tech.tablesaw.api.*;",
             "import static org.dflib.jjava.jupyter.kernel.BaseNotebookStatics.*;");

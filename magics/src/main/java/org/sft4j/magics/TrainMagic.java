@@ -6,9 +6,9 @@ import org.sft4j.config.SftConfig;
 import org.sft4j.report.Charts;
 import org.sft4j.report.Tables;
 import org.sft4j.train.StepLog;
+import org.sft4j.train.Stoppable;
 import org.sft4j.train.TrainListener;
 import org.sft4j.train.TrainResult;
-import org.sft4j.train.Stoppable;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,7 +26,7 @@ final class TrainMagic {
 
     static Object run(BaseKernel k, List<String> args, String body) throws Exception {
         SftConfig cfg = Session.resolve(Flags.parse(args), body);
-        Outputs.warnings(k, cfg.warnings());
+        Outputs.warnings(k, Session.notices(cfg));
         LiveDisplay chart = new LiveDisplay(k, 250);
         LiveDisplay bar = new LiveDisplay(k, 250);
         List<Integer> steps = new ArrayList<>();

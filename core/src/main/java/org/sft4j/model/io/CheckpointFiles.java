@@ -1,8 +1,6 @@
 package org.sft4j.model.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -79,13 +77,7 @@ public final class CheckpointFiles implements AutoCloseable {
 
     /** The index's {@code weight_map}; malformed JSON is reported by line and column, in the user's terms. */
     private static Map<String, String> readWeightMap(Path index) throws IOException {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(index.toFile());
-        } catch (JsonProcessingException e) {
-            throw new IOException(index + ": not valid JSON (line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr() + "): " + e.getOriginalMessage(), e);
-        }
+        JsonNode root = org.sft4j.base.JsonFiles.read(index);   // a broken index is named with its line and column
         JsonNode wm = root == null ? null : root.path("weight_map");
         if (wm == null || !wm.isObject()) {
             throw new IOException(index + ": no weight_map object");

@@ -11,13 +11,14 @@ import java.util.Set;
  * @param rank r, the inner width of B·A
  * @param alpha scaling numerator: the adapter's output is multiplied by alpha / r
  * @param dropout dropout on the adapter's input while training
- * @param targets projection names ({@code q_proj}, ..., {@code down_proj}) or {@code all}
+ * @param targets projection names ({@code q_proj}, ..., {@code down_proj}; Phi-3's fused {@code qkv_proj} and
+ *        {@code gate_up_proj}) or {@code all}; sorted, without repeats. A model {@link #resolve resolves} them
+ *        against its family's projections
  */
 public record LoraConfig(int rank, double alpha, double dropout, List<String> targets) {
 
-    /** Every linear projection of the decoder, in the order PEFT's {@code all-linear} covers them. */
-    public static final List<String> ALL = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-            "down_proj");
+    /** Stands for every projection of the model (PEFT's {@code all-linear}). */
+    public static final String ALL = "all";
 
     public LoraConfig {
         if (rank <= 0) {
@@ -26,28 +27,35 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
         if (dropout < 0 || dropout >= 1) {
             throw new UserError("lora_dropout must be in [0, 1), got " + dropout);
         }
-        targets = expand(targets);
-    }
-
-    private static List<String> expand(List<String> targets) {
-        if (targets == null || targets.isEmpty() || targets.contains("all") || targets.contains("all-linear")) {
-            return ALL;
-        }
-        for (String t : targets) {
-            if (!ALL.contains(t)) {
-                throw new UserError("lora_target '" + t + "' is not a projection of the decoder; "
-                        + "choose from " + ALL + " or 'all'");
-            }
-        }
-        return List.copyOf(Set.copyOf(targets)).stream().sorted().toList();
+        targets = targets == null || targets.isEmpty() || targets.contains(ALL) || targets.contains("all-linear")
+                ? List.of(ALL) : List.copyOf(Set.copyOf(targets)).stream().sorted().toList();
     }
 
     public double scale() {
         return alpha / rank;
     }
 
+    /**
+     * This config with {@code all} expanded to {@code projections} (the model's, in its order) and every named target
+     * checked to be one of them.
+     *
+     * @param family the model family, for the message
+     */
+    public LoraConfig resolve(List<String> projections, String family) {
+        if (targets.equals(List.of(ALL))) {
+            return new LoraConfig(rank, alpha, dropout, projections);
+        }
+        for (String t : targets) {
+            if (!projections.contains(t)) {
+                throw new UserError("lora_target '" + t + "' is not a projection of " + family + " models; "
+                        + "choose from " + projections + " or 'all'");
+            }
+        }
+        return this;
+    }
+
     /** True when the projection named by a checkpoint key ending in {@code .<proj>.weight} is targeted. */
     public boolean targets(String projection) {
-        return targets.contains(projection);
+        return targets.contains(ALL) || targets.contains(projection);
     }
 }

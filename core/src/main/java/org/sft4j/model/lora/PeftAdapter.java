@@ -27,7 +27,7 @@ public final class PeftAdapter {
         if (!Files.exists(f)) {
             throw new IOException(dir + ": no adapter_config.json (not a PEFT adapter directory)");
         }
-        JsonNode n = JSON.readTree(f.toFile());
+        JsonNode n = org.sft4j.base.JsonFiles.read(f);
         if (!n.path("peft_type").asText("LORA").equals("LORA")) {
             throw new IOException(f + ": peft_type '" + n.path("peft_type").asText() + "' is not LORA");
         }
