@@ -12,6 +12,7 @@ import org.sft4j.nd.Compute;
 import org.sft4j.nd.Engines;
 import org.sft4j.nd.Precision;
 import org.sft4j.nd.Scalars;
+import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 
 import java.util.ArrayList;
@@ -163,9 +164,11 @@ public final class Decoder implements AutoCloseable {
         NDArray mask = causalOnly ? null : AttentionMask.build(scope, keyValid, in.segmentIds(), past, t,
                 config.slidingWindow(), dataType);
         NDList cs = rope.tables(scope, in.positionIds());
-        // one layer at a time: where activation checkpointing would wrap each layer's forward
+        // one layer at a time: where activation checkpointing would wrap each layer's forward. A layer's intermediates
+        // are freed as it ends (autograd holds what backward needs), not all layers' at the end of the forward
         for (DecoderLayer layer : layers) {
-            x = layer.forward(x, cs.get(0), cs.get(1), mask, cache, training);
+            NDArray layerInput = x;
+            x = StepScope.freeIntermediates(() -> layer.forward(layerInput, cs.get(0), cs.get(1), mask, cache, training));
         }
         if (cache != null) {
             cache.advance(t);
