@@ -165,15 +165,18 @@ public final class Decoder implements AutoCloseable {
                 config.slidingWindow(), dataType);
         NDList cs = rope.tables(scope, in.positionIds());
         // one layer at a time: where activation checkpointing would wrap each layer's forward. A layer's intermediates
-        // are freed as it ends (autograd holds what backward needs), not all layers' at the end of the forward
+        // and its input are freed as it ends (autograd holds what backward needs), not all layers' when the forward does
         for (DecoderLayer layer : layers) {
             NDArray layerInput = x;
             x = StepScope.freeIntermediates(() -> layer.forward(layerInput, cs.get(0), cs.get(1), mask, cache, training));
+            layerInput.close();
         }
         if (cache != null) {
             cache.advance(t);
         }
-        return compute.rmsNorm(x, finalNorm.array(), config.rmsNormEps());
+        NDArray hidden = compute.rmsNorm(x, finalNorm.array(), config.rmsNormEps());
+        x.close();
+        return hidden;
     }
 
     /** Projects hidden states (..., hidden) onto the vocabulary (..., vocab), in fp32. */
