@@ -12,6 +12,7 @@ import org.sft4j.nd.Compute;
 import org.sft4j.nd.Engines;
 import org.sft4j.nd.Precision;
 import org.sft4j.nd.Scalars;
+import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 
 import java.util.ArrayList;
@@ -178,15 +179,22 @@ public final class Decoder implements AutoCloseable {
             }
             tables.computeIfAbsent(config.rope(i), r -> ropes.get(r).tables(scope, in.positionIds()));
         }
-        // one layer at a time: where activation checkpointing would wrap each layer's forward
+        // one layer at a time: where activation checkpointing would wrap each layer's forward. A layer's intermediates
+        // and its input are freed as it ends (autograd holds what backward needs), not all layers' when the forward does
         for (int i = 0; i < layers.size(); i++) {
             NDList cs = tables.get(config.rope(i));
-            x = layers.get(i).forward(x, cs.get(0), cs.get(1), masks.get(config.window(i)), cache, training);
+            NDArray mask = masks.get(config.window(i));
+            DecoderLayer layer = layers.get(i);
+            NDArray layerInput = x;
+            x = StepScope.freeIntermediates(() -> layer.forward(layerInput, cs.get(0), cs.get(1), mask, cache, training));
+            layerInput.close();
         }
         if (cache != null) {
             cache.advance(t);
         }
-        return norm(x, finalNorm);
+        NDArray hidden = norm(x, finalNorm);
+        x.close();
+        return hidden;
     }
 
     /** The additive mask of layers with {@code window} (0: full), or null where the kernels' own causal mask will do. */

@@ -3,6 +3,7 @@ package org.sft4j.model;
 import ai.djl.ndarray.NDArray;
 import org.sft4j.model.lora.LoraAdapter;
 import org.sft4j.nd.Compute;
+import org.sft4j.nd.StepScope;
 
 /** A linear layer {@code y = x W^T + b} (W [out, in] as in HF), with an optional LoRA adapter beside it. */
 public final class Projection {
@@ -51,8 +52,11 @@ public final class Projection {
         if (lora == null) {
             return compute.linear(x, weight.array(), biasArray());
         }
-        NDArray in = compute.productInput(x);   // one 16-bit copy of x for both products (autograd keeps one)
-        return compute.linear(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
+        // the base product, the adapter's and its scaled copy are freed once summed (autograd keeps none of them)
+        return StepScope.freeIntermediates(() -> {
+            NDArray in = compute.productInput(x);   // one 16-bit copy of x for both products (autograd keeps one)
+            return compute.linear(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
+        });
     }
 
     /** As {@link #apply}, the result in the product type (for an elementwise op that feeds another projection). */
@@ -60,8 +64,10 @@ public final class Projection {
         if (lora == null) {
             return compute.linearForElementwise(x, weight.array(), biasArray());
         }
-        NDArray in = compute.productInput(x);
-        return compute.linearForElementwise(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
+        return StepScope.freeIntermediates(() -> {
+            NDArray in = compute.productInput(x);
+            return compute.linearForElementwise(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
+        });
     }
 
     private NDArray biasArray() {

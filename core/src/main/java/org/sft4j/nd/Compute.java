@@ -179,7 +179,9 @@ public interface Compute {
     /**
      * {@code x W^T} for an adapter's weight W (LoRA's A or B, kept fp32): computed in the activations' 16-bit type
      * with W cast per operation, as autocast does, so the adapter keeps no fp32 copy of its input for backward (the
-     * input it saves is the one the base product saved already); the result in the activations' type.
+     * input it saves is the one the base product saved already); the result stays in that 16-bit type, as autocast's
+     * is. Added to a base product in fp32 (a mixed precision's) the sum is fp32; added to one kept 16-bit for SwiGLU
+     * it stays 16-bit, so SwiGLU keeps 16-bit inputs as without adapters.
      */
     NDArray adapterLinear(NDArray x, NDArray w);
 

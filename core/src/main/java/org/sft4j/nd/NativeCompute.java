@@ -24,8 +24,8 @@ import static org.sft4j.nd.NativeOps.KEEP;
  *   bf16-true   -          -           bf16 (mask)  bf16       bf16
  * </pre>
  * productIn: x, W, b of a matrix product; productOut: its result; attentionIn: q, k, v and the mask; adapterIn: the
- * type a LoRA adapter's products run in (its fp32 weights cast per product); stored: base weights and constant
- * tables. The casts keep autograd, so gradients reach the fp32 weights of the mixed precisions and the adapters.
+ * type a LoRA adapter's products run in and return (its fp32 weights cast per product); stored: base weights and
+ * constant tables. The casts keep autograd, so gradients reach the fp32 weights of the mixed precisions and the adapters.
  */
 record NativeCompute(Precision precision, int productIn, int productOut, int attentionIn, int adapterIn, int stored)
         implements Compute {
@@ -127,7 +127,7 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
 
     @Override
     public NDArray adapterLinear(NDArray x, NDArray w) {
-        return NativeOps.linear(x, w, null, adapterIn, productOut);
+        return NativeOps.linear(x, w, null, adapterIn, KEEP);
     }
 
     @Override

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 
+import java.util.function.Supplier;
+
 /**
  * The arrays of one step (a training micro-step, a validation batch, one generated token, a benchmark step): a
  * sub-manager of a long-lived manager (the model's) that new arrays are attached to, and an {@link NDScope} that
@@ -47,6 +49,23 @@ public final class StepScope implements AutoCloseable {
      */
     public StepScope part() {
         return new StepScope(manager, manager, false);
+    }
+
+    /**
+     * Runs {@code body} and frees every array it made except its result, which goes on to the enclosing scope (a
+     * decoder layer, an adapted projection). Why: DJL frees an array only when its scope closes, so without this every
+     * intermediate of a forward pass stays allocated until the whole forward ends, beside what autograd keeps for
+     * backward; those not kept by autograd are freed here as soon as the block that made them is done, as Python's
+     * reference counting frees them in PyTorch.
+     */
+    public static NDArray freeIntermediates(Supplier<NDArray> body) {
+        NDArray result;
+        try (NDScope block = new NDScope()) {
+            result = body.get();
+            NDScope.unregister(result);
+        }
+        NDScope.register(result);
+        return result;
     }
 
     /** Where the step's arrays go. */
