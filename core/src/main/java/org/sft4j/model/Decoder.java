@@ -132,14 +132,43 @@ public final class Decoder implements AutoCloseable {
      * @param training turns on LoRA dropout
      */
     public NDArray forward(ModelInputs in, NDManager scope, KvCache cache, boolean training) {
+        NDArray x = embed(in, scope);                                                     // (B, T, C)
+        LayerInputs shared = layerInputs(in, scope, cache, training);
+        for (int i = 0; i < layers.size(); i++) {
+            x = layers.get(i).forward(x, shared.cos(), shared.sin(), shared.mask(), cache, training);
+        }
+        if (cache != null) {
+            cache.advance(in.length());
+        }
+        return norm(x);
+    }
+
+    // ---- one layer at a time: what layer-wise training (activation checkpointing, ZeRO-3's per-layer gathers) runs
+
+    /**
+     * What every layer of one pass shares: the rotary tables (B, 1, T, D) and the additive attention mask (null for
+     * plain causal attention where the kernels apply it themselves).
+     */
+    public record LayerInputs(NDArray cos, NDArray sin, NDArray mask, boolean training) {}
+
+    /** The token embeddings (B, T, C) of a batch: the input of layer 0. */
+    public NDArray embed(ModelInputs in, NDManager scope) {
         int b = in.batchSize();
         int t = in.length();
         long[] flat = new long[b * t];
         for (int i = 0; i < b; i++) {
             System.arraycopy(in.inputIds()[i], 0, flat, i * t, t);
         }
-        NDArray ids = scope.create(flat, new Shape(b, t));
-        NDArray x = Tensors.embedding(ids, embed.array());                                  // (B, T, C)
+        return Tensors.embedding(scope.create(flat, new Shape(b, t)), embed.array());
+    }
+
+    /** The rotary tables and mask of a pass without a KV cache (training, validation). */
+    public LayerInputs layerInputs(ModelInputs in, NDManager scope, boolean training) {
+        return layerInputs(in, scope, null, training);
+    }
+
+    private LayerInputs layerInputs(ModelInputs in, NDManager scope, KvCache cache, boolean training) {
+        int t = in.length();
         int past = 0;
         int[][] keyValid = in.attentionMask();
         if (cache != null) {
@@ -153,14 +182,39 @@ public final class Decoder implements AutoCloseable {
         NDArray mask = causalOnly ? null : AttentionMask.build(scope, keyValid, in.segmentIds(), past, t,
                 config.slidingWindow(), dataType);
         NDList cs = rope.tables(scope, in.positionIds());
-        // one layer at a time: where activation checkpointing would wrap each layer's forward
-        for (DecoderLayer layer : layers) {
-            x = layer.forward(x, cs.get(0), cs.get(1), mask, cache, training);
-        }
-        if (cache != null) {
-            cache.advance(t);
-        }
+        return new LayerInputs(cs.get(0), cs.get(1), mask, training);
+    }
+
+    public int numLayers() {
+        return layers.size();
+    }
+
+    /** Decoder layer {@code i} on its input (B, T, C) -> its output, attached to the input's manager. */
+    public NDArray layer(int i, NDArray x, LayerInputs shared) {
+        return layers.get(i).forward(x, shared.cos(), shared.sin(), shared.mask(), null, shared.training());
+    }
+
+    /** The final norm on the last layer's output: the hidden states the LM head reads. */
+    public NDArray norm(NDArray x) {
         return compute.rmsNorm(x, finalNorm.array(), config.rmsNormEps());
+    }
+
+    /** Every parameter of layer {@code i}: its base weights in checkpoint order, then its LoRA A/B. */
+    public List<Parameter> layerParameters(int i) {
+        DecoderLayer l = layers.get(i);
+        List<Parameter> ps = new ArrayList<>(l.baseParameters());
+        for (Projection p : l.projections()) {
+            if (p.lora() != null) {
+                ps.add(p.lora().a());
+                ps.add(p.lora().b());
+            }
+        }
+        return ps;
+    }
+
+    /** The parameters outside the layers: the embedding, the final norm and the LM head (when not tied). */
+    public List<Parameter> outerParameters() {
+        return lmHead == embed ? List.of(embed, finalNorm) : List.of(embed, finalNorm, lmHead);
     }
 
     /** Projects hidden states (..., hidden) onto the vocabulary (..., vocab), in fp32. */
@@ -206,14 +260,7 @@ public final class Decoder implements AutoCloseable {
         List<Parameter> ps = new ArrayList<>();
         ps.add(embed);
         for (DecoderLayer l : layers) {
-            ps.add(l.norms().get(0));
-            for (Projection p : l.projections()) {
-                ps.add(p.weight());
-                if (p.bias() != null) {
-                    ps.add(p.bias());
-                }
-            }
-            ps.add(l.norms().get(1));
+            ps.addAll(l.baseParameters());
         }
         ps.add(finalNorm);
         if (lmHead != embed) {

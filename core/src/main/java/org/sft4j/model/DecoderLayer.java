@@ -52,6 +52,20 @@ final class DecoderLayer {
         return List.of(inputNorm, postAttentionNorm);
     }
 
+    /** The base weights in checkpoint order: input norm, projections (with their biases), post-attention norm. */
+    List<Parameter> baseParameters() {
+        List<Parameter> ps = new java.util.ArrayList<>();
+        ps.add(inputNorm);
+        for (Projection p : projections()) {
+            ps.add(p.weight());
+            if (p.bias() != null) {
+                ps.add(p.bias());
+            }
+        }
+        ps.add(postAttentionNorm);
+        return ps;
+    }
+
     /** @param mask additive (B, 1, T, S), or null for plain causal attention (see Compute.implicitCausalMask) */
     NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training) {
         NDArray h = x.add(attention(compute.rmsNorm(x, inputNorm.array(), cfg.rmsNormEps()), cos, sin, mask, cache, training));

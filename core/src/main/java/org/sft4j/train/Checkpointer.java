@@ -8,10 +8,8 @@ import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.io.AtomicDirectory;
 import org.sft4j.model.io.NamedTensor;
-import org.sft4j.model.io.SafetensorsFile;
 import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
-import org.sft4j.model.io.TensorReader;
 import org.sft4j.model.io.TensorSource;
 import org.sft4j.nd.Tensors;
 
@@ -64,15 +62,16 @@ public final class Checkpointer {
             for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
                 moments.add(TensorSource.of(e.getKey(), e.getValue(), StDType.F32));   // streamed, any size
             }
-            SafetensorsWriter.writeFile(dir.path().resolve("optimizer.safetensors"), moments, Map.of());
+            SafetensorsWriter.writeFile(dir.path().resolve(OptimizerFiles.WHOLE), moments, Map.of());
             JsonFiles.writeAtomically(dir.path().resolve(STATE), state);
             dir.commit();
         }
-        prune();
+        prune(outputDir, keepLast);
         return target;
     }
 
-    private void prune() throws IOException {
+    /** Removes the oldest checkpoints of {@code outputDir} beyond the last {@code keepLast} (null or 0: keeps all). */
+    static void prune(Path outputDir, Integer keepLast) throws IOException {
         if (keepLast == null || keepLast <= 0) {
             return;
         }
@@ -134,15 +133,14 @@ public final class Checkpointer {
         return p;
     }
 
-    /** Loads AdamW moments and step from a checkpoint into {@code optimizer}. */
+    /**
+     * Loads AdamW moments and step from a checkpoint into {@code optimizer}: one process's whole moments, or the
+     * pieces each rank of a sharded run wrote.
+     */
     public static void restoreOptimizer(Path checkpoint, AdamW optimizer, int adamStep) throws IOException {
-        try (SafetensorsFile f = SafetensorsFile.open(checkpoint.resolve("optimizer.safetensors"))) {
+        try (OptimizerFiles files = OptimizerFiles.open(checkpoint)) {
             for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
-                if (!f.tensors().containsKey(e.getKey())) {
-                    throw new UserError(checkpoint + "/optimizer.safetensors has no '" + e.getKey()
-                            + "' (was the checkpoint written for another model or method?)");
-                }
-                TensorReader.readInto(f, e.getKey(), e.getValue());   // in the moments' own type, bf16 included
+                files.readWhole(e.getKey(), e.getValue());
             }
         }
         optimizer.setStepCount(adamStep);

@@ -37,8 +37,10 @@ final class DataParallel implements Replicas {
     }
 
     /** Joins the group (blocks until every rank has) and makes every replica equal to rank 0's. */
-    static DataParallel join(WorkerEnv env, Decoder model, List<Parameter> trainable, BooleanSupplier stopRequested) {
-        Distributed group = Distributed.join(env.masterAddr(), env.masterPort(), env.rank(), env.world(), model.device());
+    static DataParallel join(WorkerEnv env, Decoder model, List<Parameter> trainable, BooleanSupplier stopRequested,
+                             java.time.Duration timeout) {
+        Distributed group = Distributed.join(env.masterAddr(), env.masterPort(), env.rank(), env.world(), model.device(),
+                timeout);
         List<NDArray> all = new ArrayList<>();
         model.baseParameters().forEach(p -> all.add(p.array()));
         model.loraParameters().forEach(p -> all.add(p.array()));

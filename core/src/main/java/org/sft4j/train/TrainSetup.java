@@ -17,11 +17,16 @@ import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.Parameter;
 import org.sft4j.model.lora.LoraConfig;
+import org.sft4j.nd.Distributed;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.ProcessGroup;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,14 +43,16 @@ import java.util.function.Consumer;
  *   data         tokenized splits (the data step, reused when nothing changed)
  *   workers      nproc_per_node &gt; 1: one worker process per GPU runs the rest of this setup and the loop
  *   model        loaded at the run's precision (its Compute), LoRA added or resumed
- *   replicas     this process alone, or data parallel with the other workers
- *   optimizer    AdamW on the model's Compute, moments restored when resuming; fp16's loss scaling
+ *   replicas     this process alone, data parallel with the other workers, or ZeRO-sharded (zero_stage, deepspeed)
+ *   optimizer    AdamW on the model's Compute (over this rank's shards under ZeRO), moments restored when resuming;
+ *                fp16's loss scaling
  *   data cursor  batches from the resumed position; steps, schedule, checkpoints, metrics.jsonl
  * </pre>
  */
 public final class TrainSetup {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(TrainSetup.class);
 
     private TrainSetup() {}
 
@@ -97,6 +104,15 @@ public final class TrainSetup {
     /** As above with a given loss scaling (tests scale an fp32 loss to exercise fp16's overflow handling on CPU). */
     static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
                            List<TrainListener> listeners, LossScaling scaling) throws IOException {
+        return trainer(args, model, data, source, resume, listeners, scaling, null);
+    }
+
+    /**
+     * As above; {@code group}, when given, is the process group this rank trains in instead of the one torchrun's
+     * variables describe (tests run ranks as threads over an in-process group).
+     */
+    static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
+                           List<TrainListener> listeners, LossScaling scaling, ProcessGroup group) throws IOException {
         resume.checkFinetuningType(model.loraConfig() != null ? "lora" : "full");
         Path outDir = Files.createDirectories(Path.of(args.outputDir()));
         List<Parameter> params = model.trainableParameters();
@@ -104,19 +120,52 @@ public final class TrainSetup {
         List<AutoCloseable> owned = new ArrayList<>();
         try {
             WorkerEnv worker = WorkerEnv.fromEnvironment();
-            Replicas replicas = worker == null ? Replicas.single(stop::get) : DataParallel.join(worker, model, params, stop::get);
-            owned.add(replicas);
-            AdamW optimizer = new AdamW(params, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay(),
-                    args.decayNormsAndBiases(), model.compute(), model.manager());
-            owned.add(optimizer);
-            resume.restore(optimizer);
+            int world = group != null ? group.world() : worker != null ? worker.world() : 1;
+            int stage = args.zeroStage(world, LOG::warn);
+            Replicas replicas;
+            ParameterUpdate update;
+            CheckpointWriter checkpoints;
+            if (world > 1 && stage > 0) {
+                ProcessGroup pg = group != null ? group : Distributed.join(worker.masterAddr(), worker.masterPort(),
+                        worker.rank(), worker.world(), model.device(), Duration.ofSeconds(args.ddpTimeout()));
+                Zero zero;
+                try {
+                    zero = Zero.shard(stage, pg, model, args.decayNormsAndBiases(), stop::get);
+                } catch (RuntimeException e) {
+                    pg.close();
+                    throw e;
+                }
+                owned.add(zero);
+                ShardedAdamW sharded = new ShardedAdamW(zero, args, model.compute(), model.manager());
+                owned.add(sharded);
+                replicas = zero;
+                update = sharded;
+                checkpoints = new ShardedCheckpointer(outDir, model, zero, sharded, args.keepLastNCheckpoints(), source);
+            } else {
+                if (stage > 0) {
+                    LOG.info("ZeRO stage {} shards a run over several processes; this one runs alone, unsharded", stage);
+                }
+                if (world > 1 && group != null) {
+                    throw new IllegalArgumentException("an in-process group runs ZeRO stages 1-3 only");
+                }
+                replicas = world > 1 ? DataParallel.join(worker, model, params, stop::get,
+                        Duration.ofSeconds(args.ddpTimeout())) : Replicas.single(stop::get);
+                owned.add(replicas);
+                AdamW optimizer = new AdamW(params, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(),
+                        args.weightDecay(), args.decayNormsAndBiases(), model.compute(), model.manager());
+                update = new ReplicatedUpdate(optimizer, model.compute(), params);
+                owned.add(update);
+                Checkpointer checkpointer = new Checkpointer(outDir, model, optimizer, args.keepLastNCheckpoints(), source);
+                boolean main = replicas.main();
+                checkpoints = state -> main ? checkpointer.save(state) : null;
+            }
+            resume.restore(update);
             DataCursor cursor = new DataCursor(batcher(args, data, replicas.world()), resume.state().epoch(),
                     resume.state().batchInEpoch());
             int stepsPerEpoch = Math.max(1, (int) Math.ceil((double) cursor.batchesPerEpoch() / args.gradientAccumulationSteps()));
             int totalSteps = args.maxSteps() > 0 ? args.maxSteps() : (int) Math.ceil(args.numTrainEpochs() * stepsPerEpoch);
             LrSchedule schedule = new LrSchedule(args.lrSchedulerType(), args.learningRate(),
                     LrSchedule.warmupSteps(args.warmupSteps(), args.warmupRatio(), totalSteps), totalSteps);
-            Checkpointer checkpointer = new Checkpointer(outDir, model, optimizer, args.keepLastNCheckpoints(), source);
             List<TrainListener> all = new ArrayList<>();
             if (replicas.main()) {   // rank 0 logs, validates into the listeners and saves
                 MetricsLog metrics = new MetricsLog(outDir.resolve("metrics.jsonl"), resume.step());
@@ -124,8 +173,8 @@ public final class TrainSetup {
                 all.add(metrics);
                 all.addAll(listeners);
             }
-            return new Trainer(args, model, optimizer, scaling, replicas, cursor, data.val(), schedule, totalSteps,
-                    checkpointer, resume, stop, all, owned);
+            return new Trainer(args, model, update, scaling, replicas, cursor, data.val(), schedule, totalSteps,
+                    checkpoints, resume, stop, all, owned);
         } catch (IOException | RuntimeException e) {
             Closing.all(owned);
             throw e;
