@@ -58,6 +58,12 @@ Group& group(jlong h) { return joined(h).pg; }
 
 void throwJava(JNIEnv* env, const std::string& what) { sft4j::throwJava(env, what, "sft4j distributed"); }
 
+// An exception's message without the C++ stack trace c10's errors append to it.
+std::string message(const std::exception& e) {
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
+  return e.what();
+}
+
 // Runs a callback after an autograd node (here: a parameter's gradient accumulator) has run.
 class AfterNode : public torch::autograd::FunctionPostHook {
  public:
@@ -255,7 +261,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_init(JNIEnv* env, jclass, 
     Group pg = device >= 0 ? nccl(store, rank, world, device, timeoutSeconds) : gloo(store, rank, world, timeoutSeconds);
     return reinterpret_cast<jlong>(new Joined{pg, store, device});
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
     return 0;
   }
 }
@@ -277,7 +283,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_allReduceSum(JNIEnv* env, j
       offset += n;
     }
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -291,7 +297,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_broadcast(JNIEnv* env, jcla
       group(pg)->broadcast(one, o)->wait();
     }
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -303,7 +309,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_GradientBuckets_create(JNIEnv* env, jc
     env->SetIntArrayRegion(bucketCount, 0, 1, &n);
     return reinterpret_cast<jlong>(r);
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
     return 0;
   }
 }
@@ -312,7 +318,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_arm(JNIEnv* env, jclass
   try {
     reinterpret_cast<OverlappedReducer*>(r)->arm();
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -320,7 +326,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_finish(JNIEnv* env, jcl
   try {
     reinterpret_cast<OverlappedReducer*>(r)->finish();
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -328,7 +334,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_destroy(JNIEnv* env, jc
   try {
     delete reinterpret_cast<OverlappedReducer*>(r);
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -339,7 +345,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_destroy(JNIEnv* env, jclass
 #endif
     delete &joined(pg);
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -362,7 +368,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_allGather(JNIEnv* env, jcl
     }
     return pending(p);
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
     return 0;
   }
 }
@@ -384,7 +390,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_reduceScatter(JNIEnv* env,
     }
     return pending(p);
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
     return 0;
   }
 }
@@ -399,7 +405,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_joinPending(JNIEnv* env, jc
       counter.set_version(p->versions[k]);
     }
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -410,7 +416,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_barrier(JNIEnv* env, jclass
     if (j.device >= 0) o.device_ids = {j.device};
     j.pg->barrier(o)->wait();
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -429,7 +435,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_RendezvousStore_connect(JNIEnv* env, j
     opts.timeout = std::chrono::milliseconds(timeoutMillis);
     return reinterpret_cast<jlong>(new c10::intrusive_ptr<c10d::Store>(c10::make_intrusive<c10d::TCPStore>(hostName, opts)));
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
     return 0;
   }
 }
@@ -441,7 +447,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_RendezvousStore_add(JNIEnv* env, jclas
     env->ReleaseStringUTFChars(key, k);
     return (*reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store))->add(name, delta);
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
     return 0;
   }
 }
@@ -457,7 +463,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_RendezvousStore_set(JNIEnv* env, jclass
     env->ReleaseStringUTFChars(value, v);
     (*reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store))->set(name, std::vector<uint8_t>(text.begin(), text.end()));
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -472,7 +478,7 @@ JNIEXPORT jstring JNICALL Java_org_sft4j_nd_RendezvousStore_get(JNIEnv* env, jcl
     auto bytes = st->get(name);
     return env->NewStringUTF(std::string(bytes.begin(), bytes.end()).c_str());
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
     return nullptr;
   }
 }
@@ -481,7 +487,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_RendezvousStore_close(JNIEnv* env, jcla
   try {
     delete reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store);
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -507,7 +513,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_flattenGradients(JNIEnv* en
     }
     if (offset < o.numel()) o.narrow(0, offset, o.numel() - offset).zero_();
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -515,7 +521,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_clearGradients(JNIEnv* env,
   try {
     for (auto& p : tensors(env, params)) p.mutable_grad().reset();
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -530,7 +536,21 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_accumulateGradient(JNIEnv* 
       p.mutable_grad() = tensor(g);
     }
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
+  }
+}
+
+// dst.copy_(src) as a collective writes its output: the autograd version stays (see Pending).
+JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_overwrite(JNIEnv* env, jclass, jlong dst, jlong src) {
+  try {
+    c10::NoGradGuard noGrad;
+    at::Tensor& d = tensor(dst);
+    int64_t version = d._version();
+    d.copy_(tensor(src).reshape(d.sizes()));
+    c10::VariableVersion counter = d.unsafeGetTensorImpl()->version_counter();
+    counter.set_version(version);
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
   }
 }
 
@@ -538,7 +558,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_release(JNIEnv* env, jclass
   try {
     releaseStorage(tensor(t));
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -546,7 +566,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_reserve(JNIEnv* env, jclass
   try {
     reserveStorage(tensor(t));
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -554,7 +574,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_FlatBuffers_storageBytes(JNIEnv* env, 
   try {
     return static_cast<jlong>(tensor(t).storage().nbytes());
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
     return 0;
   }
 }

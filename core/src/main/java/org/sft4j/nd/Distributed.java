@@ -117,28 +117,44 @@ public final class Distributed implements ProcessGroup {
     @Override
     public void allReduceSum(List<NDArray> tensors) {
         issued.incrementAndGet();
-        allReduceSum(group, NativeOps.handles(tensors));
+        try {
+            allReduceSum(group, NativeOps.handles(tensors));
+        } catch (IllegalStateException e) {
+            throw new CollectiveFailure(rank, "an all-reduce", e);
+        }
     }
 
     @Override
     public Pending allGather(List<NDArray> outs, List<NDArray> ins) {
         issued.incrementAndGet();
-        return pending(allGather(group, NativeOps.handles(outs), NativeOps.handles(ins)));
+        try {
+            return pending(allGather(group, NativeOps.handles(outs), NativeOps.handles(ins)), "an all-gather");
+        } catch (IllegalStateException e) {
+            throw new CollectiveFailure(rank, "an all-gather", e);
+        }
     }
 
     @Override
     public Pending reduceScatter(List<NDArray> outs, List<NDArray> ins) {
         issued.incrementAndGet();
-        return pending(reduceScatter(group, NativeOps.handles(outs), NativeOps.handles(ins)));
+        try {
+            return pending(reduceScatter(group, NativeOps.handles(outs), NativeOps.handles(ins)), "a reduce-scatter");
+        } catch (IllegalStateException e) {
+            throw new CollectiveFailure(rank, "a reduce-scatter", e);
+        }
     }
 
     @Override
     public void barrier() {
         issued.incrementAndGet();
-        barrier(group);
+        try {
+            barrier(group);
+        } catch (IllegalStateException e) {
+            throw new CollectiveFailure(rank, "a barrier", e);
+        }
     }
 
-    private static Pending pending(long handle) {
+    private Pending pending(long handle, String what) {
         return new Pending() {
             private boolean joined;
 
@@ -146,7 +162,11 @@ public final class Distributed implements ProcessGroup {
             public void join() {
                 if (!joined) {
                     joined = true;
-                    joinPending(handle);
+                    try {
+                        joinPending(handle);
+                    } catch (IllegalStateException e) {
+                        throw new CollectiveFailure(rank, what, e);
+                    }
                 }
             }
         };
@@ -164,7 +184,11 @@ public final class Distributed implements ProcessGroup {
     @Override
     public void broadcast(List<NDArray> tensors, int root) {
         issued.incrementAndGet();
-        broadcast(group, NativeOps.handles(tensors), root);
+        try {
+            broadcast(group, NativeOps.handles(tensors), root);
+        } catch (IllegalStateException e) {
+            throw new CollectiveFailure(rank, "a broadcast", e);
+        }
     }
 
     @Override

@@ -26,6 +26,8 @@ public final class FlatBuffers {
 
     private static native void accumulateGradient(long param, long gradient);
 
+    private static native void overwrite(long dst, long src);
+
     private static native void release(long tensor);
 
     private static native void reserve(long tensor);
@@ -161,6 +163,19 @@ public final class FlatBuffers {
         }
         // backward from a leaf adds the given gradient to its own
         Tensors.backward(param, gradient, false);
+    }
+
+    /**
+     * Writes {@code src}'s values (any shape, same number of elements) into {@code dst} as a collective writes its
+     * output: natively the autograd version of {@code dst} and its views stays, so a graph that saved them before
+     * their memory was released and gathered again still holds (for a process group made of copies, in tests).
+     */
+    public static void overwrite(NDArray dst, NDArray src) {
+        if (nativeBuffers()) {
+            overwrite(handle(dst), handle(src));
+        } else {
+            Tensors.copyInto(dst, src.getShape().equals(dst.getShape()) ? src : src.reshape(dst.getShape()));
+        }
     }
 
     /** Whether {@link #release} gives memory back here (the distributed library is loaded). */

@@ -55,6 +55,13 @@ interface Replicas extends AutoCloseable {
     /** Whether to stop before the next step: alone, whether a stop was asked; together, as agreed at the last sum. */
     boolean stopAgreed();
 
+    /**
+     * This replica's training failed with {@code e}: the others are told, so they stop instead of waiting for it; or,
+     * when a collective failed because another rank did, this one waits to learn which.
+     */
+    default void failed(RuntimeException e) {
+    }
+
     /** Sums small host values over the replicas (validation's loss sums and counts). */
     double[] sum(double... values);
 

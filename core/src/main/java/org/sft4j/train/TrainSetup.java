@@ -20,6 +20,7 @@ import org.sft4j.model.lora.LoraConfig;
 import org.sft4j.nd.Distributed;
 import org.sft4j.nd.Engines;
 import org.sft4j.nd.ProcessGroup;
+import org.sft4j.nd.RendezvousStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,29 +66,110 @@ public final class TrainSetup {
         }
         Path outDir = Path.of(args.outputDir());
         WorkerEnv worker = WorkerEnv.fromEnvironment();
+        if (worker != null && worker.launched()) {
+            // a worker whose launcher was killed (SIGKILL leaves it no time to stop them) would train on alone
+            ProcessHandle.of(worker.launcherPid()).ifPresentOrElse(
+                    launcher -> launcher.onExit().thenRun(() -> Watchdog.halt("rank " + worker.rank() + " stops: its "
+                            + "launcher (pid " + worker.launcherPid() + ") ended")),
+                    () -> Watchdog.halt("rank " + worker.rank() + " stops: its launcher (pid " + worker.launcherPid()
+                            + ") has ended"));
+        }
         ResumePoint resume = ResumePoint.resolve(args.resumeFromCheckpoint(), outDir);
-        if (worker == null) {
-            // the process the user started claims output_dir for the whole run; its workers find it claimed
+        // the process the user started claims output_dir for the whole run (sft4j's workers find it claimed); ranks
+        // started by torchrun or srun have rank 0 do it, and prepare the data, while the others wait for it
+        boolean leads = worker == null || worker.main() && !worker.launched();
+        if (leads) {
             RunDirectory.claim(outDir, args.resumes(), args.overwriteOutputDir());
             resume.checkpoint().ifPresent(c -> listeners.forEach(l -> l.onResume(c, resume.step())));
         }
-        DataPipeline.Prepared prepared = DataPipeline.prepare(cfg, hub, null);
-        Path modelDir = Sources.model(cfg.model().modelNameOrPath(), hub);
-        if (Launcher.wanted(args)) {
-            // data and model are ready (the workers reuse them); one worker JVM per GPU does the rest
-            return Launcher.run(cfg, listeners, started);
-        }
-        TrainData data = new TrainData(TokenizedSet.read(prepared.train()),
-                prepared.report().val > 0 ? TokenizedSet.read(prepared.val()) : null, cfg.data().maxNumTokens(),
-                cfg.data().packing());
-        try (Decoder model = loadModel(cfg, modelDir, resume, device(cfg, worker));
-             Trainer trainer = trainer(args, model, data, ModelSource.of(modelDir, cfg.model().modelNameOrPath()), resume,
-                     listeners)) {
-            if (worker == null || worker.main()) {
-                writeRunManifest(cfg, outDir, modelDir, prepared);
+        Joined joined = worker == null ? null : join(worker, args, device(cfg, worker));
+        try {
+            DataPipeline.Prepared prepared = worker == null || worker.launched() || worker.main()
+                    ? DataPipeline.prepare(cfg, hub, null) : null;
+            if (worker != null && !worker.launched()) {
+                joined.group().barrier();   // rank 0's data is written: the others reuse it
+                if (prepared == null) {
+                    prepared = DataPipeline.prepare(cfg, hub, null);
+                }
             }
-            started.accept(trainer);
-            return trainer.fit();
+            Path modelDir = Sources.model(cfg.model().modelNameOrPath(), hub);
+            if (Launcher.wanted(args)) {
+                // data and model are ready (the workers reuse them); one worker JVM per GPU does the rest
+                return Launcher.run(cfg, listeners, started);
+            }
+            TrainData data = new TrainData(TokenizedSet.read(prepared.train()),
+                    prepared.report().val > 0 ? TokenizedSet.read(prepared.val()) : null, cfg.data().maxNumTokens(),
+                    cfg.data().packing());
+            try (Decoder model = loadModel(cfg, modelDir, resume, device(cfg, worker));
+                 Trainer trainer = trainer(args, model, data, ModelSource.of(modelDir, cfg.model().modelNameOrPath()),
+                         resume, listeners, resume.lossScaling(model.compute().precision()), handOver(joined))) {
+                if (worker == null || worker.main()) {
+                    writeRunManifest(cfg, outDir, modelDir, prepared);
+                }
+                started.accept(trainer);
+                return trainer.fit();
+            }
+        } catch (RuntimeException e) {
+            Watchdog.awaitVerdict(joined == null ? null : joined.watchdog, e);   // (set up, not yet handed over)
+            throw e;
+        } finally {
+            if (joined != null) {
+                joined.close();   // nothing when the trainer took it over
+            }
+        }
+    }
+
+    /** This rank's process group and the watchdog over the other ranks, until a trainer takes them over. */
+    private static final class Joined implements AutoCloseable {
+        private Distributed group;
+        private Watchdog watchdog;
+
+        Joined(Distributed group, Watchdog watchdog) {
+            this.group = group;
+            this.watchdog = watchdog;
+        }
+
+        Distributed group() {
+            return group;
+        }
+
+        @Override
+        public void close() {
+            if (watchdog != null) {
+                watchdog.close();
+            }
+            if (group != null) {
+                group.close();
+            }
+            group = null;
+            watchdog = null;
+        }
+    }
+
+    /** The group and watchdog of {@code joined}, now the trainer's; null without one. */
+    private static Joined handOver(Joined joined) {
+        if (joined == null) {
+            return null;
+        }
+        Joined taken = new Joined(joined.group, joined.watchdog);
+        joined.group = null;
+        joined.watchdog = null;
+        return taken;
+    }
+
+    /** Joins the run's process group (every rank waits here for all) and starts watching the other ranks. */
+    private static Joined join(WorkerEnv worker, TrainArgs args, Device device) {
+        Distributed group = Distributed.join(worker.masterAddr(), worker.masterPort(), worker.rank(), worker.world(), device,
+                Duration.ofSeconds(args.ddpTimeout()));
+        try {
+            Watchdog w = new Watchdog(RendezvousStore.connect(worker.masterAddr(), worker.masterPort(),
+                    Duration.ofSeconds(10)), worker.rank(), worker.world(), group::issued, Watchdog.deadAfter(),
+                    Duration.ofSeconds(args.ddpTimeout()), Watchdog::halt);
+            w.start();
+            return new Joined(group, w);
+        } catch (RuntimeException e) {
+            group.close();
+            throw e;
         }
     }
 
@@ -104,38 +186,50 @@ public final class TrainSetup {
     /** As above with a given loss scaling (tests scale an fp32 loss to exercise fp16's overflow handling on CPU). */
     static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
                            List<TrainListener> listeners, LossScaling scaling) throws IOException {
-        return trainer(args, model, data, source, resume, listeners, scaling, null);
+        WorkerEnv worker = WorkerEnv.fromEnvironment();
+        Joined joined = worker == null ? null : join(worker, args, model.device());
+        return trainer(args, model, data, source, resume, listeners, scaling, joined);
     }
 
     /**
-     * As above; {@code group}, when given, is the process group this rank trains in instead of the one torchrun's
-     * variables describe (tests run ranks as threads over an in-process group).
+     * As above over {@code group}, the process group of the ranks (tests run ranks as threads over an in-process
+     * one); the trainer closes it.
      */
     static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
                            List<TrainListener> listeners, LossScaling scaling, ProcessGroup group) throws IOException {
-        resume.checkFinetuningType(model.loraConfig() != null ? "lora" : "full");
-        Path outDir = Files.createDirectories(Path.of(args.outputDir()));
-        List<Parameter> params = model.trainableParameters();
-        AtomicBoolean stop = new AtomicBoolean();
+        return trainer(args, model, data, source, resume, listeners, scaling, group, null);
+    }
+
+    private static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
+                                   List<TrainListener> listeners, LossScaling scaling, Joined joined) throws IOException {
+        return joined == null ? trainer(args, model, data, source, resume, listeners, scaling, null, null)
+                : trainer(args, model, data, source, resume, listeners, scaling, joined.group, joined.watchdog);
+    }
+
+    private static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
+                                   List<TrainListener> listeners, LossScaling scaling, ProcessGroup group,
+                                   Watchdog watchdog) throws IOException {
         List<AutoCloseable> owned = new ArrayList<>();
         try {
-            WorkerEnv worker = WorkerEnv.fromEnvironment();
-            int world = group != null ? group.world() : worker != null ? worker.world() : 1;
+            resume.checkFinetuningType(model.loraConfig() != null ? "lora" : "full");
+            Path outDir = Files.createDirectories(Path.of(args.outputDir()));
+            List<Parameter> params = model.trainableParameters();
+            AtomicBoolean stop = new AtomicBoolean();
+            int world = group == null ? 1 : group.world();
             int stage = args.zeroStage(world, LOG::warn);
             Replicas replicas;
             ParameterUpdate update;
             CheckpointWriter checkpoints;
             if (world > 1 && stage > 0) {
-                ProcessGroup pg = group != null ? group : Distributed.join(worker.masterAddr(), worker.masterPort(),
-                        worker.rank(), worker.world(), model.device(), Duration.ofSeconds(args.ddpTimeout()));
                 Zero zero;
                 try {
-                    zero = Zero.shard(stage, pg, model, args.decayNormsAndBiases(), stop::get);
+                    zero = Zero.shard(stage, group, model, args.decayNormsAndBiases(), stop::get);
                 } catch (RuntimeException e) {
-                    pg.close();
+                    group.close();
                     throw e;
                 }
                 owned.add(zero);
+                zero.watch(watchdog);
                 ShardedAdamW sharded = new ShardedAdamW(zero, args, model.compute(), model.manager());
                 owned.add(sharded);
                 replicas = zero;
@@ -145,12 +239,16 @@ public final class TrainSetup {
                 if (stage > 0) {
                     LOG.info("ZeRO stage {} shards a run over several processes; this one runs alone, unsharded", stage);
                 }
-                if (world > 1 && group != null) {
-                    throw new IllegalArgumentException("an in-process group runs ZeRO stages 1-3 only");
+                if (world > 1 && !(group instanceof Distributed)) {
+                    group.close();
+                    throw new IllegalArgumentException("data parallelism without sharding needs torch.distributed's group");
                 }
-                replicas = world > 1 ? DataParallel.join(worker, model, params, stop::get,
-                        Duration.ofSeconds(args.ddpTimeout())) : Replicas.single(stop::get);
+                replicas = world > 1 ? DataParallel.over((Distributed) group, model, params, stop::get)
+                        : Replicas.single(stop::get);
                 owned.add(replicas);
+                if (replicas instanceof DataParallel dp) {
+                    dp.watch(watchdog);
+                }
                 AdamW optimizer = new AdamW(params, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(),
                         args.weightDecay(), args.decayNormsAndBiases(), model.compute(), model.manager());
                 update = new ReplicatedUpdate(optimizer, model.compute(), params);
@@ -158,6 +256,9 @@ public final class TrainSetup {
                 Checkpointer checkpointer = new Checkpointer(outDir, model, optimizer, args.keepLastNCheckpoints(), source);
                 boolean main = replicas.main();
                 checkpoints = state -> main ? checkpointer.save(state) : null;
+            }
+            if (watchdog != null) {
+                owned.add(watchdog);   // closed before the group it watches (owned closes last opened first)
             }
             resume.restore(update);
             DataCursor cursor = new DataCursor(batcher(args, data, replicas.world()), resume.state().epoch(),
@@ -176,6 +277,15 @@ public final class TrainSetup {
             return new Trainer(args, model, update, scaling, replicas, cursor, data.val(), schedule, totalSteps,
                     checkpoints, resume, stop, all, owned);
         } catch (IOException | RuntimeException e) {
+            if (e instanceof RuntimeException re) {
+                Watchdog.awaitVerdict(watchdog, re);   // a rank that failed while the model was sharded is named
+            }
+            if (watchdog != null && !owned.contains(watchdog)) {
+                watchdog.close();
+            }
+            if (owned.isEmpty() && group != null) {
+                group.close();
+            }
             Closing.all(owned);
             throw e;
         }

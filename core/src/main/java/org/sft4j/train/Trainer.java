@@ -85,6 +85,18 @@ public final class Trainer implements Stoppable, AutoCloseable {
     }
 
     public TrainResult fit() throws IOException {
+        try {
+            return loop();
+        } catch (RuntimeException e) {
+            replicas.failed(e);   // the other ranks stop instead of waiting for this one, or it waits to learn who failed
+            throw e;
+        } catch (IOException | Error e) {
+            replicas.failed(new java.io.UncheckedIOException(new IOException(e.getMessage(), e)));
+            throw e;
+        }
+    }
+
+    private TrainResult loop() throws IOException {
         long t0 = System.nanoTime();
         listeners.forEach(l -> l.onStart(step, totalSteps));
         double firstVal = step == 0 && validating() ? validate() : Double.NaN;

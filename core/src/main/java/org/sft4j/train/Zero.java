@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.Parameter;
+import org.sft4j.nd.CollectiveFailure;
 import org.sft4j.nd.ProcessGroup;
 
 import java.util.ArrayDeque;
@@ -38,6 +39,7 @@ final class Zero implements Replicas, LayerHooks {
     private final Deque<ShardedModel.Reduction> reducing = new ArrayDeque<>();
     private boolean finalMicroBatch;
     private boolean stopAgreed;
+    private Watchdog watchdog;
 
     private Zero(int stage, ProcessGroup group, ShardedModel model, NDManager manager, BooleanSupplier stopRequested) {
         this.stage = stage;
@@ -133,6 +135,22 @@ final class Zero implements Replicas, LayerHooks {
     @Override
     public boolean stopAgreed() {
         return stopAgreed;
+    }
+
+    /** The watchdog the rank's failures are reported to (a multi-process run). */
+    void watch(Watchdog w) {
+        this.watchdog = w;
+    }
+
+    @Override
+    public void failed(RuntimeException e) {
+        if (watchdog != null) {
+            if (e instanceof CollectiveFailure) {
+                Watchdog.awaitVerdict(watchdog, e);
+            } else {
+                watchdog.reportFailure(String.valueOf(e.getMessage()));
+            }
+        }
     }
 
     @Override
