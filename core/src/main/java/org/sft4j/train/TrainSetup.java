@@ -216,7 +216,7 @@ public final class TrainSetup {
             List<Parameter> params = model.trainableParameters();
             AtomicBoolean stop = new AtomicBoolean();
             int world = group == null ? 1 : group.world();
-            int stage = args.zeroStage(world, LOG::warn);
+            int stage = world > 1 ? args.zeroStage(world, LOG::warn) : 0;   // one process: nothing to shard
             Replicas replicas;
             ParameterUpdate update;
             CheckpointWriter checkpoints;
