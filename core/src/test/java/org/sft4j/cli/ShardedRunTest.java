@@ -118,6 +118,12 @@ class ShardedRunTest {
         assertEquals(0, code);
         JsonNode ids = new ObjectMapper().readTree(printed.toString(StandardCharsets.UTF_8).trim());
         assertEquals(4, ids.size(), printed.toString(StandardCharsets.UTF_8));
+        // and `sft4j eval` scores each of the run's checkpoints with BLEU
+        assertEquals(0, Main.run("eval", config.toString(), "--set", "output_dir=" + out, "--set", "test_dataset="
+                + Shared.data("multi30k").resolve("test_2016_flickr.{en,de}.gz"), "--set", "eval_max_samples=3", "--set",
+                "max_new_tokens=3", "--set", "eval_base=false"));
+        JsonNode scores = new ObjectMapper().readTree(out.resolve("eval/scores.json").toFile());
+        assertTrue(scores.toString().contains("checkpoint-10") && scores.toString().contains("bleu"), scores.toString());
     }
 
     @Test

@@ -34,9 +34,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ZeroShardingTest {
 
     private static final TokenizedSet DATA = TrainFixtures.random(24, 6, 30, 3, 17);
+    /** 7 examples in batches of 3: one rank scores 2 batches, the other 1 and runs an empty pass beside the third. */
+    private static final TokenizedSet VAL = TrainFixtures.random(7, 6, 30, 3, 18);
 
-    /** What a run leaves: its losses and its last checkpoint. */
-    record Run(double[] losses, Path checkpoint) {}
+    private static TrainData data() {
+        return new TrainData(DATA, VAL, null, false);
+    }
+
+    /** What a run leaves: its losses, its validation losses and its last checkpoint. */
+    record Run(double[] losses, double[] vals, Path checkpoint) {
+        Run(TrainFixtures.Recorder rec, Path checkpoint) {
+            this(rec.steps.stream().mapToDouble(StepLog::loss).toArray(), rec.vals.stream().mapToDouble(v -> v[1]).toArray(),
+                    checkpoint);
+        }
+    }
 
     private static Map<String, Object> job(int perDevice, int accumulation, int steps) {
         Map<String, Object> kv = new HashMap<>();
@@ -68,10 +79,10 @@ class ZeroShardingTest {
         TrainFixtures.Recorder rec = new TrainFixtures.Recorder();
         ResumePoint from = resume == null ? ResumePoint.none() : ResumePoint.of(resume);
         try (Decoder m = resume == null ? model(lora) : Decoder.load(resume, Device.cpu());
-             Trainer t = TrainSetup.trainer(TrainFixtures.args(out, kv), m, TrainData.of(DATA), ModelSource.named("llama"),
+             Trainer t = TrainSetup.trainer(TrainFixtures.args(out, kv), m, data(), ModelSource.named("llama"),
                      from, List.of(rec))) {
             TrainResult r = t.fit();
-            return new Run(rec.steps.stream().mapToDouble(StepLog::loss).toArray(), r.checkpoints().get(r.checkpoints().size() - 1));
+            return new Run(rec, r.checkpoints().get(r.checkpoints().size() - 1));
         }
     }
 
@@ -93,12 +104,11 @@ class ZeroShardingTest {
                     TrainArgs args = TrainFixtures.args(out, kv);
                     ResumePoint from = resume == null ? ResumePoint.none() : ResumePoint.of(resume);
                     try (Decoder m = resume == null ? model(lora) : Decoder.load(resume, Device.cpu());
-                         Trainer t = TrainSetup.trainer(args, m, TrainData.of(DATA), ModelSource.named("llama"),
+                         Trainer t = TrainSetup.trainer(args, m, data(), ModelSource.named("llama"),
                                  from, List.of(rec), LossScaling.NONE, g)) {
                         TrainResult result = t.fit();
                         List<Path> ckpts = result.checkpoints();
-                        return new Run(rec.steps.stream().mapToDouble(StepLog::loss).toArray(),
-                                ckpts.isEmpty() ? null : ckpts.get(ckpts.size() - 1));
+                        return new Run(rec, ckpts.isEmpty() ? null : ckpts.get(ckpts.size() - 1));
                     }
                 }));
             }
@@ -144,12 +154,23 @@ class ZeroShardingTest {
 
     @Test
     void stagesOneTwoAndThreeOnTwoRanksTrainAsOneProcess(@TempDir Path tmp) throws Exception {
-        Run one = single(tmp.resolve("one"), job(4, 2, 10), null);
+        Map<String, Object> alone = job(4, 2, 10);
+        alone.put("validate_every_n_steps", 5);
+        alone.put("per_device_eval_batch_size", 3);
+        Run one = single(tmp.resolve("one"), alone, null);
         assertEquals(10, one.losses().length);
+        assertEquals(3, one.vals().length, "validated at steps 0, 5 and 10");
         for (int stage = 1; stage <= 3; stage++) {
             Map<String, Object> kv = job(2, 2, 10);
             kv.put("zero_stage", stage);
-            assertSameRun(one, sharded(tmp.resolve("zero" + stage), kv, null, 2), "ZeRO-" + stage, false);
+            kv.put("validate_every_n_steps", 5);
+            kv.put("per_device_eval_batch_size", 3);
+            Run two = sharded(tmp.resolve("zero" + stage), kv, null, 2);
+            assertSameRun(one, two, "ZeRO-" + stage, false);
+            for (int v = 0; v < 3; v++) {
+                assertTrue(Numerics.relError(two.vals()[v], one.vals()[v]) < 1e-5, "ZeRO-" + stage + " validation " + v
+                        + ": " + two.vals()[v] + " vs " + one.vals()[v]);
+            }
         }
     }
 
