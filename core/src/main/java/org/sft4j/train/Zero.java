@@ -206,13 +206,14 @@ final class Zero implements Replicas, LayerHooks {
         }
     }
 
-    /** The master shards were updated: the working weights are gathered again (stages 1 and 2: all at once, now). */
+    /**
+     * The master shards were updated: the working weights are gathered again, stages 1 and 2 all at once, now;
+     * stage 3 starts with the part the next pass needs first.
+     */
     void afterUpdate() {
         model.invalidate();
-        if (stage < 3) {
-            for (int i = 0; i < model.parts(); i++) {
-                model.prefetch(i);
-            }
+        for (int i = 0; i < (stage < 3 ? model.parts() : 1); i++) {
+            model.prefetch(i);
         }
     }
 
