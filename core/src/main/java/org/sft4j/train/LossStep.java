@@ -111,7 +111,9 @@ public final class LossStep {
             NDArray embedded = model.embed(in, scope);               // its graph reaches the embedding when trained
             NDArray[] inputs = new NDArray[layers + 1];              // inputs[i]: layer i's input, a leaf of its own
             NDArray[] outputs = new NDArray[layers];                 // without checkpointing: outputs with their graphs
-            inputs[0] = leaf(embedded);
+            // a frozen embedding (LoRA) needs no gradient of layer 0's input
+            boolean embeddingTrained = model.outerParameters().get(0).trainable();
+            inputs[0] = embeddingTrained ? leaf(embedded) : embedded.stopGradient();
             for (int i = 0; i < layers; i++) {
                 hooks.beforeForward(i + 1);
                 NDArray y = layerForward(i, inputs[i], shared, scope, !checkpointing, dropoutSeed);
@@ -143,12 +145,12 @@ public final class LossStep {
                 }
             }
             hooks.beforeBackward(0);
-            NDArray gradIn = Tensors.gradOrNull(inputs[0]);
-            if (model.outerParameters().get(0).trainable()) {       // the embedding is trained (not frozen by LoRA)
-                Tensors.backward(embedded, gradIn, false);
+            if (embeddingTrained) {
+                try (NDArray gradIn = Tensors.gradOrNull(inputs[0])) {
+                    Tensors.backward(embedded, gradIn, false);
+                }
             }
             hooks.afterBackward(0);
-            gradIn.close();
             inputs[0].close();
             return total;
         } finally {
@@ -176,8 +178,9 @@ public final class LossStep {
     /** Final norm, LM head and loss over chunks; leaves the gradient of the last layer's output in {@code last}. */
     private NDArray headForwardBackward(NDArray last, CausalLmLoss.Targets targets, double scale, NDManager scope) {
         NDArray rows;
+        NDArray rowIndex = scope.create(targets.rows());   // read again by backward: open until the step ends
         try (StepScope forward = StepScope.open(scope)) {
-            rows = forward.keep(CausalLmLoss.selectRows(model.norm(last), targets, forward.manager()));
+            rows = forward.keep(CausalLmLoss.selectRows(model.norm(last), rowIndex));
         }
         NDArray detached = leaf(rows);
         NDArray scaleArr = scope.create((float) scale);  // kept open until backward: no scalar use-after-free

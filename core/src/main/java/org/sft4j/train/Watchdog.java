@@ -18,8 +18,8 @@ import java.util.function.LongSupplier;
  * of 180000000 s, for years). Every few seconds each rank adds to its heartbeat counter and publishes how many
  * collectives it has issued; it stops its own process when
  * <ul>
- *   <li>another rank reported a failure (its exception's message),</li>
- *   <li>another rank's heartbeat stopped for {@code deadAfter} (the process died, or its host went away),</li>
+ *   <li>another rank reported a failure (its exception's message, or a rank it found silent),</li>
+ *   <li>the next rank's heartbeat stopped for {@code deadAfter} (the process died, or its host went away),</li>
  *   <li>the store is gone (rank 0, which serves it, died), or</li>
  *   <li>this rank issued no collective for {@code ddp_timeout}: the ranks that issued fewer than the others hang.</li>
  * </ul>
@@ -27,6 +27,10 @@ import java.util.function.LongSupplier;
 final class Watchdog implements AutoCloseable {
 
     static final Duration BEAT = Duration.ofSeconds(2);
+    private static final String BEAT_KEY = "sft4j/beat/";
+    private static final String ISSUED = "sft4j/issued/";
+    private static final String DONE = "sft4j/done/";
+    private static final String FAILED = "sft4j/failed";
 
     private final RendezvousStore store;
     private final int rank;
@@ -85,8 +89,12 @@ final class Watchdog implements AutoCloseable {
 
     /** Tells the other ranks this one failed, before it ends (best effort). */
     void reportFailure(String message) {
+        tell("rank " + rank + " failed: " + message);
+    }
+
+    private void tell(String reason) {
         try {
-            store.set("sft4j/failed", "rank " + rank + " failed: " + message);
+            store.set(FAILED, rank + "|" + reason);
         } catch (RuntimeException e) {
             // the store is gone too: the others find out by themselves
         }
@@ -107,34 +115,35 @@ final class Watchdog implements AutoCloseable {
         }
     }
 
+    /**
+     * One beat: this rank's heartbeat and progress, then what went wrong elsewhere. Each rank watches the heartbeat of
+     * the next one (a ring), and tells every other rank through the store when it stops, so a beat costs a few round
+     * trips to rank 0's store whatever the number of ranks.
+     */
     private void tick() {
         long now = System.nanoTime();
         try {
-            store.add("sft4j/beat/" + rank, 1);
+            store.add(BEAT_KEY + rank, 1);
             long mine = issued.getAsLong();
-            store.set("sft4j/issued/" + rank, String.valueOf(mine));
-            String failed = store.get("sft4j/failed");
-            if (failed != null && !failed.startsWith("rank " + rank + " ")) {
-                stop.accept("rank " + rank + " stops: " + failed);
+            store.set(ISSUED + rank, String.valueOf(mine));
+            String failed = store.get(FAILED);
+            if (failed != null && !failed.startsWith(rank + "|")) {
+                stop.accept("rank " + rank + " stops: " + failed.substring(failed.indexOf('|') + 1));
                 return;
             }
-            List<Integer> silent = new ArrayList<>();
-            for (int r = 0; r < world; r++) {
-                if (r == rank || store.get("sft4j/done/" + r) != null) {
-                    continue;
+            int next = (rank + 1) % world;
+            if (next != rank && store.get(DONE + next) == null) {
+                long b = store.add(BEAT_KEY + next, 0);
+                if (b != beats[next]) {
+                    beats[next] = b;
+                    changedAt[next] = now;
+                } else if (now - changedAt[next] > deadAfter.toNanos()) {
+                    String reason = "rank " + next + " sent no heartbeat for " + deadAfter.toSeconds()
+                            + " s (the process died or its host is unreachable)";
+                    tell(reason);
+                    stop.accept("rank " + rank + " stops: " + reason);
+                    return;
                 }
-                long b = store.add("sft4j/beat/" + r, 0);
-                if (b != beats[r]) {
-                    beats[r] = b;
-                    changedAt[r] = now;
-                } else if (now - changedAt[r] > deadAfter.toNanos()) {
-                    silent.add(r);
-                }
-            }
-            if (!silent.isEmpty()) {
-                stop.accept("rank " + rank + " stops: " + ranks(silent) + " sent no heartbeat for "
-                        + deadAfter.toSeconds() + " s (the process died or its host is unreachable)");
-                return;
             }
             storeLostAt = -1;
             if (mine != lastIssued) {
@@ -161,7 +170,7 @@ final class Watchdog implements AutoCloseable {
         long[] counts = new long[world];
         long most = 0;
         for (int r = 0; r < world; r++) {
-            String v = store.get("sft4j/issued/" + r);
+            String v = store.get(ISSUED + r);
             counts[r] = v == null ? -1 : Long.parseLong(v);
             most = Math.max(most, counts[r]);
         }
@@ -185,7 +194,7 @@ final class Watchdog implements AutoCloseable {
         timer.shutdownNow();
         try {
             timer.awaitTermination(5, TimeUnit.SECONDS);
-            store.set("sft4j/done/" + rank, "1");
+            store.set(DONE + rank, "1");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
