@@ -60,6 +60,7 @@ public final class TrainSetup {
     /** Sets the whole run up from its config and trains it; {@code started} receives what can be asked to stop. */
     public static TrainResult run(SftConfig cfg, HubClient hub, List<TrainListener> listeners,
                                   Consumer<? super Stoppable> started) throws IOException {
+        cfg = everyGpuForSharding(cfg);
         TrainArgs args = cfg.train();
         if (args.outputDir() == null) {
             throw new UserError("training needs output_dir");
@@ -117,6 +118,28 @@ public final class TrainSetup {
                 joined.close();   // nothing when the trainer took it over
             }
         }
+    }
+
+    /**
+     * A config that asks for sharding ({@code deepspeed}, {@code zero_stage}) without saying how many processes runs on
+     * every GPU of this node, as {@code llamafactory-cli train} does, so that a seed's YAML shards as it does there.
+     */
+    static SftConfig everyGpuForSharding(SftConfig cfg) {
+        TrainArgs a = cfg.train();
+        boolean sharding = (a.deepspeed() != null && !a.deepspeed().isBlank()) || (a.zeroStage() != null && a.zeroStage() > 0);
+        String device = cfg.model().device();
+        boolean anyGpu = device == null || device.equals("auto") || device.equals("gpu");   // not one named GPU
+        if (!sharding || !anyGpu || cfg.values().containsKey("nproc_per_node") || WorkerEnv.fromEnvironment() != null
+                || !Engines.device(device).isGpu()) {
+            return cfg;
+        }
+        int gpus = Engines.pytorch().getGpuCount();
+        if (gpus < 2) {
+            return cfg;
+        }
+        LOG.info("{} shards the run: it runs on all {} GPUs of this node, as llamafactory-cli does (nproc_per_node "
+                + "chooses)", a.deepspeed() != null ? "deepspeed: " + a.deepspeed() : "zero_stage: " + a.zeroStage(), gpus);
+        return cfg.with("nproc_per_node", gpus);
     }
 
     /** This rank's process group and the watchdog over the other ranks, until a trainer takes them over. */
