@@ -23,7 +23,8 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * AdamW's moments in a checkpoint, by parameter: {@code m.<name>} and {@code v.<name>}. One process writes them
+ * AdamW's moments in a checkpoint, by parameter: {@code m.<name>} and {@code v.<name>} (and any other state the
+ * optimizer keeps per parameter under a prefix of its own). One process writes them
  * whole in {@code optimizer.safetensors}; each rank of a sharded run writes the pieces it owns in
  * {@code optimizer-<rank>-of-<world>.safetensors}, a piece flat with its first element's index in the parameter in
  * the file's metadata ({@code start.m.<name>}). Reading takes any range of a parameter's moments from whichever
@@ -135,7 +136,7 @@ final class OptimizerFiles implements AutoCloseable {
         List<NamedTensor> tensors = new ArrayList<>();
         List<NDArray> views = new ArrayList<>();
         Map<String, String> starts = new LinkedHashMap<>();
-        for (String which : List.of("m", "v")) {
+        for (String which : kinds(moments)) {
             for (ShardGroup g : groups) {
                 NDArray moment = moments.get(which + "." + g.name());
                 for (ShardGroup.Piece p : g.pieces()) {
@@ -152,6 +153,14 @@ final class OptimizerFiles implements AutoCloseable {
         } finally {
             views.forEach(NDArray::close);
         }
+    }
+
+    /**
+     * The kinds of state an optimizer keeps per parameter, from its keys {@code <kind>.<name>}: AdamW's {@code m} and
+     * {@code v}, and whatever else it checkpoints the same way.
+     */
+    static List<String> kinds(Map<String, NDArray> states) {
+        return states.keySet().stream().map(k -> k.substring(0, k.indexOf('.'))).distinct().toList();
     }
 
     @Override

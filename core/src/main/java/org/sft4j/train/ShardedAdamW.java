@@ -99,7 +99,7 @@ final class ShardedAdamW implements ParameterUpdate {
     public void restore(Path checkpoint, int adamStep) throws IOException {
         Map<String, NDArray> moments = moments();
         try (OptimizerFiles files = OptimizerFiles.open(checkpoint)) {
-            for (String which : List.of("m", "v")) {
+            for (String which : OptimizerFiles.kinds(moments)) {
                 for (ShardGroup g : trained) {
                     NDArray target = moments.get(which + "." + g.name());
                     for (ShardGroup.Piece p : g.pieces()) {
