@@ -1,10 +1,14 @@
-"""Compares the per-step losses DataParallelCheck or LaunchCheck printed for two runs (e.g. 1 GPU and 2 GPUs, same global
-batch). Usage: python3 compare_losses.py RUN_A.log RUN_B.log [BOUND]"""
+"""Compares the per-step losses of two runs (e.g. 1 GPU and 2 GPUs, same global batch): the lines DataParallelCheck,
+LaunchCheck or ShardedBench printed, or two runs' metrics.jsonl (full precision).
+Usage: python3 compare_losses.py RUN_A.log|A/metrics.jsonl RUN_B.log|B/metrics.jsonl [BOUND]"""
+import json
 import re
 import sys
 
 
 def losses(path):
+    if path.endswith(".jsonl"):
+        return [json.loads(line)["loss"] for line in open(path) if '"loss"' in line]
     return [float(m.group(1)) for m in re.finditer(r"^step \d+ loss (\S+)", open(path).read(), re.M)]
 
 

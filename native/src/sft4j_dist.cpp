@@ -1,5 +1,6 @@
 // torch.distributed for sft4j: a c10d process group (NCCL for one process per GPU, Gloo for processes on CPU)
-// joined through a TCPStore (rank 0 serves it), and all-reduce / broadcast over DJL tensor handles. Built as
+// joined through a TCPStore (rank 0 serves it); all-reduce / broadcast over DJL tensor handles, the asynchronous
+// all-gather and reduce-scatter of sharded training, and the flat buffers it keeps parameters and gradients in. Built as
 // its own library so the rest of the extension does not depend on NCCL headers (USE_C10D_NCCL where found).
 #include "handles.h"
 
@@ -41,12 +42,27 @@ struct ProcessGroupGloo {
 
 namespace {
 
+using sft4j::tensor;
 using sft4j::tensors;
 using Group = c10::intrusive_ptr<c10d::Backend>;
 
-Group& group(jlong h) { return *reinterpret_cast<Group*>(h); }
+// A joined process group: its backend, the store it rendezvoused through, and where its collectives run.
+struct Joined {
+  Group pg;
+  c10::intrusive_ptr<c10d::Store> store;
+  int device;  // the GPU of an NCCL group, -1 for Gloo
+};
+
+Joined& joined(jlong h) { return *reinterpret_cast<Joined*>(h); }
+Group& group(jlong h) { return joined(h).pg; }
 
 void throwJava(JNIEnv* env, const std::string& what) { sft4j::throwJava(env, what, "sft4j distributed"); }
+
+// An exception's message without the C++ stack trace c10's errors append to it.
+std::string message(const std::exception& e) {
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
+  return e.what();
+}
 
 // Runs a callback after an autograd node (here: a parameter's gradient accumulator) has run.
 class AfterNode : public torch::autograd::FunctionPostHook {
@@ -172,10 +188,12 @@ class OverlappedReducer {
   std::mutex mu_;
 };
 
-Group nccl(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, int device) {
+Group nccl(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, int device, int timeoutSeconds) {
 #ifdef USE_C10D_NCCL
   c10::cuda::set_device(static_cast<c10::DeviceIndex>(device));
-  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, c10d::ProcessGroupNCCL::Options::create());
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = std::chrono::seconds(timeoutSeconds);   // the watchdog ends a collective stuck this long
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, options);
 #else
   TORCH_CHECK(false, "this libsft4j_dist.so was built without NCCL (no CUDA or NCCL headers): GPU ranks cannot join");
   return Group();
@@ -192,6 +210,35 @@ Group gloo(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, in
   TORCH_CHECK(false, "this libsft4j_dist.so was built without Gloo: CPU ranks cannot join");
   return Group();
 #endif
+}
+
+// Collectives in flight (one or several c10d works) and the all-gather outputs whose autograd version counters are
+// put back when they are joined: a gathered weight keeps the version its saved views in a graph were recorded at
+// (the values are the same ones again), as FSDP's unsafe_preserve_version_counter does.
+struct Pending {
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  std::vector<at::Tensor> outs;
+  std::vector<int64_t> versions;
+  std::vector<at::Tensor> ins;  // kept alive until joined
+};
+
+jlong pending(Pending* p) { return reinterpret_cast<jlong>(p); }
+
+// A tensor's storage given back to its allocator (the tensor and its views keep their sizes and offsets), or
+// allocated again; on a GPU both are ordered on the current stream by the caching allocator.
+void releaseStorage(const at::Tensor& t) {
+  c10::StorageImpl* s = t.storage().unsafeGetStorageImpl();
+  s->set_data_ptr_noswap(at::DataPtr(nullptr, s->device()));
+  s->set_nbytes(0);
+}
+
+void reserveStorage(const at::Tensor& t) {
+  c10::StorageImpl* s = t.storage().unsafeGetStorageImpl();
+  size_t bytes = (t.storage_offset() + t.numel()) * t.element_size();
+  if (s->nbytes() >= bytes) return;
+  TORCH_CHECK(s->allocator() != nullptr, "this tensor's storage cannot be allocated again");
+  s->set_data_ptr_noswap(s->allocator()->allocate(bytes));
+  s->set_nbytes(bytes);
 }
 
 }  // namespace
@@ -211,9 +258,10 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_init(JNIEnv* env, jclass, 
     opts.waitWorkers = true;
     opts.timeout = std::chrono::seconds(timeoutSeconds);
     auto store = c10::make_intrusive<c10d::TCPStore>(hostName, opts);
-    return reinterpret_cast<jlong>(new Group(device >= 0 ? nccl(store, rank, world, device) : gloo(store, rank, world, timeoutSeconds)));
+    Group pg = device >= 0 ? nccl(store, rank, world, device, timeoutSeconds) : gloo(store, rank, world, timeoutSeconds);
+    return reinterpret_cast<jlong>(new Joined{pg, store, device});
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
     return 0;
   }
 }
@@ -235,7 +283,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_allReduceSum(JNIEnv* env, j
       offset += n;
     }
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -249,7 +297,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_broadcast(JNIEnv* env, jcla
       group(pg)->broadcast(one, o)->wait();
     }
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -261,7 +309,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_GradientBuckets_create(JNIEnv* env, jc
     env->SetIntArrayRegion(bucketCount, 0, 1, &n);
     return reinterpret_cast<jlong>(r);
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
     return 0;
   }
 }
@@ -270,7 +318,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_arm(JNIEnv* env, jclass
   try {
     reinterpret_cast<OverlappedReducer*>(r)->arm();
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -278,7 +326,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_finish(JNIEnv* env, jcl
   try {
     reinterpret_cast<OverlappedReducer*>(r)->finish();
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -286,7 +334,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_destroy(JNIEnv* env, jc
   try {
     delete reinterpret_cast<OverlappedReducer*>(r);
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
   }
 }
 
@@ -295,9 +343,239 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_destroy(JNIEnv* env, jclass
 #ifdef USE_C10D_NCCL
     if (auto* n = dynamic_cast<c10d::ProcessGroupNCCL*>(group(pg).get())) n->shutdown();   // no exit-time warning
 #endif
-    delete reinterpret_cast<Group*>(pg);
+    delete &joined(pg);
   } catch (const std::exception& e) {
-    throwJava(env, e.what());
+    throwJava(env, message(e));
+  }
+}
+
+// ---- collectives of sharded training: all-gather into a tensor, reduce-scatter, barrier; asynchronous --------
+
+// outs[k] (world * n, flat) <- every rank's ins[k] (n): one coalesced NCCL call, or one Gloo call per pair.
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_allGather(JNIEnv* env, jclass, jlong pg, jlongArray outs,
+                                                               jlongArray ins) {
+  try {
+    c10::NoGradGuard noGrad;
+    auto* p = new Pending();
+    p->outs = tensors(env, outs);
+    p->ins = tensors(env, ins);
+    for (auto& o : p->outs) p->versions.push_back(o._version());
+    Joined& j = joined(pg);
+    if (j.device >= 0 && p->outs.size() > 1) {
+      p->works.push_back(j.pg->allgather_into_tensor_coalesced(p->outs, p->ins));
+    } else {
+      for (size_t k = 0; k < p->outs.size(); k++) p->works.push_back(j.pg->_allgather_base(p->outs[k], p->ins[k]));
+    }
+    return pending(p);
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+    return 0;
+  }
+}
+
+// outs[k] (n) <- the sum over ranks of their slice [rank * n, (rank + 1) * n) of ins[k] (world * n).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_reduceScatter(JNIEnv* env, jclass, jlong pg, jlongArray outs,
+                                                                   jlongArray ins) {
+  try {
+    c10::NoGradGuard noGrad;
+    auto* p = new Pending();
+    auto os = tensors(env, outs);
+    p->ins = tensors(env, ins);
+    Joined& j = joined(pg);
+    c10d::ReduceScatterOptions sum;
+    if (j.device >= 0 && os.size() > 1) {
+      p->works.push_back(j.pg->reduce_scatter_tensor_coalesced(os, p->ins, sum));
+    } else {
+      for (size_t k = 0; k < os.size(); k++) p->works.push_back(j.pg->_reduce_scatter_base(os[k], p->ins[k], sum));
+    }
+    return pending(p);
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+    return 0;
+  }
+}
+
+// Waits for the works (NCCL: the current stream waits; the host does not) and frees the handle.
+JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_joinPending(JNIEnv* env, jclass, jlong handle) {
+  std::unique_ptr<Pending> p(reinterpret_cast<Pending*>(handle));
+  try {
+    for (auto& w : p->works) w->wait();
+    for (size_t k = 0; k < p->outs.size(); k++) {
+      c10::VariableVersion counter = p->outs[k].unsafeGetTensorImpl()->version_counter();
+      counter.set_version(p->versions[k]);
+    }
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+  }
+}
+
+JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_barrier(JNIEnv* env, jclass, jlong pg) {
+  try {
+    Joined& j = joined(pg);
+    c10d::BarrierOptions o;
+    if (j.device >= 0) o.device_ids = {j.device};
+    j.pg->barrier(o)->wait();
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+  }
+}
+
+// ---- the rendezvous store, for the ranks' heartbeats: a client connection of its own -------------------------
+
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_RendezvousStore_connect(JNIEnv* env, jclass, jstring host, jint port,
+                                                                 jint timeoutMillis) {
+  try {
+    const char* h = env->GetStringUTFChars(host, nullptr);
+    std::string hostName(h);
+    env->ReleaseStringUTFChars(host, h);
+    c10d::TCPStoreOptions opts;
+    opts.port = static_cast<uint16_t>(port);
+    opts.isServer = false;
+    opts.waitWorkers = false;
+    opts.timeout = std::chrono::milliseconds(timeoutMillis);
+    return reinterpret_cast<jlong>(new c10::intrusive_ptr<c10d::Store>(c10::make_intrusive<c10d::TCPStore>(hostName, opts)));
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+    return 0;
+  }
+}
+
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_RendezvousStore_add(JNIEnv* env, jclass, jlong store, jstring key, jlong delta) {
+  try {
+    const char* k = env->GetStringUTFChars(key, nullptr);
+    std::string name(k);
+    env->ReleaseStringUTFChars(key, k);
+    return (*reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store))->add(name, delta);
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+    return 0;
+  }
+}
+
+JNIEXPORT void JNICALL Java_org_sft4j_nd_RendezvousStore_set(JNIEnv* env, jclass, jlong store, jstring key,
+                                                            jstring value) {
+  try {
+    const char* k = env->GetStringUTFChars(key, nullptr);
+    std::string name(k);
+    env->ReleaseStringUTFChars(key, k);
+    const char* v = env->GetStringUTFChars(value, nullptr);
+    std::string text(v);
+    env->ReleaseStringUTFChars(value, v);
+    (*reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store))->set(name, std::vector<uint8_t>(text.begin(), text.end()));
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+  }
+}
+
+// The value of a key, or null when it is not set (no waiting).
+JNIEXPORT jstring JNICALL Java_org_sft4j_nd_RendezvousStore_get(JNIEnv* env, jclass, jlong store, jstring key) {
+  try {
+    const char* k = env->GetStringUTFChars(key, nullptr);
+    std::string name(k);
+    env->ReleaseStringUTFChars(key, k);
+    auto& st = *reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store);
+    if (!st->check({name})) return nullptr;
+    auto bytes = st->get(name);
+    return env->NewStringUTF(std::string(bytes.begin(), bytes.end()).c_str());
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+    return nullptr;
+  }
+}
+
+JNIEXPORT void JNICALL Java_org_sft4j_nd_RendezvousStore_close(JNIEnv* env, jclass, jlong store) {
+  try {
+    delete reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store);
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+  }
+}
+
+// ---- flat buffers of sharded parameters and gradients ---------------------------------------------------------
+
+// out (flat) <- the gradients of params one after another, cast to out's dtype (zeros for a parameter without
+// one and for the padding after the last); with clear, the parameters' gradients are dropped (memory freed).
+JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_flattenGradients(JNIEnv* env, jclass, jlongArray params, jlong out,
+                                                                      jboolean clear) {
+  try {
+    c10::NoGradGuard noGrad;
+    at::Tensor& o = tensor(out);
+    int64_t offset = 0;
+    for (auto& p : tensors(env, params)) {
+      at::Tensor slot = o.narrow(0, offset, p.numel());
+      if (p.grad().defined()) {
+        slot.copy_(p.grad().reshape({-1}));
+      } else {
+        slot.zero_();
+      }
+      if (clear) p.mutable_grad().reset();
+      offset += p.numel();
+    }
+    if (offset < o.numel()) o.narrow(0, offset, o.numel() - offset).zero_();
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+  }
+}
+
+JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_clearGradients(JNIEnv* env, jclass, jlongArray params) {
+  try {
+    for (auto& p : tensors(env, params)) p.mutable_grad().reset();
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+  }
+}
+
+// param.grad += g (param.grad becomes g itself when it has none: g must not be used elsewhere).
+JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_accumulateGradient(JNIEnv* env, jclass, jlong param, jlong g) {
+  try {
+    c10::NoGradGuard noGrad;
+    at::Tensor& p = tensor(param);
+    if (p.grad().defined()) {
+      p.mutable_grad().add_(tensor(g));
+    } else {
+      p.mutable_grad() = tensor(g);
+    }
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+  }
+}
+
+// dst.copy_(src) as a collective writes its output: the autograd version stays (see Pending).
+JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_overwrite(JNIEnv* env, jclass, jlong dst, jlong src) {
+  try {
+    c10::NoGradGuard noGrad;
+    at::Tensor& d = tensor(dst);
+    int64_t version = d._version();
+    d.copy_(tensor(src).reshape(d.sizes()));
+    c10::VariableVersion counter = d.unsafeGetTensorImpl()->version_counter();
+    counter.set_version(version);
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+  }
+}
+
+JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_release(JNIEnv* env, jclass, jlong t) {
+  try {
+    releaseStorage(tensor(t));
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+  }
+}
+
+JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_reserve(JNIEnv* env, jclass, jlong t) {
+  try {
+    reserveStorage(tensor(t));
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+  }
+}
+
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_FlatBuffers_storageBytes(JNIEnv* env, jclass, jlong t) {
+  try {
+    return static_cast<jlong>(tensor(t).storage().nbytes());
+  } catch (const std::exception& e) {
+    throwJava(env, message(e));
+    return 0;
   }
 }
 

@@ -49,11 +49,13 @@ final class TrainCommand implements Callable<Integer> {
                 System.out.println("saved " + dir);
             }
         };
-        // a worker of a multi-GPU run: rank 0 reports to the launcher in event lines, the others stay quiet
-        List<TrainListener> listeners = worker == null ? List.of(console)
+        // a worker of sft4j's launcher: rank 0 reports to it in event lines, the others stay quiet; started by srun or
+        // torchrun, rank 0 prints as a single process does
+        boolean prints = worker == null || (worker.main() && !worker.launched());
+        List<TrainListener> listeners = prints ? List.of(console)
                 : worker.main() ? List.of(WorkerEvents.toStandardOutput()) : List.of();
         TrainResult r = Sft.train(options.load(), listeners, running::set);
-        if (worker == null) {
+        if (prints) {
             System.out.println(r.message());
         }
         return switch (r.status()) {

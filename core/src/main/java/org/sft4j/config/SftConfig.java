@@ -21,7 +21,7 @@ import java.util.TreeSet;
 /**
  * The one configuration of a job, with LLaMA-Factory's key names (fairseq2's where LLaMA-Factory has
  * none). It reads YAML or JSON and magic flags alike; keys of those tools that do not apply here
- * (deepspeed, ddp_timeout, ...) load with a warning, unknown keys fail with a suggestion.
+ * (plot_loss, report_to, ...) load with a warning, unknown keys fail with a suggestion.
  *
  * <p>Immutable: {@link #with(String, Object)} returns a new config, so re-running a notebook cell never
  * changes another cell's job.
@@ -41,10 +41,10 @@ public final class SftConfig {
             Map.entry("max_length", "cutoff_len"));
 
     /** Keys of LLaMA-Factory / HF Trainer / fairseq2 that load with a warning because sft4j does not use them. */
-    static final Set<String> NOT_APPLICABLE = Set.of("deepspeed", "ddp_timeout", "preprocessing_num_workers",
+    static final Set<String> NOT_APPLICABLE = Set.of("preprocessing_num_workers",
             "overwrite_cache", "plot_loss", "report_to", "flash_attn", "trust_remote_code",
             "dataloader_num_workers", "ddp_find_unused_parameters", "save_only_model", "logging_dir", "run_name",
-            "gradient_checkpointing", "use_fast_tokenizer", "do_eval", "do_predict", "eval_strategy", "save_strategy",
+            "use_fast_tokenizer", "do_eval", "do_predict", "eval_strategy", "save_strategy",
             "logging_strategy", "include_num_input_tokens_seen", "disable_tqdm", "optim", "lr_scheduler_kwargs",
             "ddp_backend", "fsdp", "fsdp_config", "torch_compile", "enable_liger_kernel", "use_unsloth", "quantization_bit",
             "add_special_tokens", "resize_vocab", "neat_packing", "mix_strategy", "streaming", "buffer_size",

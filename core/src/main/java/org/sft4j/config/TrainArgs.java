@@ -52,6 +52,14 @@ import java.util.List;
  * @param nodeRank this node's rank
  * @param masterAddr rendezvous host
  * @param masterPort rendezvous port
+ * @param gradientCheckpointing activation checkpointing: keep only each decoder layer's input and recompute its
+ *     forward in backward (HF's key)
+ * @param disableGradientCheckpointing LLaMA-Factory's key: {@code false} turns checkpointing on, {@code true} off
+ * @param zeroStage ZeRO sharding of a multi-process run: 0 none (data parallel), 1 optimizer state, 2 and gradients,
+ *     3 and parameters
+ * @param deepspeed a DeepSpeed JSON whose {@code zero_optimization.stage} sets the ZeRO stage (its "auto" values
+ *     take this config's)
+ * @param ddpTimeout seconds a collective (or the rendezvous) may wait before the run stops (HF's key; 1800)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -65,7 +73,8 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                         Boolean bf16, Boolean pureBf16, Boolean fp16, Bf16Update bf16Update, String resumeFromCheckpoint, Boolean overwriteOutputDir,
                         Long seed,
                         Integer lossChunkRows, String saveDtype, Integer nprocPerNode, Integer nnodes, Integer nodeRank,
-                        String masterAddr, Integer masterPort) {
+                        String masterAddr, Integer masterPort, Boolean gradientCheckpointing,
+                        Boolean disableGradientCheckpointing, Integer zeroStage, String deepspeed, Integer ddpTimeout) {
 
     public TrainArgs {
         perDeviceTrainBatchSize = def(perDeviceTrainBatchSize, 8);
@@ -104,6 +113,14 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         nodeRank = def(nodeRank, 0);
         masterAddr = masterAddr == null ? "127.0.0.1" : masterAddr;
         masterPort = def(masterPort, 29500);
+        gradientCheckpointing = checkpointing(gradientCheckpointing, disableGradientCheckpointing);
+        if (zeroStage != null && (zeroStage < 0 || zeroStage > 3)) {
+            throw new UserError("zero_stage must be 0, 1, 2 or 3, got " + zeroStage);
+        }
+        ddpTimeout = def(ddpTimeout, 1800);
+        if (ddpTimeout < 1) {
+            throw new UserError("ddp_timeout must be at least 1 second, got " + ddpTimeout);
+        }
     }
 
     /**
@@ -121,6 +138,36 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                     + ": true means precision: " + implied + "); keep one of them");
         }
         return key != null ? key : implied != null ? implied : Precision.FP32;
+    }
+
+    /**
+     * Whether activations are checkpointed: HF's {@code gradient_checkpointing}, or LLaMA-Factory's
+     * {@code disable_gradient_checkpointing} negated (off when neither is given); the two disagreeing is an error.
+     */
+    private static Boolean checkpointing(Boolean hf, Boolean disable) {
+        if (hf != null && disable != null && hf.equals(disable)) {
+            throw new UserError("gradient_checkpointing: " + hf + " and disable_gradient_checkpointing: " + disable
+                    + " disagree; keep one of them");
+        }
+        return hf != null ? hf : disable != null && !disable;
+    }
+
+    /**
+     * The ZeRO stage of a run of {@code world} processes: {@code zero_stage}, or the stage of the {@code deepspeed}
+     * JSON (read now, its "auto" values resolved against this config); the two disagreeing is an error. Warnings about
+     * the JSON go to {@code warnings}.
+     */
+    public int zeroStage(int world, java.util.function.Consumer<String> warnings) {
+        if (deepspeed == null || deepspeed.isBlank()) {
+            return zeroStage == null ? 0 : zeroStage;
+        }
+        DeepSpeedConfig ds = DeepSpeedConfig.read(deepspeed, this, world);
+        if (zeroStage != null && zeroStage != ds.stage()) {
+            throw new UserError("zero_stage: " + zeroStage + " and deepspeed: " + deepspeed + " (zero_optimization.stage "
+                    + ds.stage() + ") disagree; keep one of them");
+        }
+        ds.warnings().forEach(warnings);
+        return ds.stage();
     }
 
     /** Whether the run continues from a checkpoint ({@code resume_from_checkpoint} set and not false). */

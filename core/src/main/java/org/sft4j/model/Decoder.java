@@ -151,17 +151,57 @@ public final class Decoder implements AutoCloseable {
      * @param training turns on LoRA dropout
      */
     public NDArray forward(ModelInputs in, NDManager scope, KvCache cache, boolean training) {
+        NDArray x = embed(in, scope);                                                     // (B, T, C)
+        LayerInputs shared = layerInputs(in, scope, cache, training);
+        // a layer's intermediates and its input are freed as it ends (autograd holds what backward needs), not all
+        // layers' when the forward does
+        for (int i = 0; i < layers.size(); i++) {
+            int layer = i;
+            NDArray layerInput = x;
+            x = StepScope.freeIntermediates(() -> layers.get(layer).forward(layerInput, shared.cos().get(layer),
+                    shared.sin().get(layer), shared.masks().get(layer), cache, training));
+            layerInput.close();
+        }
+        if (cache != null) {
+            cache.advance(in.length());
+        }
+        NDArray hidden = norm(x);
+        x.close();
+        return hidden;
+    }
+
+    // ---- one layer at a time: what layer-wise training (activation checkpointing, ZeRO-3's per-layer gathers) runs
+
+    /**
+     * What the layers of one pass read besides their input, per layer: the rotary tables of its type (B, 1, T, R) and
+     * the additive attention mask of its window (null for plain causal attention where the kernels apply it).
+     */
+    public record LayerInputs(List<NDArray> cos, List<NDArray> sin, List<NDArray> masks, boolean training) {}
+
+    /** The token embeddings (B, T, C) of a batch, scaled where the family does (Gemma): the input of layer 0. */
+    public NDArray embed(ModelInputs in, NDManager scope) {
         int b = in.batchSize();
         int t = in.length();
         long[] flat = new long[b * t];
         for (int i = 0; i < b; i++) {
             System.arraycopy(in.inputIds()[i], 0, flat, i * t, t);
         }
-        NDArray ids = scope.create(flat, new Shape(b, t));
-        NDArray x = Tensors.embedding(ids, embed.array());                                  // (B, T, C)
-        if (embedScale != null) {
-            x = x.mul(embedScale);
+        NDArray x = Tensors.embedding(scope.create(flat, new Shape(b, t)), embed.array());
+        if (embedScale == null) {
+            return x;
         }
+        NDArray scaled = x.mul(embedScale);
+        x.close();
+        return scaled;
+    }
+
+    /** The rotary tables and masks of a pass without a KV cache (training, validation). */
+    public LayerInputs layerInputs(ModelInputs in, NDManager scope, boolean training) {
+        return layerInputs(in, scope, null, training);
+    }
+
+    private LayerInputs layerInputs(ModelInputs in, NDManager scope, KvCache cache, boolean training) {
+        int t = in.length();
         int past = 0;
         int[][] keyValid = in.attentionMask();
         if (cache != null) {
@@ -170,31 +210,22 @@ public final class Decoder implements AutoCloseable {
             keyValid = cache.keyValid();
         }
         // one mask per window (full and sliding layers), one pair of RoPE tables per layer type's parameters
-        Map<Integer, NDArray> masks = new HashMap<>();
-        Map<RopeConfig, NDList> tables = new HashMap<>();
+        Map<Integer, NDArray> byWindow = new HashMap<>();
+        Map<RopeConfig, NDList> byRope = new HashMap<>();
+        List<NDArray> cos = new ArrayList<>();
+        List<NDArray> sin = new ArrayList<>();
+        List<NDArray> masks = new ArrayList<>();   // nulls allowed: plain causal layers
         for (int i = 0; i < layers.size(); i++) {
             int window = config.window(i);
-            if (!masks.containsKey(window)) {
-                masks.put(window, mask(scope, in, keyValid, cache, past, t, window));
+            if (!byWindow.containsKey(window)) {
+                byWindow.put(window, mask(scope, in, keyValid, cache, past, t, window));
             }
-            tables.computeIfAbsent(config.rope(i), r -> ropes.get(r).tables(scope, in.positionIds()));
+            NDList cs = byRope.computeIfAbsent(config.rope(i), r -> ropes.get(r).tables(scope, in.positionIds()));
+            cos.add(cs.get(0));
+            sin.add(cs.get(1));
+            masks.add(byWindow.get(window));
         }
-        // one layer at a time: where activation checkpointing would wrap each layer's forward. A layer's intermediates
-        // and its input are freed as it ends (autograd holds what backward needs), not all layers' when the forward does
-        for (int i = 0; i < layers.size(); i++) {
-            NDList cs = tables.get(config.rope(i));
-            NDArray mask = masks.get(config.window(i));
-            DecoderLayer layer = layers.get(i);
-            NDArray layerInput = x;
-            x = StepScope.freeIntermediates(() -> layer.forward(layerInput, cs.get(0), cs.get(1), mask, cache, training));
-            layerInput.close();
-        }
-        if (cache != null) {
-            cache.advance(t);
-        }
-        NDArray hidden = norm(x, finalNorm);
-        x.close();
-        return hidden;
+        return new LayerInputs(cos, sin, java.util.Collections.unmodifiableList(masks), training);
     }
 
     /** The additive mask of layers with {@code window} (0: full), or null where the kernels' own causal mask will do. */
@@ -205,9 +236,38 @@ public final class Decoder implements AutoCloseable {
                 cache == null ? 0 : cache.firstKey(window));
     }
 
-    private NDArray norm(NDArray x, Parameter weight) {
-        return config.family().plusOneNorms() ? compute.rmsNormPlusOne(x, weight.array(), config.rmsNormEps())
-                : compute.rmsNorm(x, weight.array(), config.rmsNormEps());
+    public int numLayers() {
+        return layers.size();
+    }
+
+    /** Decoder layer {@code i} on its input (B, T, C) -> its output, attached to the input's manager. */
+    public NDArray layer(int i, NDArray x, LayerInputs shared) {
+        return layers.get(i).forward(x, shared.cos().get(i), shared.sin().get(i), shared.masks().get(i), null,
+                shared.training());
+    }
+
+    /** The final norm on the last layer's output: the hidden states the LM head reads. */
+    public NDArray norm(NDArray x) {
+        return config.family().plusOneNorms() ? compute.rmsNormPlusOne(x, finalNorm.array(), config.rmsNormEps())
+                : compute.rmsNorm(x, finalNorm.array(), config.rmsNormEps());
+    }
+
+    /** Every parameter of layer {@code i}: its base weights in checkpoint order, then its LoRA A/B. */
+    public List<Parameter> layerParameters(int i) {
+        DecoderLayer l = layers.get(i);
+        List<Parameter> ps = new ArrayList<>(l.parameters());
+        for (Projection p : l.projections()) {
+            if (p.lora() != null) {
+                ps.add(p.lora().a());
+                ps.add(p.lora().b());
+            }
+        }
+        return ps;
+    }
+
+    /** The parameters outside the layers: the embedding, the final norm and the LM head (when not tied). */
+    public List<Parameter> outerParameters() {
+        return lmHead == embed ? List.of(embed, finalNorm) : List.of(embed, finalNorm, lmHead);
     }
 
     /** Projects hidden states (..., hidden) onto the vocabulary (..., vocab), in fp32. */

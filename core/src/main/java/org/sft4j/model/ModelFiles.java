@@ -67,6 +67,16 @@ public final class ModelFiles {
         for (Parameter p : model.baseParameters()) {
             tensors.add(tensor(p.name(), p.array(), saveType));
         }
+        writeModel(model.config(), tensors, dir, saveType, sourceDir, maxShardBytes);
+    }
+
+    /**
+     * Writes a model's files from its tensors (each read when the writer reaches it, in state-dict order: a sharded
+     * run gathers them a layer at a time) into an existing directory.
+     */
+    public static void writeModel(ModelConfig config, List<NamedTensor> tensors, Path dir, StDType saveType,
+                                  Path sourceDir, long maxShardBytes) throws IOException {
+        tensors = new ArrayList<>(tensors);
         tensors.sort(java.util.Comparator.comparing(NamedTensor::name, SafetensorsWriter.STATE_DICT_ORDER));   // as transformers
         SafetensorsWriter.writeSharded(dir, "model", tensors, maxShardBytes);
         String dtypeName = switch (saveType) {
@@ -74,10 +84,10 @@ public final class ModelFiles {
             case F16 -> "float16";
             default -> "float32";
         };
-        ObjectNode cfg = model.config().raw().deepCopy();
+        ObjectNode cfg = config.raw().deepCopy();
         cfg.put(cfg.has("dtype") ? "dtype" : "torch_dtype", dtypeName);
         JsonFiles.writeAtomically(dir.resolve("config.json"), cfg);
-        writeGenerationConfig(model.config(), sourceDir, dir);
+        writeGenerationConfig(config, sourceDir, dir);
         copyTokenizerFiles(sourceDir, dir);
     }
 

@@ -62,9 +62,17 @@ public final class CausalLmLoss {
 
     /** The supervised hidden rows (N, hidden), gathered from (B, T, hidden). */
     public static NDArray selectRows(NDArray hidden, Targets targets, NDManager scope) {
+        return selectRows(hidden, scope.create(targets.rows()));
+    }
+
+    /**
+     * As above with the rows' flat indices as an int64 array, which must stay open until backward has run through the
+     * result (on CPU its memory is the Java buffer it was made from: notes/djl-engine-findings.md 5.1).
+     */
+    static NDArray selectRows(NDArray hidden, NDArray rowIndex) {
         Shape s = hidden.getShape();
         NDArray flat = hidden.reshape(s.get(0) * s.get(1), s.get(2));
-        return Tensors.rows(flat, scope.create(targets.rows()));
+        return Tensors.rows(flat, rowIndex);
     }
 
     private static UnaryOperator<NDArray> linear(NDArray headWeight) {

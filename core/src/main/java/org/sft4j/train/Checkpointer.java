@@ -8,10 +8,8 @@ import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelFiles;
 import org.sft4j.model.io.AtomicDirectory;
 import org.sft4j.model.io.NamedTensor;
-import org.sft4j.model.io.SafetensorsFile;
 import org.sft4j.model.io.SafetensorsWriter;
 import org.sft4j.model.io.StDType;
-import org.sft4j.model.io.TensorReader;
 import org.sft4j.model.io.TensorSource;
 import org.sft4j.nd.DataTypes;
 
@@ -77,15 +75,16 @@ public final class Checkpointer {
             for (Map.Entry<String, NDArray> e : all.entrySet()) {
                 tensors.add(TensorSource.of(e.getKey(), e.getValue(), StDType.of(DataTypes.of(e.getValue()))));   // streamed
             }
-            SafetensorsWriter.writeFile(dir.path().resolve("optimizer.safetensors"), tensors, Map.of());
+            SafetensorsWriter.writeFile(dir.path().resolve(OptimizerFiles.WHOLE), tensors, Map.of());
             JsonFiles.writeAtomically(dir.path().resolve(STATE), state);
             dir.commit();
         }
-        prune();
+        prune(outputDir, keepLast);
         return target;
     }
 
-    private void prune() throws IOException {
+    /** Removes the oldest checkpoints of {@code outputDir} beyond the last {@code keepLast} (null or 0: keeps all). */
+    static void prune(Path outputDir, Integer keepLast) throws IOException {
         if (keepLast == null || keepLast <= 0) {
             return;
         }
@@ -148,21 +147,18 @@ public final class Checkpointer {
     }
 
     /**
-     * Loads AdamW moments, Kahan compensation and step from a checkpoint into {@code optimizer}. A checkpoint without
-     * compensation (written with another bf16_update, or before it existed) leaves it at zero, its starting value.
+     * Loads AdamW moments, Kahan compensation and step from a checkpoint into {@code optimizer}: one process's whole
+     * state, or the pieces each rank of a sharded run wrote. A checkpoint without compensation (written with another
+     * bf16_update, or before it existed) leaves it at zero, its starting value.
      */
     public static void restoreOptimizer(Path checkpoint, AdamW optimizer, int adamStep) throws IOException {
-        try (SafetensorsFile f = SafetensorsFile.open(checkpoint.resolve("optimizer.safetensors"))) {
+        try (OptimizerFiles files = OptimizerFiles.open(checkpoint)) {
             for (Map.Entry<String, NDArray> e : optimizer.moments().entrySet()) {
-                if (!f.tensors().containsKey(e.getKey())) {
-                    throw new UserError(checkpoint + "/optimizer.safetensors has no '" + e.getKey()
-                            + "' (was the checkpoint written for another model or method?)");
-                }
-                TensorReader.readInto(f, e.getKey(), e.getValue());   // in the moments' own type, bf16 included
+                files.readWhole(e.getKey(), e.getValue());
             }
             for (Map.Entry<String, NDArray> e : optimizer.compensation().entrySet()) {
-                if (f.tensors().containsKey(e.getKey())) {
-                    TensorReader.readInto(f, e.getKey(), e.getValue());
+                if (files.has(e.getKey())) {
+                    files.readWhole(e.getKey(), e.getValue());
                 }
             }
         }

@@ -13,8 +13,8 @@ import java.util.List;
 final class DataCursor {
 
     /**
-     * The micro-batches of one optimizer step that this replica computes, and the counts of the whole (global)
-     * accumulated batch, which normalise the loss on every replica.
+     * The micro-batches of one optimizer step that this replica computes (null where it has no rows of one), and the
+     * counts of the whole (global) accumulated batch, which normalise the loss on every replica.
      */
     record StepBatch(List<Batch> micro, long supervised, long tokens) {}
 
@@ -44,9 +44,7 @@ final class DataCursor {
             supervised += batcher.supervised(rows);
             tokens += batcher.tokens(rows);
             List<int[]> shard = replicas.shard(rows);   // only this replica's rows are padded
-            if (!shard.isEmpty()) {
-                mine.add(batcher.materialize(shard));
-            }
+            mine.add(shard.isEmpty() ? null : batcher.materialize(shard));
         }
         return new StepBatch(mine, supervised, tokens);
     }

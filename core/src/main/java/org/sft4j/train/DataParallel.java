@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.Parameter;
+import org.sft4j.nd.CollectiveFailure;
 import org.sft4j.nd.Distributed;
 import org.sft4j.nd.GradientBuckets;
 
@@ -19,48 +20,50 @@ import java.util.function.BooleanSupplier;
  */
 final class DataParallel implements Replicas {
 
-    private final WorkerEnv env;
     private final Distributed group;
     private final GradientBuckets buckets;
     private final NDManager manager;
     private final BooleanSupplier stopRequested;
     private boolean armed;
     private boolean stopAgreed;
+    private Watchdog watchdog;
 
-    private DataParallel(WorkerEnv env, Distributed group, GradientBuckets buckets, NDManager manager,
+    private DataParallel(Distributed group, GradientBuckets buckets, NDManager manager,
                          BooleanSupplier stopRequested) {
-        this.env = env;
         this.group = group;
         this.buckets = buckets;
         this.manager = manager;
         this.stopRequested = stopRequested;
     }
 
-    /** Joins the group (blocks until every rank has) and makes every replica equal to rank 0's. */
-    static DataParallel join(WorkerEnv env, Decoder model, List<Parameter> trainable, BooleanSupplier stopRequested) {
-        Distributed group = Distributed.join(env.masterAddr(), env.masterPort(), env.rank(), env.world(), model.device());
+    /** Replicas over {@code group} (which they close when closed); every replica is made equal to rank 0's. */
+    static DataParallel over(Distributed group, Decoder model, List<Parameter> trainable, BooleanSupplier stopRequested) {
         List<NDArray> all = new ArrayList<>();
         model.baseParameters().forEach(p -> all.add(p.array()));
         model.loraParameters().forEach(p -> all.add(p.array()));
         group.broadcast(all, 0);
         GradientBuckets buckets = group.overlap(trainable.stream().map(Parameter::array).toList(),
                 GradientBuckets.DEFAULT_BUCKET_BYTES);
-        return new DataParallel(env, group, buckets, model.manager(), stopRequested);
+        return new DataParallel(group, buckets, model.manager(), stopRequested);
+    }
+
+    Distributed group() {
+        return group;
     }
 
     @Override
     public boolean main() {
-        return env.main();
+        return group.rank() == 0;
     }
 
     @Override
     public int rank() {
-        return env.rank();
+        return group.rank();
     }
 
     @Override
     public int world() {
-        return env.world();
+        return group.world();
     }
 
     /** This rank's rows of a global batch: rows rank, rank + world, ... (possibly none). */
@@ -74,7 +77,7 @@ final class DataParallel implements Replicas {
 
     @Override
     public <T> List<T> shard(List<T> rows) {
-        return shard(rows, env.rank(), env.world());
+        return shard(rows, group.rank(), group.world());
     }
 
     @Override
@@ -103,6 +106,22 @@ final class DataParallel implements Replicas {
     @Override
     public boolean stopAgreed() {
         return stopAgreed;
+    }
+
+    /** The watchdog the rank's failures are reported to (a multi-process run). */
+    void watch(Watchdog w) {
+        this.watchdog = w;
+    }
+
+    @Override
+    public void failed(RuntimeException e) {
+        if (watchdog != null) {
+            if (e instanceof CollectiveFailure) {
+                Watchdog.awaitVerdict(watchdog, e);
+            } else {
+                watchdog.reportFailure(String.valueOf(e.getMessage()));
+            }
+        }
     }
 
     @Override

@@ -93,6 +93,7 @@ public final class Launcher implements Stoppable {
             env.put("WORLD_SIZE", String.valueOf(world));
             env.put("MASTER_ADDR", a.masterAddr());
             env.put("MASTER_PORT", String.valueOf(a.masterPort()));
+            env.put(WorkerEnv.LAUNCHER_PID, String.valueOf(ProcessHandle.current().pid()));   // a worker outliving it stops
             if ("cpu".equals(cfg.model().device()) && !env.containsKey("OMP_NUM_THREADS")) {
                 // CPU ranks share this node's cores instead of each taking all of them, as torchrun limits them
                 env.put("OMP_NUM_THREADS", String.valueOf(Math.max(1, Runtime.getRuntime().availableProcessors() / local)));

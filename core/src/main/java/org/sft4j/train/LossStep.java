@@ -1,24 +1,33 @@
 package org.sft4j.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import org.sft4j.batch.Batch;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.ModelInputs;
+import org.sft4j.nd.Engines;
 import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 
 import java.util.function.UnaryOperator;
 
 /**
- * Forward and backward of one micro-batch, with the loss normalised by the supervised tokens of the
- * whole accumulated batch (so accumulation gives the gradient of one big batch).
+ * Forward and backward of one micro-batch, one decoder layer at a time, with the loss normalised by the supervised
+ * tokens of the whole accumulated batch (so accumulation gives the gradient of one big batch).
+ * <pre>
+ *   forward    x0 = embed(ids); layer i runs on a detached copy of its input x_i (a leaf of its own)
+ *   head       final norm, then LM head and cross-entropy over chunks of supervised rows: each chunk's loss is
+ *              back-propagated into the detached rows at once, freeing its chunk x vocab logits
+ *   backward   from the last layer: backward(y_i, grad x_{i+1}) gives grad x_i, which feeds layer i - 1
+ * </pre>
+ * With activation checkpointing ({@code gradient_checkpointing}) a layer's forward runs without a graph and only the
+ * layer inputs are kept; its backward first recomputes the forward from the kept input (LoRA dropout reseeded as
+ * in the forward). Without it each layer's output keeps its graph until that layer's backward. Either way the logits
+ * never exist whole and a layer's graph is freed as soon as its backward ran.
  *
- * <p>The LM head and log-softmax run over chunks of supervised rows; each chunk's loss is
- * back-propagated into a detached copy of the hidden rows right away, freeing its {@code chunk x vocab}
- * logits, and one final backward carries the collected gradient through the decoder. Peak memory of
- * the head is one chunk, whatever the vocabulary. The model's {@link org.sft4j.nd.Compute} computes the
- * cross-entropy too.
+ * <p>The layer boundaries are where a sharded model works ({@link LayerHooks}): ZeRO-3 gathers a layer before its
+ * forward and its backward and frees it after, ZeRO-2/3 reduce a layer's gradients as soon as its backward is done.
  */
 public final class LossStep {
 
@@ -26,10 +35,23 @@ public final class LossStep {
 
     private final Decoder model;
     private final int chunkRows;
+    private final boolean checkpointing;
+    private final LayerHooks hooks;
 
     public LossStep(Decoder model, int chunkRows) {
+        this(model, chunkRows, false);
+    }
+
+    /** @param checkpointing recompute each layer's forward in backward instead of keeping its activations */
+    public LossStep(Decoder model, int chunkRows, boolean checkpointing) {
+        this(model, chunkRows, checkpointing, LayerHooks.NONE);
+    }
+
+    LossStep(Decoder model, int chunkRows, boolean checkpointing, LayerHooks hooks) {
         this.model = model;
         this.chunkRows = chunkRows;
+        this.checkpointing = checkpointing;
+        this.hooks = hooks;
     }
 
     /**
@@ -42,6 +64,12 @@ public final class LossStep {
      */
     public double forwardBackward(Batch batch, double scale, StepScope step, Runnable beforeFinalBackward) {
         NDArray total = forwardBackwardLazy(batch, scale, step, beforeFinalBackward);
+        return total == null ? 0 : Tensors.scalar(total);
+    }
+
+    /** As above, seeding LoRA dropout with {@code dropoutSeed} (see {@link #forwardBackwardLazy(Batch, double, StepScope, Runnable, long)}). */
+    double forwardBackward(Batch batch, double scale, StepScope step, Runnable beforeFinalBackward, long dropoutSeed) {
+        NDArray total = forwardBackwardLazy(batch, scale, step, beforeFinalBackward, dropoutSeed);
         return total == null ? 0 : Tensors.scalar(total);
     }
 
@@ -59,63 +87,187 @@ public final class LossStep {
      * of {@code step} (null when the batch supervises nothing), so the host can queue the next work at once.
      */
     public NDArray forwardBackwardLazy(Batch batch, double scale, StepScope step, Runnable beforeFinalBackward) {
-        CausalLmLoss.Targets targets = CausalLmLoss.Targets.of(batch.labels());
-        if (targets.count() == 0) {
+        return forwardBackwardLazy(batch, scale, step, beforeFinalBackward, 0);
+    }
+
+    /**
+     * As above; {@code dropoutSeed} seeds LoRA dropout of each layer (the same masks when a checkpointed layer is
+     * recomputed). A null batch, or one that supervises nothing, computes nothing, but the hooks still see a whole
+     * pass (a sharded run's ranks take part in every collective).
+     */
+    NDArray forwardBackwardLazy(Batch batch, double scale, StepScope step, Runnable beforeFinalBackward,
+                                long dropoutSeed) {
+        NDManager scope = step.manager();
+        CausalLmLoss.Targets targets = batch == null ? null : CausalLmLoss.Targets.of(batch.labels());
+        if (targets == null || targets.count() == 0) {
+            idlePass(beforeFinalBackward);
             return null;
         }
+        int layers = model.numLayers();
         boolean was = Tensors.gradMode(true);
         try {
-            NDArray rows;
-            // the forward's arrays are released here: autograd holds what backward needs, so each activation is
-            // freed as soon as backward has passed it (as in PyTorch), not when the step ends
-            try (StepScope forward = step.part()) {
-                NDArray hidden = model.forward(ModelInputs.of(batch), forward.manager(), null, true);
-                rows = forward.keep(CausalLmLoss.selectRows(hidden, targets, forward.manager()));
-            }
-            NDArray detached = rows.stopGradient();
-            detached.setRequiresGradient(true);
-            NDArray scaleArr = step.manager().create((float) scale);  // open until backward: no scalar use-after-free
-            NDArray total = null;
-            long n = targets.count();
-            UnaryOperator<NDArray> head = model.head();
-            for (long start = 0; start < n; start += chunkRows) {
-                long end = Math.min(n, start + chunkRows);
-                // the chunk's logits are freed as soon as its backward is done, not at the end of the step
-                try (StepScope chunk = step.part()) {
-                    NDArray part = CausalLmLoss.chunkSum(detached.get(new NDIndex(start + ":" + end)), targets.labels(),
-                            (int) start, (int) end, head, chunk.manager(), model.compute());
-                    NDArray scaled = part.mul(scaleArr);
-                    Tensors.backward(scaled, chunk.manager().ones(scaled.getShape()), false);
-                    NDArray value = part.stopGradient();
-                    total = chunk.keep(total == null ? value : total.add(value));
+            ModelInputs in = ModelInputs.of(batch);
+            hooks.beforeForward(0);
+            Decoder.LayerInputs shared = model.layerInputs(in, scope, true);
+            NDArray embedded = model.embed(in, scope);               // its graph reaches the embedding when trained
+            NDArray[] inputs = new NDArray[layers + 1];              // inputs[i]: layer i's input, a leaf of its own
+            NDArray[] outputs = new NDArray[layers];                 // without checkpointing: outputs with their graphs
+            // a frozen embedding (LoRA) needs no gradient of layer 0's input
+            boolean embeddingTrained = model.outerParameters().get(0).trainable();
+            inputs[0] = embeddingTrained ? leaf(embedded) : embedded.stopGradient();
+            for (int i = 0; i < layers; i++) {
+                hooks.beforeForward(i + 1);
+                NDArray y = layerForward(i, inputs[i], shared, scope, !checkpointing, dropoutSeed);
+                hooks.afterForward(i + 1);
+                if (checkpointing) {
+                    y.setRequiresGradient(true);                     // no graph behind it: already a leaf
+                    inputs[i + 1] = y;
+                } else {
+                    outputs[i] = y;
+                    inputs[i + 1] = leaf(y);
                 }
             }
-            NDArray rowGrad = Tensors.gradOrNull(detached);
+            NDArray total = headForwardBackward(inputs[layers], targets, scale, scope);
             beforeFinalBackward.run();
-            Tensors.backward(rows, rowGrad, false);
+            for (int i = layers - 1; i >= 0; i--) {
+                NDArray gradOut = Tensors.gradOrNull(inputs[i + 1]);
+                hooks.beforeBackward(i + 1);
+                try (StepScope layer = StepScope.open(scope)) {
+                    NDArray y = checkpointing ? layerForward(i, inputs[i], shared, layer.manager(), true, dropoutSeed)
+                            : outputs[i];
+                    Tensors.backward(y, gradOut, false);
+                }
+                hooks.afterBackward(i + 1);
+                // this layer's activations are done with: free them now, not when the step ends
+                gradOut.close();
+                inputs[i + 1].close();
+                if (outputs[i] != null) {
+                    outputs[i].close();
+                }
+            }
+            hooks.beforeBackward(0);
+            if (embeddingTrained) {
+                try (NDArray gradIn = Tensors.gradOrNull(inputs[0])) {
+                    Tensors.backward(embedded, gradIn, false);
+                }
+            }
+            hooks.afterBackward(0);
+            inputs[0].close();
             return total;
         } finally {
             Tensors.gradMode(was);
         }
     }
 
-    /** Summed loss and supervised count of a batch without gradients (validation). */
-    double[] evaluate(Batch batch, StepScope step) {
-        return evaluate(batch, step.manager());
+    /**
+     * Layer {@code i} on {@code x}; the output is kept in {@code scope}, every other array the layer made is freed
+     * when it returns (what backward needs, autograd holds).
+     */
+    private NDArray layerForward(int i, NDArray x, Decoder.LayerInputs shared, NDManager scope, boolean graph,
+                                 long dropoutSeed) {
+        boolean was = Tensors.gradMode(graph);
+        try (StepScope layer = StepScope.open(scope)) {
+            if (shared.training() && model.loraConfig() != null && model.loraConfig().dropout() > 0) {
+                Engines.seedTorch(dropoutSeed * 1_000_003L + i);   // the recomputed forward draws the same masks
+            }
+            return layer.keep(model.layer(i, x, shared));
+        } finally {
+            Tensors.gradMode(was);
+        }
     }
 
-    private double[] evaluate(Batch batch, ai.djl.ndarray.NDManager scope) {
-        CausalLmLoss.Targets targets = CausalLmLoss.Targets.of(batch.labels());
-        if (targets.count() == 0) {
-            return new double[] {0, 0};
+    /** Final norm, LM head and loss over chunks; leaves the gradient of the last layer's output in {@code last}. */
+    private NDArray headForwardBackward(NDArray last, CausalLmLoss.Targets targets, double scale, NDManager scope) {
+        NDArray rows;
+        NDArray rowIndex = scope.create(targets.rows());   // read again by backward: open until the step ends
+        try (StepScope forward = StepScope.open(scope)) {
+            rows = forward.keep(CausalLmLoss.selectRows(model.norm(last), rowIndex));
         }
+        NDArray detached = leaf(rows);
+        NDArray scaleArr = scope.create((float) scale);  // kept open until backward: no scalar use-after-free
+        NDArray total = null;
+        long n = targets.count();
+        UnaryOperator<NDArray> head = model.head();
+        for (long start = 0; start < n; start += chunkRows) {
+            long end = Math.min(n, start + chunkRows);
+            // the chunk's logits are freed as soon as its backward is done, not at the end of the step
+            try (StepScope chunk = StepScope.open(scope)) {
+                NDArray part = CausalLmLoss.chunkSum(detached.get(new NDIndex(start + ":" + end)), targets.labels(),
+                        (int) start, (int) end, head, chunk.manager(), model.compute());
+                NDArray scaled = part.mul(scaleArr);
+                Tensors.backward(scaled, chunk.manager().ones(scaled.getShape()), false);
+                NDArray value = part.stopGradient();
+                total = chunk.keep(total == null ? value : total.add(value));
+            }
+        }
+        NDArray rowGrad = Tensors.gradOrNull(detached);
+        Tensors.backward(rows, rowGrad, false);   // through the final norm into the last layer's output
+        rowGrad.close();
+        detached.close();
+        rows.close();
+        return total;
+    }
+
+    /** A pass over nothing: the hooks' calls of a whole pass, so the ranks of a sharded run stay in step. */
+    private void idlePass(Runnable beforeFinalBackward) {
+        int layers = model.numLayers();
+        hooks.beforeForward(0);
+        for (int i = 1; i <= layers; i++) {
+            hooks.beforeForward(i);
+            hooks.afterForward(i);
+        }
+        beforeFinalBackward.run();
+        for (int i = layers; i >= 1; i--) {
+            hooks.beforeBackward(i);
+            hooks.afterBackward(i);
+        }
+        hooks.beforeBackward(0);
+        hooks.afterBackward(0);
+    }
+
+    /** {@code x}'s values as a new leaf that collects the gradient flowing into them. */
+    private static NDArray leaf(NDArray x) {
+        NDArray d = x.stopGradient();
+        d.setRequiresGradient(true);
+        return d;
+    }
+
+    /** Summed loss and supervised count of a batch without gradients (validation); null computes nothing. */
+    double[] evaluate(Batch batch, StepScope step) {
+        NDManager scope = step.manager();
+        CausalLmLoss.Targets targets = batch == null ? null : CausalLmLoss.Targets.of(batch.labels());
+        int layers = model.numLayers();
         boolean was = Tensors.gradMode(false);
         try {
-            NDArray hidden = model.forward(ModelInputs.of(batch), scope, null, false);
-            NDArray rows = CausalLmLoss.selectRows(hidden, targets, scope);
-            double sum = Tensors.scalar(CausalLmLoss.sum(rows, targets.labels(), model.head(), chunkRows, scope,
-                    model.compute()));
-            return new double[] {sum, targets.count()};
+            hooks.beforeForward(0);
+            NDArray x = null;
+            Decoder.LayerInputs shared = null;
+            boolean compute = targets != null && targets.count() > 0;
+            if (compute) {
+                ModelInputs in = ModelInputs.of(batch);
+                shared = model.layerInputs(in, scope, false);
+                x = model.embed(in, scope);
+            }
+            for (int i = 0; i < layers; i++) {
+                hooks.beforeForward(i + 1);
+                if (compute) {
+                    NDArray previous = x;
+                    try (StepScope layer = StepScope.open(scope)) {
+                        x = layer.keep(model.layer(i, x, shared));
+                    }
+                    previous.close();
+                }
+                hooks.afterForward(i + 1);
+            }
+            double[] result = {0, 0};
+            if (compute) {
+                NDArray rows = CausalLmLoss.selectRows(model.norm(x), targets, scope);
+                double sum = Tensors.scalar(CausalLmLoss.sum(rows, targets.labels(), model.head(), chunkRows, scope,
+                        model.compute()));
+                result = new double[] {sum, targets.count()};
+            }
+            hooks.afterForward(0);
+            return result;
         } finally {
             Tensors.gradMode(was);
         }

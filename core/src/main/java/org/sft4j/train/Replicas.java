@@ -7,8 +7,8 @@ import java.util.function.BooleanSupplier;
  * The copies of the model that train together: this process alone ({@link #single}), or one replica per worker
  * process ({@link DataParallel}). The loop makes the same calls either way; alone they are no-ops.
  *
- * <p>ZeRO sharding would be a third implementation: its gradient hooks arm where {@link #beforeFinalBackward} arms
- * the all-reduce, its reduce-scatter ends in {@link #finishGradients}, and the optimizer it shards is built by setup.
+ * <p>{@link Zero} is the third: sharded weights, gradients and optimizer state; its {@link #hooks()} gather and
+ * reduce each part of the model as a pass runs through it, and setup builds its sharded optimizer.
  */
 interface Replicas extends AutoCloseable {
 
@@ -27,6 +27,19 @@ interface Replicas extends AutoCloseable {
     /** This replica's rows of a global batch (all of them alone). */
     <T> List<T> shard(List<T> rows);
 
+    /** What happens around each part of the model during a pass (nothing unless the model is sharded). */
+    default LayerHooks hooks() {
+        return LayerHooks.NONE;
+    }
+
+    /**
+     * Whether every rank must run every pass, also over a micro-batch or validation batch it has no rows of (the
+     * passes of a sharded model are collectives).
+     */
+    default boolean lockstep() {
+        return false;
+    }
+
     /** Called just before the backward that completes this step's gradients. */
     void beforeFinalBackward();
 
@@ -41,6 +54,13 @@ interface Replicas extends AutoCloseable {
 
     /** Whether to stop before the next step: alone, whether a stop was asked; together, as agreed at the last sum. */
     boolean stopAgreed();
+
+    /**
+     * This replica's training failed with {@code e}: the others are told, so they stop instead of waiting for it; or,
+     * when a collective failed because another rank did, this one waits to learn which.
+     */
+    default void failed(RuntimeException e) {
+    }
 
     /** Sums small host values over the replicas (validation's loss sums and counts). */
     double[] sum(double... values);

@@ -68,10 +68,10 @@ public final class ResumePoint {
         }
     }
 
-    /** Loads the checkpoint's AdamW moments and step into {@code optimizer}; nothing for a fresh start. */
-    void restore(AdamW optimizer) throws IOException {
+    /** Loads the checkpoint's AdamW moments and step into {@code update}; nothing for a fresh start. */
+    void restore(ParameterUpdate update) throws IOException {
         if (resumes()) {
-            Checkpointer.restoreOptimizer(checkpoint, optimizer, state.adamStep());
+            update.restore(checkpoint, state.adamStep());
         }
     }
 

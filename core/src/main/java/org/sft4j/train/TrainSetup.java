@@ -20,11 +20,17 @@ import org.sft4j.model.ModelFiles;
 import org.sft4j.model.Parameter;
 import org.sft4j.model.lora.LoraConfig;
 import org.sft4j.nd.Compute;
+import org.sft4j.nd.Distributed;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.ProcessGroup;
+import org.sft4j.nd.RendezvousStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,20 +47,23 @@ import java.util.function.Consumer;
  *   data         tokenized splits (the data step, reused when nothing changed)
  *   workers      nproc_per_node &gt; 1: one worker process per GPU runs the rest of this setup and the loop
  *   model        loaded at the run's precision (its Compute), LoRA added or resumed
- *   replicas     this process alone, or data parallel with the other workers
- *   optimizer    AdamW on the model's Compute, moments restored when resuming; fp16's loss scaling
+ *   replicas     this process alone, data parallel with the other workers, or ZeRO-sharded (zero_stage, deepspeed)
+ *   optimizer    AdamW on the model's Compute (over this rank's shards under ZeRO), moments restored when resuming;
+ *                fp16's loss scaling
  *   data cursor  batches from the resumed position; steps, schedule, checkpoints, metrics.jsonl
  * </pre>
  */
 public final class TrainSetup {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(TrainSetup.class);
 
     private TrainSetup() {}
 
     /** Sets the whole run up from its config and trains it; {@code started} receives what can be asked to stop. */
     public static TrainResult run(SftConfig cfg, HubClient hub, List<TrainListener> listeners,
                                   Consumer<? super Stoppable> started) throws IOException {
+        cfg = everyGpuForSharding(cfg);
         TrainArgs args = cfg.train();
         if (args.outputDir() == null) {
             throw new UserError("training needs output_dir");
@@ -62,33 +71,134 @@ public final class TrainSetup {
         ArchitectureCheck.run(cfg.model(), hub);   // before output_dir is claimed or any data is read
         Path outDir = Path.of(args.outputDir());
         WorkerEnv worker = WorkerEnv.fromEnvironment();
+        if (worker != null && worker.launched()) {
+            // a worker whose launcher was killed (SIGKILL leaves it no time to stop them) would train on alone
+            ProcessHandle.of(worker.launcherPid()).ifPresentOrElse(
+                    launcher -> launcher.onExit().thenRun(() -> Watchdog.halt("rank " + worker.rank() + " stops: its "
+                            + "launcher (pid " + worker.launcherPid() + ") ended")),
+                    () -> Watchdog.halt("rank " + worker.rank() + " stops: its launcher (pid " + worker.launcherPid()
+                            + ") has ended"));
+        }
         ResumePoint resume = ResumePoint.resolve(args.resumeFromCheckpoint(), outDir);
-        if (worker == null) {
-            // the process the user started (on node 0) claims output_dir for the whole run; workers and the
-            // launchers of other nodes, which may share the folder, find it claimed
-            if (args.nodeRank() == 0) {
-                RunDirectory.claim(outDir, args.resumes(), args.overwriteOutputDir());
-            }
+        // the process the user started (on node 0: other nodes' launchers may share the folder) claims output_dir for
+        // the whole run (sft4j's workers find it claimed); ranks started by torchrun or srun have rank 0 do it, and
+        // prepare the data, while the others wait for it
+        boolean leads = worker == null ? args.nodeRank() == 0 : worker.main() && !worker.launched();
+        if (leads) {
+            RunDirectory.claim(outDir, args.resumes(), args.overwriteOutputDir());
             resume.checkpoint().ifPresent(c -> listeners.forEach(l -> l.onResume(c, resume.step())));
         }
-        DataPipeline.Prepared prepared = DataPipeline.prepare(cfg, hub, null);
-        Path modelDir = Sources.model(cfg.model().modelNameOrPath(), hub);
-        if (Launcher.wanted(args)) {
-            // data and model are ready (the workers reuse them); one worker JVM per GPU does the rest
-            return Launcher.run(cfg, listeners, started);
-        }
-        TrainData data = new TrainData(TokenizedSet.read(prepared.train()),
-                prepared.report().val > 0 ? TokenizedSet.read(prepared.val()) : null, cfg.data().maxNumTokens(),
-                cfg.data().packing());
-        requireIdsInVocabulary(data.train(), ModelConfig.read(modelDir).vocabSize(), cfg);
-        try (Decoder model = loadModel(cfg, modelDir, resume, device(cfg, worker));
-             Trainer trainer = trainer(args, model, data, ModelSource.of(modelDir, cfg.model().modelNameOrPath()), resume,
-                     listeners)) {
-            if (worker == null || worker.main()) {
-                writeRunManifest(cfg, outDir, modelDir, prepared);
+        Joined joined = worker == null ? null : join(worker, args, device(cfg, worker));
+        try {
+            DataPipeline.Prepared prepared = worker == null || worker.launched() || worker.main()
+                    ? DataPipeline.prepare(cfg, hub, null) : null;
+            if (worker != null && !worker.launched()) {
+                joined.group().barrier();   // rank 0's data is written: the others reuse it
+                if (prepared == null) {
+                    prepared = DataPipeline.prepare(cfg, hub, null);
+                }
             }
-            started.accept(trainer);
-            return trainer.fit();
+            Path modelDir = Sources.model(cfg.model().modelNameOrPath(), hub);
+            if (Launcher.wanted(args)) {
+                // data and model are ready (the workers reuse them); one worker JVM per GPU does the rest
+                return Launcher.run(cfg, listeners, started);
+            }
+            TrainData data = new TrainData(TokenizedSet.read(prepared.train()),
+                    prepared.report().val > 0 ? TokenizedSet.read(prepared.val()) : null, cfg.data().maxNumTokens(),
+                    cfg.data().packing());
+            requireIdsInVocabulary(data.train(), ModelConfig.read(modelDir).vocabSize(), cfg);
+            try (Decoder model = loadModel(cfg, modelDir, resume, device(cfg, worker));
+                 Trainer trainer = trainer(args, model, data, ModelSource.of(modelDir, cfg.model().modelNameOrPath()),
+                         resume, listeners, resume.lossScaling(model.compute().precision()), handOver(joined))) {
+                if (worker == null || worker.main()) {
+                    writeRunManifest(cfg, outDir, modelDir, prepared);
+                }
+                started.accept(trainer);
+                return trainer.fit();
+            }
+        } catch (RuntimeException e) {
+            Watchdog.awaitVerdict(joined == null ? null : joined.watchdog, e);   // (set up, not yet handed over)
+            throw e;
+        } finally {
+            if (joined != null) {
+                joined.close();   // nothing when the trainer took it over
+            }
+        }
+    }
+
+    /**
+     * A config that asks for sharding ({@code deepspeed}, {@code zero_stage}) without saying how many processes runs on
+     * every GPU of this node, as {@code llamafactory-cli train} does, so that a seed's YAML shards as it does there.
+     */
+    static SftConfig everyGpuForSharding(SftConfig cfg) {
+        TrainArgs a = cfg.train();
+        boolean sharding = (a.deepspeed() != null && !a.deepspeed().isBlank()) || (a.zeroStage() != null && a.zeroStage() > 0);
+        String device = cfg.model().device();
+        boolean anyGpu = device == null || device.equals("auto") || device.equals("gpu");   // not one named GPU
+        if (!sharding || !anyGpu || cfg.values().containsKey("nproc_per_node") || WorkerEnv.fromEnvironment() != null
+                || !Engines.device(device).isGpu()) {
+            return cfg;
+        }
+        int gpus = Engines.pytorch().getGpuCount();
+        if (gpus < 2) {
+            return cfg;
+        }
+        LOG.info("{} shards the run: it runs on all {} GPUs of this node, as llamafactory-cli does (nproc_per_node "
+                + "chooses)", a.deepspeed() != null ? "deepspeed: " + a.deepspeed() : "zero_stage: " + a.zeroStage(), gpus);
+        return cfg.with("nproc_per_node", gpus);
+    }
+
+    /** This rank's process group and the watchdog over the other ranks, until a trainer takes them over. */
+    private static final class Joined implements AutoCloseable {
+        private Distributed group;
+        private Watchdog watchdog;
+
+        Joined(Distributed group, Watchdog watchdog) {
+            this.group = group;
+            this.watchdog = watchdog;
+        }
+
+        Distributed group() {
+            return group;
+        }
+
+        @Override
+        public void close() {
+            if (watchdog != null) {
+                watchdog.close();
+            }
+            if (group != null) {
+                group.close();
+            }
+            group = null;
+            watchdog = null;
+        }
+    }
+
+    /** The group and watchdog of {@code joined}, now the trainer's; null without one. */
+    private static Joined handOver(Joined joined) {
+        if (joined == null) {
+            return null;
+        }
+        Joined taken = new Joined(joined.group, joined.watchdog);
+        joined.group = null;
+        joined.watchdog = null;
+        return taken;
+    }
+
+    /** Joins the run's process group (every rank waits here for all) and starts watching the other ranks. */
+    private static Joined join(WorkerEnv worker, TrainArgs args, Device device) {
+        Distributed group = Distributed.join(worker.masterAddr(), worker.masterPort(), worker.rank(), worker.world(), device,
+                Duration.ofSeconds(args.ddpTimeout()));
+        try {
+            Watchdog w = new Watchdog(RendezvousStore.connect(worker.masterAddr(), worker.masterPort(),
+                    Duration.ofSeconds(10)), worker.rank(), worker.world(), group::issued, Watchdog.deadAfter(),
+                    Duration.ofSeconds(args.ddpTimeout()), Watchdog::halt);
+            w.start();
+            return new Joined(group, w);
+        } catch (RuntimeException e) {
+            group.close();
+            throw e;
         }
     }
 
@@ -105,27 +215,89 @@ public final class TrainSetup {
     /** As above with a given loss scaling (tests scale an fp32 loss to exercise fp16's overflow handling on CPU). */
     static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
                            List<TrainListener> listeners, LossScaling scaling) throws IOException {
-        resume.checkFinetuningType(model.loraConfig() != null ? "lora" : "full");
-        Path outDir = Files.createDirectories(Path.of(args.outputDir()));
-        List<Parameter> params = model.trainableParameters();
-        AtomicBoolean stop = new AtomicBoolean();
+        WorkerEnv worker = WorkerEnv.fromEnvironment();
+        Joined joined = worker == null ? null : join(worker, args, model.device());
+        return trainer(args, model, data, source, resume, listeners, scaling, joined);
+    }
+
+    /**
+     * As above over {@code group}, the process group of the ranks (tests run ranks as threads over an in-process
+     * one); the trainer closes it.
+     */
+    static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
+                           List<TrainListener> listeners, LossScaling scaling, ProcessGroup group) throws IOException {
+        return trainer(args, model, data, source, resume, listeners, scaling, group, null);
+    }
+
+    private static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
+                                   List<TrainListener> listeners, LossScaling scaling, Joined joined) throws IOException {
+        return joined == null ? trainer(args, model, data, source, resume, listeners, scaling, null, null)
+                : trainer(args, model, data, source, resume, listeners, scaling, joined.group, joined.watchdog);
+    }
+
+    private static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
+                                   List<TrainListener> listeners, LossScaling scaling, ProcessGroup group,
+                                   Watchdog watchdog) throws IOException {
         List<AutoCloseable> owned = new ArrayList<>();
         try {
-            WorkerEnv worker = WorkerEnv.fromEnvironment();
-            Replicas replicas = worker == null ? Replicas.single(stop::get) : DataParallel.join(worker, model, params, stop::get);
-            owned.add(replicas);
-            AdamW optimizer = new AdamW(params, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay(),
-                    args.decayNormsAndBiases(), model.compute(), model.manager(), args.bf16Update(), args.seed());
-            owned.add(optimizer);
-            resume.restore(optimizer);
+            resume.checkFinetuningType(model.loraConfig() != null ? "lora" : "full");
+            Path outDir = Files.createDirectories(Path.of(args.outputDir()));
+            List<Parameter> params = model.trainableParameters();
+            AtomicBoolean stop = new AtomicBoolean();
+            int world = group == null ? 1 : group.world();
+            int stage = world > 1 ? args.zeroStage(world, LOG::warn) : 0;   // one process: nothing to shard
+            Replicas replicas;
+            ParameterUpdate update;
+            CheckpointWriter checkpoints;
+            if (world > 1 && stage > 0) {
+                Zero zero;
+                try {
+                    zero = Zero.shard(stage, group, model, args.decayNormsAndBiases(), stop::get);
+                } catch (RuntimeException e) {
+                    group.close();
+                    throw e;
+                }
+                owned.add(zero);
+                zero.watch(watchdog);
+                ShardedAdamW sharded = new ShardedAdamW(zero, args, model.compute(), model.manager());
+                owned.add(sharded);
+                replicas = zero;
+                update = sharded;
+                checkpoints = new ShardedCheckpointer(outDir, model, zero, sharded, args.keepLastNCheckpoints(), source);
+            } else {
+                if (stage > 0) {
+                    LOG.info("ZeRO stage {} shards a run over several processes; this one runs alone, unsharded", stage);
+                }
+                if (world > 1 && !(group instanceof Distributed)) {
+                    group.close();
+                    throw new IllegalArgumentException("data parallelism without sharding needs torch.distributed's group");
+                }
+                replicas = world > 1 ? DataParallel.over((Distributed) group, model, params, stop::get)
+                        : Replicas.single(stop::get);
+                owned.add(replicas);
+                if (replicas instanceof DataParallel dp) {
+                    dp.watch(watchdog);
+                }
+                AdamW optimizer = new AdamW(params, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(),
+                        args.weightDecay(), args.decayNormsAndBiases(), model.compute(), model.manager(), args.bf16Update(),
+                        args.seed());
+                update = new ReplicatedUpdate(optimizer, model.compute(), params, replicas.world() == 1);
+                owned.add(update);
+                Checkpointer checkpointer = new Checkpointer(outDir, model, optimizer, args.keepLastNCheckpoints(), source,
+                        args.saveDtype());
+                boolean main = replicas.main();
+                checkpoints = state -> main ? checkpointer.save(state) : null;
+            }
+            if (watchdog != null) {
+                owned.add(watchdog);   // closed before the group it watches (owned closes last opened first)
+            }
+            resume.restore(update);
             DataCursor cursor = new DataCursor(batcher(args, data, replicas.world()), resume.state().epoch(),
                     resume.state().batchInEpoch());
             int stepsPerEpoch = Math.max(1, (int) Math.ceil((double) cursor.batchesPerEpoch() / args.gradientAccumulationSteps()));
             int totalSteps = args.maxSteps() > 0 ? args.maxSteps() : (int) Math.ceil(args.numTrainEpochs() * stepsPerEpoch);
             LrSchedule schedule = new LrSchedule(args.lrSchedulerType(), args.learningRate(),
                     LrSchedule.warmupSteps(args.warmupSteps(), args.warmupRatio(), totalSteps), totalSteps);
-            Checkpointer checkpointer = new Checkpointer(outDir, model, optimizer, args.keepLastNCheckpoints(), source,
-                    args.saveDtype());
             List<TrainListener> all = new ArrayList<>();
             if (replicas.main()) {   // rank 0 logs, validates into the listeners and saves
                 MetricsLog metrics = new MetricsLog(outDir.resolve("metrics.jsonl"), resume.step());
@@ -133,9 +305,18 @@ public final class TrainSetup {
                 all.add(metrics);
                 all.addAll(listeners);
             }
-            return new Trainer(args, model, optimizer, scaling, replicas, cursor, data.val(), schedule, totalSteps,
-                    checkpointer, resume, stop, all, owned);
+            return new Trainer(args, model, update, scaling, replicas, cursor, data.val(), schedule, totalSteps,
+                    checkpoints, resume, stop, all, owned);
         } catch (IOException | RuntimeException e) {
+            if (e instanceof RuntimeException re) {
+                Watchdog.awaitVerdict(watchdog, re);   // a rank that failed while the model was sharded is named
+            }
+            if (watchdog != null && !owned.contains(watchdog)) {
+                watchdog.close();
+            }
+            if (owned.isEmpty() && group != null) {
+                group.close();
+            }
             Closing.all(owned);
             throw e;
         }

@@ -3,7 +3,6 @@ package org.sft4j.train;
 import org.sft4j.config.TrainArgs;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.model.Decoder;
-import org.sft4j.model.Parameter;
 import org.sft4j.nd.Engines;
 import org.sft4j.nd.StepScope;
 import org.slf4j.Logger;
@@ -38,15 +37,14 @@ public final class Trainer implements Stoppable, AutoCloseable {
 
     private final TrainArgs args;
     private final Decoder model;
-    private final List<Parameter> params;
-    private final AdamW optimizer;
+    private final ParameterUpdate update;
     private final LossScaling scaling;
     private final Replicas replicas;
     private final DataCursor data;
     private final TokenizedSet val;
     private final LrSchedule schedule;
     private final int totalSteps;
-    private final Checkpointer checkpointer;
+    private final CheckpointWriter checkpoints;
     private final LossStep lossStep;
     private final List<TrainListener> listeners;
     private final List<AutoCloseable> owned;
@@ -55,21 +53,20 @@ public final class Trainer implements Stoppable, AutoCloseable {
     private double bestVal;
 
     /** Made by {@link TrainSetup}, which builds each part; {@code owned} is what {@link #close()} frees. */
-    Trainer(TrainArgs args, Decoder model, AdamW optimizer, LossScaling scaling, Replicas replicas, DataCursor data,
-            TokenizedSet val, LrSchedule schedule, int totalSteps, Checkpointer checkpointer, ResumePoint resume,
+    Trainer(TrainArgs args, Decoder model, ParameterUpdate update, LossScaling scaling, Replicas replicas, DataCursor data,
+            TokenizedSet val, LrSchedule schedule, int totalSteps, CheckpointWriter checkpoints, ResumePoint resume,
             AtomicBoolean stop, List<TrainListener> listeners, List<AutoCloseable> owned) {
         this.args = args;
         this.model = model;
-        this.params = model.trainableParameters();
-        this.optimizer = optimizer;
+        this.update = update;
         this.scaling = scaling;
         this.replicas = replicas;
         this.data = data;
         this.val = val;
         this.schedule = schedule;
         this.totalSteps = totalSteps;
-        this.checkpointer = checkpointer;
-        this.lossStep = new LossStep(model, args.lossChunkRows());
+        this.checkpoints = checkpoints;
+        this.lossStep = new LossStep(model, args.lossChunkRows(), args.gradientCheckpointing(), replicas.hooks());
         this.stop = stop;
         this.listeners = List.copyOf(listeners);
         this.owned = List.copyOf(owned);
@@ -88,6 +85,18 @@ public final class Trainer implements Stoppable, AutoCloseable {
     }
 
     public TrainResult fit() throws IOException {
+        try {
+            return loop();
+        } catch (RuntimeException e) {
+            replicas.failed(e);   // the other ranks stop instead of waiting for this one, or it waits to learn who failed
+            throw e;
+        } catch (IOException | Error e) {
+            replicas.failed(new java.io.UncheckedIOException(new IOException(e.getMessage(), e)));
+            throw e;
+        }
+    }
+
+    private TrainResult loop() throws IOException {
         long t0 = System.nanoTime();
         listeners.forEach(l -> l.onStart(step, totalSteps));
         double firstVal = step == 0 && validating() ? validate() : Double.NaN;
@@ -95,7 +104,8 @@ public final class Trainer implements Stoppable, AutoCloseable {
         int lastSaved = -1;
         while (step < totalSteps && !replicas.stopAgreed()) {
             double lr = schedule.lrAt(step);
-            Engines.pytorch().setRandomSeed((int) (args.seed() * 31 + step));   // dropout masks depend on the step only
+            long seed = args.seed() * 31 + step;
+            Engines.pytorch().setRandomSeed((int) seed);   // dropout masks depend on the step only
             DataCursor.StepBatch batch = data.next(args.gradientAccumulationSteps(), replicas);
             long stepStart = System.nanoTime();
             double lossScale = scaling.scale();
@@ -105,12 +115,12 @@ public final class Trainer implements Stoppable, AutoCloseable {
                 Runnable beforeLast = k == batch.micro().size() - 1 ? replicas::beforeFinalBackward : NOTHING;
                 try (StepScope scope = StepScope.open(model.manager())) {
                     lossSum += lossStep.forwardBackward(batch.micro().get(k), lossScale / Math.max(1, batch.supervised()),
-                            scope, beforeLast);
+                            scope, beforeLast, seed * 1024 + k);
                 }
             }
             replicas.finishGradients();
             double loss = replicas.sumLoss(lossSum) / Math.max(1, batch.supervised());
-            double gradNorm = GradientClipping.clip(model.compute(), params, args.maxGradNorm(), lossScale);
+            double gradNorm = update.clipGradients(args.maxGradNorm(), lossScale);
             boolean overflow = Double.isFinite(loss) && !scaling.update(Double.isFinite(gradNorm));   // fp16 only
             Optional<String> problem = problem(loss, gradNorm, overflow, lossScale);
             if (problem.isPresent()) {
@@ -120,7 +130,7 @@ public final class Trainer implements Stoppable, AutoCloseable {
             if (overflow) {
                 skipped(lossScale);
             } else {
-                optimizer.step(lr);
+                update.step(lr);
             }
             zeroGradients();
             step++;
@@ -178,8 +188,7 @@ public final class Trainer implements Stoppable, AutoCloseable {
 
     private double validate() {
         // data parallel: each rank scores its share of the batches and the sums are added up
-        double v = Validation.mean(Validation.sums(model, val, args.perDeviceEvalBatchSize(), args.lossChunkRows(),
-                replicas));
+        double v = Validation.mean(Validation.sums(model, val, args.perDeviceEvalBatchSize(), lossStep, replicas));
         if (Double.isNaN(bestVal) || v < bestVal) {
             bestVal = v;
         }
@@ -188,16 +197,16 @@ public final class Trainer implements Stoppable, AutoCloseable {
         return v;
     }
 
+    /** Every rank calls it: a sharded run's ranks write the checkpoint together; rank 0 tells the listeners. */
     private void save() throws IOException {
-        if (!replicas.main()) {
-            return;
-        }
-        TrainState s = new TrainState(TrainState.FORMAT_VERSION, step, data.epoch(), data.index(), optimizer.stepCount(),
+        TrainState s = new TrainState(TrainState.FORMAT_VERSION, step, data.epoch(), data.index(), update.stepCount(),
                 bestVal, args.seed(), model.loraConfig() != null ? "lora" : "full", org.sft4j.base.Version.VERSION,
                 scaling.checkpointedScale(), scaling.checkpointedCleanSteps());
-        Path dir = checkpointer.save(s);
+        Path dir = checkpoints.save(s);
         int at = step;
-        listeners.forEach(l -> l.onCheckpoint(at, dir));
+        if (dir != null) {
+            listeners.forEach(l -> l.onCheckpoint(at, dir));
+        }
     }
 
     private TrainResult end(TrainResult.Status status, String message, double firstVal, double lastVal, long t0)
@@ -209,12 +218,7 @@ public final class Trainer implements Stoppable, AutoCloseable {
     }
 
     private void zeroGradients() {
-        List<ai.djl.ndarray.NDArray> arrays = params.stream().map(Parameter::array).toList();
-        if (replicas.world() == 1) {
-            model.compute().releaseGradients(arrays);   // freed, as transformers does: no gradients held through forward
-        } else {
-            model.compute().zeroGradients(arrays);      // data parallel reduces views of the gradients' memory
-        }
+        update.zeroGradients();
     }
 
     private Path outputDir() {
@@ -232,8 +236,8 @@ public final class Trainer implements Stoppable, AutoCloseable {
         Closing.all(owned);
     }
 
-    /** The optimizer (for tests). */
-    AdamW optimizer() {
-        return optimizer;
+    /** The optimizer side of the step (for tests). */
+    ParameterUpdate update() {
+        return update;
     }
 }

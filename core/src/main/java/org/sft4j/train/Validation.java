@@ -13,7 +13,7 @@ public final class Validation {
     private Validation() {}
 
     public static double meanLoss(Decoder model, TokenizedSet set, int batchSize, int chunkRows) {
-        return mean(sums(model, set, batchSize, chunkRows, Replicas.single(() -> false)));
+        return mean(sums(model, set, batchSize, new LossStep(model, chunkRows), Replicas.single(() -> false)));
     }
 
     /** Loss per supervised token from {summed loss, supervised tokens}; NaN when nothing was supervised. */
@@ -25,14 +25,17 @@ public final class Validation {
      * Summed loss and supervised tokens over the split, summed over the replicas: each scores its share of the
      * batches.
      */
-    static double[] sums(Decoder model, TokenizedSet set, int batchSize, int chunkRows, Replicas replicas) {
-        LossStep step = new LossStep(model, chunkRows);
+    static double[] sums(Decoder model, TokenizedSet set, int batchSize, LossStep step, Replicas replicas) {
         Batcher b = new Batcher(set, batchSize, null, false, 0, false);
         double sum = 0;
         double count = 0;
-        for (List<int[]> plan : replicas.shard(b.epochPlan(0))) {
+        List<List<int[]>> plans = b.epochPlan(0);
+        List<List<int[]>> mine = new java.util.ArrayList<>(replicas.shard(plans));
+        // ranks that must run every pass together run as many; one with fewer batches runs empty passes
+        int passes = replicas.lockstep() ? (plans.size() + replicas.world() - 1) / replicas.world() : mine.size();
+        for (int k = 0; k < passes; k++) {
             try (StepScope scope = StepScope.open(model.manager())) {
-                double[] r = step.evaluate(b.materialize(plan), scope);
+                double[] r = step.evaluate(k < mine.size() ? b.materialize(mine.get(k)) : null, scope);
                 sum += r[0];
                 count += r[1];
             }

@@ -60,9 +60,25 @@ class SftConfigTest {
         assertTrue(c.train().bf16());
         assertEquals(org.sft4j.nd.Precision.BF16_MIXED, c.train().precision(), "bf16: true is bf16-mixed");
         assertTrue(c.train().overwriteOutputDir());
-        assertEquals(5, c.warnings().size(), c.warnings().toString());
-        assertTrue(c.warnings().stream().anyMatch(w -> w.contains("deepspeed")));
-        assertTrue(c.warnings().stream().anyMatch(w -> w.contains("ddp_timeout")));
+        assertEquals(3, c.warnings().size(), c.warnings().toString());
+        // the keys of sharded training apply: the DeepSpeed file's stage and the process group's timeout
+        assertEquals("examples/deepspeed/ds_z3_config.json", c.train().deepspeed());
+        assertEquals(180000000, c.train().ddpTimeout());
+        assertEquals(3, c.train().zeroStage(2, w -> { }), "LLaMA-Factory's ds_z3_config.json, known by name");
+    }
+
+    @Test
+    void activationCheckpointingByHfsKeyOrLlamaFactorysNegation() {
+        assertEquals(false, SftConfig.defaults().train().gradientCheckpointing());
+        assertEquals(true, SftConfig.of(java.util.Map.of("gradient_checkpointing", true)).train().gradientCheckpointing());
+        assertEquals(true, SftConfig.of(java.util.Map.of("disable_gradient_checkpointing", false)).train()
+                .gradientCheckpointing(), "LLaMA-Factory checkpoints unless told not to");
+        assertEquals(false, SftConfig.of(java.util.Map.of("disable_gradient_checkpointing", true)).train()
+                .gradientCheckpointing());
+        UserError e = assertThrows(UserError.class, () -> SftConfig.of(java.util.Map.of("gradient_checkpointing", true,
+                "disable_gradient_checkpointing", true)));
+        assertTrue(e.getMessage().contains("gradient_checkpointing: true and disable_gradient_checkpointing: true disagree"),
+                e.getMessage());
     }
 
     @Test

@@ -1,0 +1,148 @@
+package org.sft4j.bench;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sft4j.config.SftConfig;
+import org.sft4j.data.TokenizedSet;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelConfig;
+import org.sft4j.nd.Compute;
+import org.sft4j.nd.DeviceMemory;
+import org.sft4j.nd.Engines;
+import org.sft4j.train.Launcher;
+import org.sft4j.train.ModelSource;
+import org.sft4j.train.ResumePoint;
+import org.sft4j.train.StepLog;
+import org.sft4j.train.TrainData;
+import org.sft4j.train.TrainListener;
+import org.sft4j.train.TrainResult;
+import org.sft4j.train.TrainSetup;
+import org.sft4j.train.Trainer;
+import org.sft4j.train.WorkerEnv;
+import org.sft4j.train.WorkerEvents;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * sft4j's real trainer, ZeRO-sharded over N GPUs (one worker JVM each, as {@code nproc_per_node} runs it), on the job
+ * {@code hf_scale_bench.py} runs through torchrun: random init of a config, B x T random tokens per GPU, every token
+ * supervised, AdamW at lr 1e-5, clipping at 1.0; 3 warm-up steps, then STEPS timed. Prints each step's loss (for
+ * {@code compare_losses.py}) and one JSON line with hf_scale_bench.py's keys: tokens/s over all GPUs, peak GiB per GPU
+ * (the largest over the ranks, allocated since the trainer was set up, as hf_scale_bench.py resets it after wrapping
+ * the model), 6N TFLOP/s per GPU, the last loss; plus zero_stage.
+ *
+ * <pre>java ... ShardedBench CONFIG_DIR NPROC B T bf16-mixed|pure-bf16 ZERO_STAGE ckpt|nockpt [STEPS] [OUT_DIR] [SAME_BATCH]</pre>
+ * With {@code SAME_BATCH} ({@code same}) every step trains on the same batch, as hf_scale_bench.py does; otherwise each
+ * step gets new tokens, and the global batch (not its split over the GPUs) is the same for any NPROC, so runs on 1 and
+ * 2 GPUs can be compared step by step.
+ */
+public final class ShardedBench {
+
+    private static final int WARMUP = 3;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static void main(String[] args) throws Exception {
+        if (args[0].equals("train")) {
+            worker(SftConfig.read(Path.of(args[1])), Path.of(args[1]).getParent());
+            return;
+        }
+        Path configDir = Path.of(args[0]);
+        int nproc = Integer.parseInt(args[1]);
+        int b = Integer.parseInt(args[2]);
+        int t = Integer.parseInt(args[3]);
+        String mode = args[4];
+        int stage = Integer.parseInt(args[5]);
+        boolean ckpt = args[6].equals("ckpt");
+        int steps = args.length > 7 ? Integer.parseInt(args[7]) : 10;
+        Path out = args.length > 8 ? Path.of(args[8]) : Files.createTempDirectory("sharded-bench");
+        boolean same = args.length > 9 && args[9].equals("same");
+        Map<String, Object> job = new HashMap<>();
+        job.put("output_dir", out.toString());
+        job.put("overwrite_output_dir", true);
+        job.put("model_name_or_path", configDir.toAbsolutePath().toString());
+        job.put("nproc_per_node", nproc);
+        job.put("per_device_train_batch_size", b);
+        job.put("cutoff_len", t);
+        job.put("max_steps", WARMUP + steps);
+        job.put("precision", mode.equals("pure-bf16") ? "bf16-true" : mode);
+        job.put("zero_stage", stage);
+        job.put("gradient_checkpointing", ckpt);
+        job.put("device", System.getProperty("sft4j.benchDevice", "gpu"));   // cpu: a check of the bench itself over Gloo
+        job.put("logging_steps", 1);
+        job.put("save_steps", 1_000_000);
+        job.put("learning_rate", 1e-5);
+        job.put("lr_scheduler_type", "constant");
+        job.put("max_grad_norm", 1.0);
+        job.put("seed", same ? 1 : 0);   // the worker reads the seed back: 1 = one batch for every step
+        job.put("master_port", 29561);
+        List<Double> rates = new ArrayList<>();
+        double[] last = {Double.NaN};
+        TrainListener console = new TrainListener() {
+            @Override
+            public void onStep(StepLog s) {
+                System.out.printf("step %d loss %.7f %.0f tok/s%n", s.step(), s.loss(), s.tokensPerSecond());
+                if (s.step() > WARMUP) {
+                    rates.add(s.tokensPerSecond());
+                }
+                last[0] = s.loss();
+            }
+        };
+        List<String> worker = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx24g", "-cp",
+                System.getProperty("java.class.path"), ShardedBench.class.getName());
+        TrainResult r = Launcher.run(SftConfig.of(job), List.of(console), null, worker);
+        ModelConfig mc = ModelConfig.read(configDir);
+        double peak = 0;
+        for (int rank = 0; rank < nproc; rank++) {
+            Path f = out.resolve("peak-rank-" + rank + ".txt");
+            if (Files.exists(f)) {
+                peak = Math.max(peak, Double.parseDouble(Files.readString(f).trim()));
+            }
+        }
+        // step time: the harmonic mean of the per-step rates is the rate over all timed steps
+        double seconds = rates.stream().mapToDouble(x -> 1 / x).sum();
+        double tps = rates.isEmpty() ? Double.NaN : rates.size() / seconds;
+        ObjectNode line = JSON.createObjectNode();
+        line.put("gpus", nproc).put("B_per_gpu", b).put("T", t).put("mode", mode).put("lora_rank", 0).put("act_ckpt", ckpt)
+                .put("params", mc.parameterCount()).put("tokens_per_s", Math.round(tps))
+                .put("peak_gib_per_gpu", Math.round(peak * 10) / 10.0)
+                .put("tflops_6N_per_gpu", Math.round(6.0 * mc.parameterCount() * tps / nproc / 1e11) / 10.0)
+                .put("loss", Math.round(last[0] * 1e4) / 1e4).put("zero_stage", stage).put("tool", "sft4j")
+                .put("status", r.status().name());
+        System.out.println(line);
+    }
+
+    private static void worker(SftConfig cfg, Path out) throws Exception {
+        WorkerEnv env = WorkerEnv.fromEnvironment();
+        int world = env == null ? 1 : env.world();
+        int rank = env == null ? 0 : env.rank();
+        int local = env == null ? 0 : env.localRank();
+        Path modelDir = Path.of(cfg.model().modelNameOrPath());
+        ModelConfig mc = ModelConfig.read(modelDir);
+        boolean same = cfg.train().seed() == 1;
+        int global = cfg.train().perDeviceTrainBatchSize() * world;
+        int n = same ? global : global * cfg.train().maxSteps();
+        TokenizedSet train = LaunchCheck.randomSet(n, cfg.data().cutoffLen(), mc.vocabSize());
+        List<TrainListener> listeners = env == null || env.main() ? List.of(WorkerEvents.toStandardOutput()) : List.of();
+        Device device = Engines.device(cfg.model().device());
+        Device mine = device.isGpu() ? Device.gpu(local) : device;
+        try (Decoder model = Decoder.randomInit(mc, 0, mine, Compute.forPrecision(cfg.train().precision()));
+             Trainer t = TrainSetup.trainer(cfg.train(), model, TrainData.of(train), ModelSource.of(modelDir, "random-init"),
+                     ResumePoint.none(), listeners)) {
+            boolean gpu = DeviceMemory.measurable(mine);
+            if (gpu) {
+                DeviceMemory.resetPeak(mine);   // sharded: what training holds, not the whole model random init made
+            }
+            t.fit();
+            if (gpu) {
+                Files.writeString(out.resolve("peak-rank-" + rank + ".txt"),
+                        String.valueOf(DeviceMemory.stats(mine)[1] / (double) (1L << 30)));
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package org.sft4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import org.sft4j.model.Parameter;
+import org.sft4j.nd.DataTypes;
+import org.sft4j.nd.FlatBuffers;
+import org.sft4j.nd.Tensors;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Parameters of one part of the model laid one after another in a flat buffer of {@code world x shard} elements (the
+ * end padded with zeros), of which each rank owns one slice: rank r elements {@code [r * shard, (r + 1) * shard)}.
+ * <ul>
+ *   <li>{@link #master()}: this rank's slice of the values, in the type the model stores them (fp32, or bf16 under
+ *       bf16-true; LoRA adapters fp32); what AdamW updates, its gradient summed over the ranks.</li>
+ *   <li>the working buffer: every rank's slices gathered, in the type the layers compute with (under ZeRO-3 and a
+ *       -mixed precision the 16-bit product type for projection weights, as FSDP2's bf16 all-gathers); the model's
+ *       parameters are views of it.</li>
+ * </ul>
+ * The parameters of a group share a working type, whether they train and whether weight decay applies to them.
+ */
+final class ShardGroup {
+
+    private final String name;
+    private final List<Parameter> params;
+    private final long[] offsets;
+    private final long shard;
+    private final int rank;
+    private final DataType workType;
+    private final boolean trainable;
+    private final boolean decays;
+    private final NDArray master;
+    private final NDArray work;
+
+    /**
+     * Copies this rank's slice of {@code params}' current values into a new master shard and makes the parameters
+     * views of a new working buffer (their old arrays are closed; the buffer's values are gathered before use).
+     */
+    ShardGroup(String name, List<Parameter> params, DataType workType, boolean decays, int rank, int world,
+               NDManager manager) {
+        this.name = name;
+        this.params = List.copyOf(params);
+        this.rank = rank;
+        this.workType = workType;
+        this.decays = decays;
+        this.trainable = params.get(0).trainable();
+        this.offsets = new long[params.size() + 1];
+        for (int k = 0; k < params.size(); k++) {
+            offsets[k + 1] = offsets[k] + params.get(k).array().size();
+        }
+        this.shard = (offsets[params.size()] + world - 1) / world;
+        DataType masterType = DataTypes.of(params.get(0).array());
+        this.master = Tensors.keep(FlatBuffers.zeros(manager, shard, masterType), manager);
+        for (int k = 0; k < params.size(); k++) {
+            long from = Math.max(offsets[k], start());
+            long to = Math.min(offsets[k + 1], start() + shard);
+            if (from < to) {
+                FlatBuffers.copySlice(master, from - start(), params.get(k).array(), from - offsets[k], to - from);
+            }
+        }
+        master.setRequiresGradient(trainable);
+        this.work = Tensors.keep(FlatBuffers.zeros(manager, shard * world, workType), manager);
+        for (int k = 0; k < params.size(); k++) {
+            Parameter p = params.get(k);
+            p.replace(Tensors.keep(FlatBuffers.view(work, offsets[k], p.array().getShape()), manager));
+        }
+    }
+
+    /** Names this group in checkpoints and messages, e.g. {@code layers.3.decay}. */
+    String name() {
+        return name;
+    }
+
+    List<Parameter> params() {
+        return params;
+    }
+
+    List<NDArray> arrays() {
+        return params.stream().map(Parameter::array).toList();
+    }
+
+    boolean trainable() {
+        return trainable;
+    }
+
+    boolean decays() {
+        return decays;
+    }
+
+    /** This rank's slice of the values (a leaf whose gradient is this rank's slice of the summed gradients). */
+    NDArray master() {
+        return master;
+    }
+
+    /** The working buffer the parameters are views of. */
+    NDArray work() {
+        return work;
+    }
+
+    DataType workType() {
+        return workType;
+    }
+
+    DataType masterType() {
+        return DataTypes.of(master);
+    }
+
+    /** Elements per rank. */
+    long shard() {
+        return shard;
+    }
+
+    /** Where this rank's slice starts in the flat layout. */
+    long start() {
+        return rank * shard;
+    }
+
+    /** Where parameter {@code k} starts in the flat layout; {@code offset(size)} is where the last ends. */
+    long offset(int k) {
+        return offsets[k];
+    }
+
+    /** What the working buffer gathers from this rank: the master slice in the working type (a new array, or itself). */
+    NDArray gatherInput() {
+        return DataTypes.cast(master, workType);
+    }
+
+    /** The parameters of this group whose elements overlap this rank's slice, with the overlap. */
+    List<Piece> pieces() {
+        List<Piece> out = new ArrayList<>();
+        for (int k = 0; k < params.size(); k++) {
+            long from = Math.max(offsets[k], start());
+            long to = Math.min(offsets[k + 1], start() + shard);
+            if (from < to) {
+                out.add(new Piece(params.get(k), from - offsets[k], from - start(), to - from));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Elements {@code [inParam, inParam + count)} of parameter {@code param} (flattened) are elements
+     * {@code [inShard, inShard + count)} of this rank's slice.
+     */
+    record Piece(Parameter param, long inParam, long inShard, long count) {}
+}

@@ -1,0 +1,131 @@
+package org.sft4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import org.sft4j.config.TrainArgs;
+import org.sft4j.model.Parameter;
+import org.sft4j.nd.Compute;
+import org.sft4j.nd.FlatBuffers;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * AdamW over this rank's master shards ({@link ShardGroup#master()}), whose gradients hold this rank's slice of the
+ * gradients summed over the ranks: the moments exist for the shard only. Clipping takes the norm over every rank's
+ * shard (one sum of squares across the ranks); the update is the one a single process would make, slice by slice;
+ * then every working weight is gathered again from the updated shards.
+ */
+final class ShardedAdamW implements ParameterUpdate {
+
+    private final Zero zero;
+    private final Compute compute;
+    private final NDManager manager;
+    private final List<ShardGroup> trained;
+    private final AdamW decaying;
+    private final AdamW plain;
+
+    ShardedAdamW(Zero zero, TrainArgs args, Compute compute, NDManager parent) {
+        this.zero = zero;
+        this.compute = compute;
+        this.manager = parent.newSubManager();
+        this.trained = zero.sharded().groups().stream().filter(ShardGroup::trainable).toList();
+        List<Parameter> decay = new ArrayList<>();
+        List<Parameter> noDecay = new ArrayList<>();
+        for (ShardGroup g : trained) {
+            (g.decays() ? decay : noDecay).add(new Parameter(g.name(), g.master(), true));
+        }
+        // one AdamW per decay group: the shards are flat, so AdamW cannot tell matrices from norms by their shape
+        // a rank's own seed: stochastic rounding of bf16 shards draws independent noise on each slice
+        long seed = args.seed() + 7919L * zero.rank();
+        AdamW d = new AdamW(decay, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay(), true,
+                compute, manager, args.bf16Update(), seed);
+        AdamW p;
+        try {
+            p = new AdamW(noDecay, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), 0, true, compute, manager,
+                    args.bf16Update(), seed);
+        } catch (RuntimeException e) {
+            d.close();
+            throw e;
+        }
+        this.decaying = d;
+        this.plain = p;
+    }
+
+    private List<NDArray> masters() {
+        return trained.stream().map(ShardGroup::master).toList();
+    }
+
+    @Override
+    public double clipGradients(double maxNorm, double lossScale) {
+        List<NDArray> masters = masters();
+        double local = compute.clipGradients(masters, 0, lossScale);   // unscaled; this shard's norm
+        double total = Math.sqrt(zero.sum(local * local)[0]);
+        if (maxNorm > 0 && Double.isFinite(total)) {
+            double coef = maxNorm / (total + 1e-6);
+            if (coef < 1) {
+                FlatBuffers.scaleGradients(masters, coef);
+            }
+        }
+        return total;
+    }
+
+    @Override
+    public void step(double lr) {
+        decaying.step(lr);
+        plain.step(lr);
+        zero.afterUpdate();
+    }
+
+    @Override
+    public void zeroGradients() {
+        compute.zeroGradients(masters());
+    }
+
+    @Override
+    public int stepCount() {
+        return decaying.stepCount();
+    }
+
+    /** This rank's optimizer state by shard group: {@code m.<group>}, {@code v.<group>}, Kahan's {@code c.<group>}. */
+    Map<String, NDArray> moments() {
+        Map<String, NDArray> all = new LinkedHashMap<>(decaying.moments());
+        all.putAll(plain.moments());
+        all.putAll(decaying.compensation());
+        all.putAll(plain.compensation());
+        return all;
+    }
+
+    @Override
+    public void restore(Path checkpoint, int adamStep) throws IOException {
+        Map<String, NDArray> moments = moments();
+        try (OptimizerFiles files = OptimizerFiles.open(checkpoint)) {
+            for (String which : OptimizerFiles.kinds(moments)) {
+                for (ShardGroup g : trained) {
+                    NDArray target = moments.get(which + "." + g.name());
+                    for (ShardGroup.Piece p : g.pieces()) {
+                        files.read(which + "." + p.param().name(), p.inParam(), p.count(), target, p.inShard());
+                    }
+                }
+            }
+        }
+        decaying.setStepCount(adamStep);
+        plain.setStepCount(adamStep);
+    }
+
+    /** Writes this rank's moments into {@code file} (see {@link OptimizerFiles}). */
+    void save(Path file) throws IOException {
+        OptimizerFiles.writeRank(file, trained, moments());
+    }
+
+    @Override
+    public void close() {
+        decaying.close();
+        plain.close();
+        manager.close();
+    }
+}

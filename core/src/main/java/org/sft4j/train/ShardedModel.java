@@ -1,0 +1,262 @@
+package org.sft4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.Parameter;
+import org.sft4j.nd.DataTypes;
+import org.sft4j.nd.FlatBuffers;
+import org.sft4j.nd.Precision;
+import org.sft4j.nd.ProcessGroup;
+import org.sft4j.nd.Tensors;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A model whose parameters are sharded over the ranks, part by part (part 0: embedding, final norm and LM head;
+ * part i + 1: decoder layer i, as FSDP2 wraps each layer and the root), each part's parameters in a few
+ * {@link ShardGroup}s. A part's working buffers are gathered from the master shards before the part computes
+ * ({@link #prefetch}, {@link #ensure}) and, under ZeRO-3, given back after ({@link #release}); its gradients are
+ * reduce-scattered into the master shards' gradients ({@link #reduce}).
+ */
+final class ShardedModel implements AutoCloseable {
+
+    private final ProcessGroup group;
+    private final NDManager manager;
+    private final List<Part> parts = new ArrayList<>();
+
+    /** One part's groups and where its working buffers stand. */
+    private static final class Part {
+        final List<ShardGroup> groups = new ArrayList<>();
+        ProcessGroup.Pending gathering;
+        boolean resident = true;   // the working buffers hold memory
+        boolean current;           // ... and the master shards' current values
+    }
+
+    /** A reduce-scatter in flight and where its result goes. */
+    record Reduction(ProcessGroup.Pending pending, List<ShardGroup> groups, List<NDArray> outs, List<NDArray> ins) {}
+
+    /**
+     * Shards {@code model} (its parameters become views of working buffers; their old arrays are freed).
+     *
+     * @param perLayer ZeRO-3: each part is gathered only while it computes, and projection weights are gathered in
+     *     the 16-bit product type of a -mixed precision
+     * @param decayAll weight decay on every parameter (not only matrices)
+     */
+    ShardedModel(Decoder model, ProcessGroup group, boolean perLayer, boolean decayAll) {
+        this.group = group;
+        this.manager = model.manager().newSubManager();
+        DataType product = model.compute().precision() == Precision.BF16_MIXED ? DataType.BFLOAT16
+                : model.compute().precision() == Precision.FP16_MIXED ? DataType.FLOAT16 : null;
+        Set<Parameter> products = new HashSet<>();
+        if (perLayer && product != null) {
+            model.projections().forEach(p -> products.add(p.weight()));
+            if (model.lmHead() != model.outerParameters().get(0)) {
+                products.add(model.lmHead());
+            }
+        }
+        List<List<Parameter>> byPart = new ArrayList<>();
+        byPart.add(model.outerParameters());
+        for (int i = 0; i < model.numLayers(); i++) {
+            byPart.add(model.layerParameters(i));
+        }
+        boolean was = Tensors.gradMode(false);
+        try {
+            for (int i = 0; i < byPart.size(); i++) {
+                Part part = new Part();
+                part.current = false;
+                String partName = i == 0 ? "outer" : "layers." + (i - 1);
+                Map<String, List<Parameter>> keyed = new LinkedHashMap<>();
+                Map<String, DataType> workTypes = new LinkedHashMap<>();
+                Map<String, Boolean> decay = new LinkedHashMap<>();
+                for (Parameter p : byPart.get(i)) {
+                    DataType master = DataTypes.of(p.array());
+                    DataType work = products.contains(p) ? product : master;
+                    boolean decays = p.trainable() && (decayAll || p.array().getShape().dimension() >= 2);
+                    String key = (p.trainable() ? (decays ? "decay" : "nodecay") : "frozen") + "-"
+                            + typeName(master) + (work == master ? "" : "-as-" + typeName(work));
+                    keyed.computeIfAbsent(key, k -> new ArrayList<>()).add(p);
+                    workTypes.put(key, work);
+                    decay.put(key, decays);
+                }
+                for (Map.Entry<String, List<Parameter>> e : keyed.entrySet()) {
+                    part.groups.add(new ShardGroup(partName + "." + e.getKey(), e.getValue(), workTypes.get(e.getKey()),
+                            decay.get(e.getKey()), group.rank(), group.world(), manager));
+                }
+                parts.add(part);
+                if (perLayer) {
+                    release(i);   // built one part at a time: the whole model is never gathered at once
+                }
+            }
+        } finally {
+            Tensors.gradMode(was);
+        }
+    }
+
+    private static String typeName(DataType t) {
+        return t == DataType.BFLOAT16 ? "bf16" : t == DataType.FLOAT16 ? "fp16" : "fp32";
+    }
+
+    int parts() {
+        return parts.size();
+    }
+
+    /** Every group of every part, part by part. */
+    List<ShardGroup> groups() {
+        List<ShardGroup> all = new ArrayList<>();
+        parts.forEach(p -> all.addAll(p.groups));
+        return all;
+    }
+
+    List<ShardGroup> groups(int part) {
+        return parts.get(part).groups;
+    }
+
+    /** Starts gathering part {@code i}'s current values into its working buffers, unless they hold them already. */
+    void prefetch(int i) {
+        Part part = parts.get(i);
+        if (part.current || part.gathering != null) {
+            return;
+        }
+        List<NDArray> outs = new ArrayList<>();
+        List<NDArray> ins = new ArrayList<>();
+        for (ShardGroup g : part.groups) {
+            if (!part.resident) {
+                FlatBuffers.reserve(g.work());
+            }
+            outs.add(g.work());
+            ins.add(g.gatherInput());
+        }
+        part.resident = true;
+        part.gathering = group.allGather(outs, ins);
+        for (int k = 0; k < ins.size(); k++) {
+            if (ins.get(k) != part.groups.get(k).master()) {
+                ins.get(k).close();   // the collective holds what it still reads
+            }
+        }
+    }
+
+    /** Part {@code i}'s working buffers hold the current values when this returns (on a GPU: for later work). */
+    void ensure(int i) {
+        prefetch(i);
+        Part part = parts.get(i);
+        if (part.gathering != null) {
+            part.gathering.join();
+            part.gathering = null;
+            part.current = true;
+        }
+    }
+
+    /**
+     * Gives part {@code i}'s working memory back where that is possible (the distributed library is loaded); the
+     * parameters must not be read until {@link #ensure}. Elsewhere the buffers keep their (still current) values.
+     */
+    void release(int i) {
+        Part part = parts.get(i);
+        if (!FlatBuffers.releasable() || !part.resident) {
+            return;
+        }
+        if (part.gathering != null) {
+            part.gathering.join();
+            part.gathering = null;
+        }
+        part.groups.forEach(g -> FlatBuffers.release(g.work()));
+        part.resident = false;
+        part.current = false;
+    }
+
+    /** The master shards changed (an optimizer step, a restore): every working buffer must be gathered again. */
+    void invalidate() {
+        parts.forEach(p -> p.current = false);
+    }
+
+    /**
+     * Starts summing part {@code i}'s gradients over the ranks: each trainable group's parameter gradients are laid
+     * flat (and dropped from the parameters) and reduce-scattered; {@link #accumulate} adds the result to the master
+     * shards' gradients once it is joined. Null when the part trains nothing.
+     */
+    Reduction reduce(int i) {
+        List<ShardGroup> trained = new ArrayList<>();
+        List<NDArray> ins = new ArrayList<>();
+        List<NDArray> outs = new ArrayList<>();
+        for (ShardGroup g : parts.get(i).groups) {
+            if (!g.trainable()) {
+                continue;
+            }
+            DataType type = g.masterType();
+            NDArray flat = Tensors.keep(DataTypes.empty(manager, new Shape(g.shard() * group.world()), type), manager);
+            FlatBuffers.flattenGradients(g.arrays(), flat, true);
+            trained.add(g);
+            ins.add(flat);
+            outs.add(Tensors.keep(DataTypes.empty(manager, new Shape(g.shard()), type), manager));
+        }
+        if (trained.isEmpty()) {
+            return null;
+        }
+        return new Reduction(group.reduceScatter(outs, ins), trained, outs, ins);
+    }
+
+    /** Joins a reduction and adds its sums to the master shards' gradients. */
+    static void accumulate(Reduction r) {
+        r.pending().join();
+        for (int k = 0; k < r.groups().size(); k++) {
+            FlatBuffers.accumulateGradient(r.groups().get(k).master(), r.outs().get(k));
+            r.outs().get(k).close();
+            r.ins().get(k).close();
+        }
+    }
+
+    /** Drops the gradients of every working parameter (those accumulated without being reduced). */
+    void clearWorkGradients() {
+        for (ShardGroup g : groups()) {
+            if (g.trainable()) {
+                FlatBuffers.clearGradients(g.arrays());
+            }
+        }
+    }
+
+    /**
+     * Every rank's master values of {@code groups}, gathered into new buffers in the master type (for checkpoints):
+     * by group, the full flat values; the caller closes them.
+     */
+    List<NDArray> gatherMasters(List<ShardGroup> groups) {
+        List<NDArray> outs = new ArrayList<>();
+        List<NDArray> ins = new ArrayList<>();
+        for (ShardGroup g : groups) {
+            outs.add(Tensors.keep(FlatBuffers.zeros(manager, g.shard() * group.world(), g.masterType()), manager));
+            ins.add(g.master());
+        }
+        group.allGather(outs, ins).join();
+        return outs;
+    }
+
+    /** The part a parameter belongs to. */
+    int partOf(Parameter p) {
+        for (int i = 0; i < parts.size(); i++) {
+            for (ShardGroup g : parts.get(i).groups) {
+                if (g.params().contains(p)) {
+                    return i;
+                }
+            }
+        }
+        throw new IllegalArgumentException(p.name() + " is not sharded");
+    }
+
+    @Override
+    public void close() {
+        for (Part p : parts) {
+            if (p.gathering != null) {
+                p.gathering.join();
+                p.gathering = null;
+            }
+        }
+        manager.close();
+    }
+}

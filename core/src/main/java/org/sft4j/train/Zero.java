@@ -1,0 +1,235 @@
+package org.sft4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.Parameter;
+import org.sft4j.nd.CollectiveFailure;
+import org.sft4j.nd.ProcessGroup;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * ZeRO data parallelism (DeepSpeed's stages, FSDP2's schedule): every rank trains on its rows of each global batch
+ * and keeps only its shard of the AdamW moments and master weights (stage 1), of the gradients (stage 2) and of the
+ * parameters themselves (stage 3). The model is cut into parts ({@link ShardedModel}); this class is what happens
+ * around each part while a pass runs through it ({@link LayerHooks}):
+ * <pre>
+ *                 forward of a part                      backward of a part                    after the update
+ *   stage 1       -                                      last micro-batch: reduce-scatter      all-gather every part
+ *   stage 2       -                                      reduce-scatter, gradients freed       all-gather every part
+ *   stage 3       gather (the next part prefetched),     gather (the previous part prefetched), -
+ *                 then free                              reduce-scatter, then free
+ * </pre>
+ * A reduce-scatter is joined at the next part's reduction, so it overlaps that part's backward; an all-gather is
+ * joined where its part computes. The sums go into the master shards' gradients, which the sharded AdamW
+ * ({@link ShardedAdamW}) clips by the global norm and steps.
+ */
+final class Zero implements Replicas, LayerHooks {
+
+    private final int stage;
+    private final ProcessGroup group;
+    private final ShardedModel model;
+    private final NDManager manager;
+    private final BooleanSupplier stopRequested;
+    private final Deque<ShardedModel.Reduction> reducing = new ArrayDeque<>();
+    private boolean finalMicroBatch;
+    private boolean stopAgreed;
+    private Watchdog watchdog;
+
+    private Zero(int stage, ProcessGroup group, ShardedModel model, NDManager manager, BooleanSupplier stopRequested) {
+        this.stage = stage;
+        this.group = group;
+        this.model = model;
+        this.manager = manager;
+        this.stopRequested = stopRequested;
+    }
+
+    /**
+     * Shards {@code decoder} over {@code group} at {@code stage} (1, 2 or 3), starting from rank 0's weights.
+     *
+     * @param decayAll weight decay on every parameter, not only matrices
+     */
+    static Zero shard(int stage, ProcessGroup group, Decoder decoder, boolean decayAll, BooleanSupplier stopRequested) {
+        if (stage < 1 || stage > 3) {
+            throw new IllegalArgumentException("ZeRO stage " + stage);
+        }
+        List<NDArray> all = new ArrayList<>();
+        decoder.baseParameters().forEach(p -> all.add(p.array()));
+        decoder.loraParameters().forEach(p -> all.add(p.array()));
+        group.broadcast(all, 0);
+        ShardedModel sharded = new ShardedModel(decoder, group, stage == 3, decayAll);
+        Zero zero = new Zero(stage, group, sharded, decoder.manager().newSubManager(), stopRequested);
+        zero.afterUpdate();
+        return zero;
+    }
+
+    int stage() {
+        return stage;
+    }
+
+    ShardedModel sharded() {
+        return model;
+    }
+
+    ProcessGroup group() {
+        return group;
+    }
+
+    // ---- Replicas ---------------------------------------------------------------------------------------------
+
+    @Override
+    public boolean main() {
+        return group.rank() == 0;
+    }
+
+    @Override
+    public int rank() {
+        return group.rank();
+    }
+
+    @Override
+    public int world() {
+        return group.world();
+    }
+
+    @Override
+    public <T> List<T> shard(List<T> rows) {
+        return DataParallel.shard(rows, group.rank(), group.world());
+    }
+
+    @Override
+    public LayerHooks hooks() {
+        return this;
+    }
+
+    @Override
+    public boolean lockstep() {
+        return true;
+    }
+
+    @Override
+    public void beforeFinalBackward() {
+        finalMicroBatch = true;
+    }
+
+    @Override
+    public void finishGradients() {
+        while (!reducing.isEmpty()) {
+            ShardedModel.accumulate(reducing.poll());
+        }
+        finalMicroBatch = false;
+    }
+
+    @Override
+    public double sumLoss(double local) {
+        double[] agreed = sum(local, stopRequested.getAsBoolean() ? 1 : 0);
+        stopAgreed = agreed[1] > 0;
+        return agreed[0];
+    }
+
+    @Override
+    public boolean stopAgreed() {
+        return stopAgreed;
+    }
+
+    /** The watchdog the rank's failures are reported to (a multi-process run). */
+    void watch(Watchdog w) {
+        this.watchdog = w;
+    }
+
+    @Override
+    public void failed(RuntimeException e) {
+        if (watchdog != null) {
+            if (e instanceof CollectiveFailure) {
+                Watchdog.awaitVerdict(watchdog, e);
+            } else {
+                watchdog.reportFailure(String.valueOf(e.getMessage()));
+            }
+        }
+    }
+
+    @Override
+    public double[] sum(double... values) {
+        return HostValues.sum(group, manager, values);
+    }
+
+    // ---- LayerHooks -------------------------------------------------------------------------------------------
+
+    @Override
+    public void beforeForward(int part) {
+        model.ensure(part);
+        if (stage == 3 && part + 1 < model.parts()) {
+            model.prefetch(part + 1);   // gathered while this part computes
+        }
+    }
+
+    @Override
+    public void afterForward(int part) {
+        if (stage != 3) {
+            return;
+        }
+        if (part == 0) {            // the end of a pass without backward (validation)
+            model.release(model.parts() - 1);
+            model.release(0);
+        } else if (part < model.parts() - 1) {
+            model.release(part);    // the last layer stays: its backward comes next
+        }
+    }
+
+    @Override
+    public void beforeBackward(int part) {
+        model.ensure(part);
+        if (stage == 3 && part > 1) {
+            model.prefetch(part - 1);
+        }
+    }
+
+    @Override
+    public void afterBackward(int part) {
+        if (stage >= 2 || finalMicroBatch) {
+            ShardedModel.Reduction r = model.reduce(part);
+            // the previous part's sums are needed no sooner than now: its reduction overlapped this part's backward
+            while (!reducing.isEmpty()) {
+                ShardedModel.accumulate(reducing.poll());
+            }
+            if (r != null) {
+                reducing.add(r);
+            }
+        }
+        if (stage == 3) {
+            model.release(part);
+        }
+    }
+
+    /**
+     * The master shards were updated: the working weights are gathered again, stages 1 and 2 all at once, now;
+     * stage 3 starts with the part the next pass needs first.
+     */
+    void afterUpdate() {
+        model.invalidate();
+        for (int i = 0; i < (stage < 3 ? model.parts() : 1); i++) {
+            model.prefetch(i);
+        }
+    }
+
+    /** Whether {@code p} is a parameter of the sharded model. */
+    boolean holds(Parameter p) {
+        return model.groups().stream().anyMatch(g -> g.params().contains(p));
+    }
+
+    @Override
+    public void close() {
+        try {
+            finishGradients();
+            model.close();
+            manager.close();
+        } finally {
+            group.close();
+        }
+    }
+}

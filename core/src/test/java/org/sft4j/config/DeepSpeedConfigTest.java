@@ -1,0 +1,114 @@
+package org.sft4j.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sft4j.base.UserError;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code deepspeed: PATH}: the ZeRO stage of a DeepSpeed JSON, its "auto" values taken from the run, as HF fills them. */
+class DeepSpeedConfigTest {
+
+    /** LLaMA-Factory's examples/deepspeed/ds_z3_config.json, verbatim. */
+    static final String DS_Z3 = """
+            {
+              "train_batch_size": "auto",
+              "train_micro_batch_size_per_gpu": "auto",
+              "gradient_accumulation_steps": "auto",
+              "gradient_clipping": "auto",
+              "zero_allow_untested_optimizer": true,
+              "fp16": {
+                "enabled": "auto",
+                "loss_scale": 0,
+                "loss_scale_window": 1000,
+                "initial_scale_power": 16,
+                "hysteresis": 2,
+                "min_loss_scale": 1
+              },
+              "bf16": {
+                "enabled": "auto"
+              },
+              "zero_optimization": {
+                "stage": 3,
+                "overlap_comm": false,
+                "contiguous_gradients": true,
+                "sub_group_size": 1e9,
+                "reduce_bucket_size": "auto",
+                "stage3_prefetch_bucket_size": "auto",
+                "stage3_param_persistence_threshold": "auto",
+                "stage3_max_live_parameters": 1e9,
+                "stage3_max_reuse_distance": 1e9,
+                "stage3_gather_16bit_weights_on_model_save": true
+              }
+            }
+            """;
+
+    private static TrainArgs args(Path ds, Object... kv) {
+        Map<String, Object> m = new java.util.HashMap<>(Map.of("deepspeed", ds.toString(), "per_device_train_batch_size", 8,
+                "bf16", true));
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return SftConfig.of(m).train();
+    }
+
+    @Test
+    void llamaFactorysZeroThreeFileRunsAtStageThreeWithEveryAutoValueTaken(@TempDir Path tmp) throws Exception {
+        Path ds = Files.writeString(tmp.resolve("ds_z3_config.json"), DS_Z3);
+        List<String> warnings = new ArrayList<>();
+        assertEquals(3, args(ds).zeroStage(4, warnings::add));
+        assertEquals(List.of(), warnings);
+        assertEquals(3, args(ds, "zero_stage", 3).zeroStage(4, warnings::add), "zero_stage may repeat it");
+        UserError both = assertThrows(UserError.class, () -> args(ds, "zero_stage", 2).zeroStage(4, w -> { }));
+        assertTrue(both.getMessage().startsWith("zero_stage: 2 and deepspeed: " + ds + " (zero_optimization.stage 3) disagree"),
+                both.getMessage());
+    }
+
+    @Test
+    void valuesThatAreNotAutoMustAgreeWithTheRun(@TempDir Path tmp) throws Exception {
+        Path ds = Files.writeString(tmp.resolve("ds.json"), DS_Z3.replace("\"train_micro_batch_size_per_gpu\": \"auto\"",
+                "\"train_micro_batch_size_per_gpu\": 4").replace("\"train_batch_size\": \"auto\"", "\"train_batch_size\": 32"));
+        UserError e = assertThrows(UserError.class, () -> args(ds).zeroStage(4, w -> { }));
+        assertEquals("deepspeed: " + ds + ": these values disagree with the run's settings:\n"
+                + "- ds train_micro_batch_size_per_gpu=4 vs sft4j 8\n"
+                + "set them to \"auto\" (they then take the run's values) or change the run's keys", e.getMessage());
+        // 8 per device x 1 step x 4 ranks: the global batch agrees
+        Path agreeing = Files.writeString(tmp.resolve("ok.json"), DS_Z3.replace("\"train_batch_size\": \"auto\"",
+                "\"train_batch_size\": 32").replace("\"enabled\": \"auto\"\n  }", "\"enabled\": true\n  }"));
+        assertEquals(3, args(agreeing).zeroStage(4, w -> { }));
+    }
+
+    @Test
+    void offloadIsRefusedAndBrokenFilesAreNamedWithTheirLine(@TempDir Path tmp) throws Exception {
+        Path offload = Files.writeString(tmp.resolve("off.json"), DS_Z3.replace("\"stage\": 3,",
+                "\"stage\": 3, \"offload_optimizer\": {\"device\": \"cpu\", \"pin_memory\": true},"));
+        UserError e = assertThrows(UserError.class, () -> args(offload).zeroStage(2, w -> { }));
+        assertTrue(e.getMessage().contains("asks for zero_optimization.offload_optimizer to CPU or NVMe, which sft4j does not do"),
+                e.getMessage());
+        Path broken = Files.writeString(tmp.resolve("broken.json"), "{\n  \"zero_optimization\": {\"stage\": 3,,}\n}");
+        UserError b = assertThrows(UserError.class, () -> args(broken).zeroStage(2, w -> { }));
+        assertTrue(b.getMessage().startsWith("deepspeed: " + broken + " line 2 column"), b.getMessage());
+        UserError missing = assertThrows(UserError.class, () -> args(tmp.resolve("nope.json")).zeroStage(2, w -> { }));
+        assertEquals("deepspeed: " + tmp.resolve("nope.json") + " does not exist", missing.getMessage());
+    }
+
+    @Test
+    void aSeedYamlNamingLlamaFactorysExampleRunsWhereTheFileIsAbsent() {
+        List<String> warnings = new ArrayList<>();
+        TrainArgs seed = SftConfig.of(Map.of("deepspeed", "examples/deepspeed/ds_z2_config.json")).train();
+        assertEquals(2, seed.zeroStage(8, warnings::add));
+        assertEquals(1, warnings.size());
+        assertTrue(warnings.get(0).contains("LLaMA-Factory's example of that name sets ZeRO stage 2"), warnings.get(0));
+        UserError e = assertThrows(UserError.class, () -> SftConfig.of(Map.of("deepspeed",
+                "examples/deepspeed/ds_z3_offload_config.json")).train().zeroStage(8, w -> { }));
+        assertTrue(e.getMessage().contains("offload_optimizer"), e.getMessage());
+    }
+}

@@ -1,0 +1,120 @@
+package org.sft4j.train;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+import org.sft4j.batch.Batch;
+import org.sft4j.batch.Batcher;
+import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelConfig;
+import org.sft4j.nd.Distributed;
+import org.sft4j.nd.FlatBuffers;
+import org.sft4j.nd.StepScope;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * ZeRO-3's memory over a real process group: a layer's gathered weights exist from just before its forward (the next
+ * one prefetched meanwhile) to just after, and again around its backward; after a pass nothing gathered is left.
+ */
+class ZeroMemoryTest {
+
+    /** Which parts hold gathered memory after each hook call. */
+    private static final class Census implements LayerHooks {
+        final Zero zero;
+        final List<String> log = new ArrayList<>();
+
+        Census(Zero zero) {
+            this.zero = zero;
+        }
+
+        TreeSet<Integer> resident() {
+            TreeSet<Integer> parts = new TreeSet<>();
+            for (int i = 0; i < zero.sharded().parts(); i++) {
+                if (zero.sharded().groups(i).stream().anyMatch(g -> FlatBuffers.storageBytes(g.work()) > 0)) {
+                    parts.add(i);
+                }
+            }
+            return parts;
+        }
+
+        private void note(String phase, int part) {
+            log.add(phase + " " + part + " " + resident());
+        }
+
+        @Override
+        public void beforeForward(int part) {
+            zero.beforeForward(part);
+            note("beforeForward", part);
+        }
+
+        @Override
+        public void afterForward(int part) {
+            zero.afterForward(part);
+            note("afterForward", part);
+        }
+
+        @Override
+        public void beforeBackward(int part) {
+            zero.beforeBackward(part);
+            note("beforeBackward", part);
+        }
+
+        @Override
+        public void afterBackward(int part) {
+            zero.afterBackward(part);
+            note("afterBackward", part);
+        }
+    }
+
+    @Test
+    void zeroThreeHoldsALayerOnlyAroundItsForwardAndBackward() throws Exception {
+        assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", "llama").put("vocab_size", 512).put("hidden_size", 32).put("intermediate_size", 64)
+                .put("num_hidden_layers", 4).put("num_attention_heads", 2).put("num_key_value_heads", 1)
+                .put("rms_norm_eps", 1e-5).put("max_position_embeddings", 128);
+        Batcher b = new Batcher(TrainFixtures.random(4, 10, 20, 2, 3), 4, null, false, 0, false);
+        Batch batch = b.materialize(b.epochPlan(0).get(0));
+        try (Decoder model = Decoder.randomInit(ModelConfig.fromJson(c), 0, Device.cpu());
+             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29731, 0, 1, Device.cpu()), model, false, () -> false)) {
+            assertEquals(List.of(0), List.copyOf(new Census(zero).resident()),
+                    "sharded: only the part the first pass needs first is being gathered");
+            Census census = new Census(zero);
+            try (StepScope s = StepScope.open(model.manager())) {
+                new LossStep(model, 64, true, census).forwardBackward(batch, 0.01, s);
+            }
+            zero.finishGradients();
+            assertEquals(List.of(
+                    "beforeForward 0 [0, 1]",         // the outer part, layer 0 prefetched
+                    "beforeForward 1 [0, 1, 2]",      // layer 0 computes, layer 1 comes
+                    "afterForward 1 [0, 2]",
+                    "beforeForward 2 [0, 2, 3]",
+                    "afterForward 2 [0, 3]",
+                    "beforeForward 3 [0, 3, 4]",
+                    "afterForward 3 [0, 4]",
+                    "beforeForward 4 [0, 4]",
+                    "afterForward 4 [0, 4]",          // the last layer stays: its backward is next
+                    "beforeBackward 4 [0, 3, 4]",     // layer 2 prefetched for the next backward
+                    "afterBackward 4 [0, 3]",
+                    "beforeBackward 3 [0, 2, 3]",
+                    "afterBackward 3 [0, 2]",
+                    "beforeBackward 2 [0, 1, 2]",
+                    "afterBackward 2 [0, 1]",
+                    "beforeBackward 1 [0, 1]",
+                    "afterBackward 1 [0]",
+                    "beforeBackward 0 [0]",
+                    "afterBackward 0 []"), census.log);
+            long gradients = zero.sharded().groups().stream().filter(ShardGroup::trainable)
+                    .filter(g -> org.sft4j.nd.Tensors.gradOrNull(g.master()) != null).count();
+            assertTrue(gradients > 0, "the gradients reached the master shards");
+        }
+    }
+}
