@@ -130,7 +130,7 @@ public final class TrainStepBench {
             System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s), max_grad_norm %s, "
                     + "LoRA rank %d, activation checkpointing %s, bf16_update %s%n", cfg.modelType(), params, device, b, t,
                     mode, model.compute(), maxGradNorm, row.loraRank(), checkpointing, update);
-            LossStep step = new LossStep(model, 1024);
+            LossStep step = new LossStep(model, 1024, checkpointing);
             // fp16 trains on a scaled loss and unscales before clipping, as the trainer does (the scale stays put here)
             double lossScale = model.compute().precision().needsLossScaling() ? LossScaler.INITIAL_SCALE : 1;
             int skipped = 0;
