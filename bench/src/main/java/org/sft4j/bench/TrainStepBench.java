@@ -178,7 +178,9 @@ public final class TrainStepBench {
                     peakGib = mem[1] / 1073741824.0;
                     System.out.printf("CUDA peak allocated %.1f GiB, peak reserved %.1f GiB%n", peakGib, mem[3] / 1073741824.0);
                 }
-                breakdown(model, step, opt, batch, maxGradNorm, lossScale);
+                if (!checkpointing) {   // the breakdown times a whole-graph forward: no room for it where checkpointing is needed
+                    breakdown(model, step, opt, batch, maxGradNorm, lossScale);
+                }
                 // the last line: hf_scale_bench.py's fields, for bench/gpu/scale_row.sh
                 System.out.println(json(row, params, tps, peakGib, loss, checkpointing, update));
             }
