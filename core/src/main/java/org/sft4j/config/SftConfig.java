@@ -44,7 +44,7 @@ public final class SftConfig {
     static final Set<String> NOT_APPLICABLE = Set.of("preprocessing_num_workers",
             "overwrite_cache", "plot_loss", "report_to", "flash_attn", "trust_remote_code",
             "dataloader_num_workers", "ddp_find_unused_parameters", "save_only_model", "logging_dir", "run_name",
-            "use_fast_tokenizer", "do_eval", "do_predict", "eval_strategy", "save_strategy",
+            "use_fast_tokenizer", "do_eval", "do_predict", "eval_strategy",
             "logging_strategy", "include_num_input_tokens_seen", "disable_tqdm", "optim", "lr_scheduler_kwargs",
             "ddp_backend", "fsdp", "fsdp_config", "torch_compile", "enable_liger_kernel", "use_unsloth", "quantization_bit",
             "add_special_tokens", "resize_vocab", "neat_packing", "mix_strategy", "streaming", "buffer_size",

@@ -74,7 +74,8 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                         Long seed,
                         Integer lossChunkRows, String saveDtype, Integer nprocPerNode, Integer nnodes, Integer nodeRank,
                         String masterAddr, Integer masterPort, Boolean gradientCheckpointing,
-                        Boolean disableGradientCheckpointing, Integer zeroStage, String deepspeed, Integer ddpTimeout) {
+                        Boolean disableGradientCheckpointing, Integer zeroStage, String deepspeed, Integer ddpTimeout,
+                        String saveStrategy) {
 
     public TrainArgs {
         perDeviceTrainBatchSize = def(perDeviceTrainBatchSize, 8);
@@ -98,6 +99,9 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         maxGradNorm = def(maxGradNorm, 1.0);
         loggingSteps = def(loggingSteps, 10);
         saveSteps = def(saveSteps, 500);
+        // HF's save_strategy: "no" writes no checkpoint at all (a benchmark, a dry run); "steps" (and what sft4j does
+        // not tell apart from it) saves every save_steps and at the end
+        saveStrategy = saveStrategy == null ? "steps" : saveStrategy;
         validateEveryNSteps = def(validateEveryNSteps, 0);
         bf16 = bf16 != null && bf16;
         pureBf16 = pureBf16 != null && pureBf16;
@@ -177,5 +181,10 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
 
     private static <T> T def(T v, T d) {
         return v == null ? d : v;
+    }
+
+    /** Whether the run writes checkpoints ({@code save_strategy} other than {@code no}). */
+    public boolean saves() {
+        return !"no".equals(saveStrategy);
     }
 }

@@ -143,12 +143,12 @@ public final class Trainer implements Stoppable, AutoCloseable {
             if (validating() && (step % args.validateEveryNSteps() == 0 || step == totalSteps)) {
                 lastVal = validate();
             }
-            if (step % args.saveSteps() == 0) {
+            if (args.saves() && step % args.saveSteps() == 0) {
                 save();
                 lastSaved = step;
             }
         }
-        if (step > 0 && lastSaved != step) {
+        if (args.saves() && step > 0 && lastSaved != step) {
             save();
         }
         TrainResult.Status status = step < totalSteps ? TrainResult.Status.INTERRUPTED : TrainResult.Status.COMPLETED;

@@ -147,6 +147,19 @@ class ResumeAndSafetyTest {
     }
 
     @Test
+    void saveStrategyNoWritesNoCheckpoint(@TempDir Path tmp) throws Exception {
+        Map<String, Object> kv = new HashMap<>(RUN);
+        kv.put("save_steps", 2);
+        kv.put("save_strategy", "no");   // HF Trainer's key: a benchmark or a dry run keeps nothing
+        try (Decoder m = model(false, ResumePoint.none())) {
+            TrainResult r = TrainFixtures.fit(TrainFixtures.args(tmp, kv), m, DATA, List.of());
+            assertEquals(TrainResult.Status.COMPLETED, r.status());
+            assertEquals(10, r.steps());
+            assertEquals(List.of(), r.checkpoints());
+        }
+    }
+
+    @Test
     void noNativeMemoryGrowthOverFiveHundredSteps(@TempDir Path tmp) throws Exception {
         Map<String, Object> kv = new HashMap<>(RUN);
         kv.put("max_steps", 520);
