@@ -103,6 +103,7 @@ class Notebooks(unittest.TestCase):
         self.assertIn("deepspeed:", yaml)
         self.assertIn("per_device_train_batch_size: 2", yaml)
         self.assertIn("gradient_accumulation_steps: 4", yaml)
+        self.assertIn("disable_gradient_checkpointing: false", yaml, "gradient_checkpointing reaches the exported job")
 
     def test_05_data_debugging(self):
         nb = execute("05-data-debugging")

@@ -39,6 +39,7 @@ class ExportTest {
         assertEquals(16, y.get("lora_rank").asInt());
         assertEquals("chatml", y.get("template").asText());
         assertEquals(30, y.get("max_steps").asInt());
+        assertTrue(y.get("disable_gradient_checkpointing").asBoolean(), "sft4j's default (no checkpointing) said to LLaMA-Factory");
         assertEquals(out.toAbsolutePath().resolve("ds_z3_config.json").toString(), y.get("deepspeed").asText());
         assertEquals(3, new ObjectMapper().readTree(out.resolve("ds_z3_config.json").toFile()).at("/zero_optimization/stage").asInt());
         // the exported files are a dataset_info.json dataset that sft4j itself reads, to the same texts

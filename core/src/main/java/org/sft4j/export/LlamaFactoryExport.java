@@ -162,6 +162,8 @@ public final class LlamaFactoryExport {
         y.put("weight_decay", cfg.train().weightDecay());
         y.put("max_grad_norm", cfg.train().maxGradNorm());
         y.put("seed", cfg.train().seed());
+        // LLaMA-Factory checkpoints activations unless told not to; sft4j only when asked: the same job either way
+        y.put("disable_gradient_checkpointing", !Boolean.TRUE.equals(cfg.train().gradientCheckpointing()));
         y.put("bf16", true);
         y.put("ddp_timeout", 180000000);
         ObjectMapper yaml = new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER));
