@@ -107,6 +107,9 @@ final class ShardedAdamW implements ParameterUpdate {
             for (String which : OptimizerFiles.kinds(moments)) {
                 for (ShardGroup g : trained) {
                     NDArray target = moments.get(which + "." + g.name());
+                    if (which.equals("c") && g.pieces().stream().noneMatch(p -> files.has("c." + p.param().name()))) {
+                        continue;   // written without Kahan buffers: they start at zero, as one process's do
+                    }
                     for (ShardGroup.Piece p : g.pieces()) {
                         files.read(which + "." + p.param().name(), p.inParam(), p.count(), target, p.inShard());
                     }
