@@ -41,9 +41,15 @@ final class ShardedCheckpointer implements CheckpointWriter {
     private final ShardedAdamW optimizer;
     private final Integer keepLast;
     private final ModelSource source;
+    private final StDType saveType;
 
+    /** @param saveDtype save_dtype: {@code auto} (the master weights' type), float32, bfloat16 or float16 */
     ShardedCheckpointer(Path outputDir, Decoder model, Zero zero, ShardedAdamW optimizer, Integer keepLast,
-                        ModelSource source) {
+                        ModelSource source, String saveDtype) {
+        // auto: the master weights' type (bf16 after bf16-true, else fp32), so a resume is exact; under bf16-mixed
+        // the working copies are bf16 but the masters are not
+        this.saveType = !"auto".equals(saveDtype) ? ModelFiles.saveDtype(saveDtype, model)
+                : model.compute().precision() == org.sft4j.nd.Precision.BF16_TRUE ? StDType.BF16 : StDType.F32;
         this.outputDir = outputDir;
         this.model = model;
         this.zero = zero;
@@ -79,9 +85,10 @@ final class ShardedCheckpointer implements CheckpointWriter {
         try (Gathered gathered = new Gathered(zero.sharded(), lora)) {
             List<NamedTensor> tensors = new ArrayList<>();
             for (Parameter p : params) {
-                tensors.add(new NamedTensor(p.name(), StDType.F32, p.array().getShape().getShape(), out -> {
+                StDType type = lora ? StDType.F32 : saveType;   // adapters stay fp32, as one process writes them
+                tensors.add(new NamedTensor(p.name(), type, p.array().getShape().getShape(), out -> {
                     NDArray values = gathered.of(p);
-                    TensorSource.of(p.name(), values, StDType.F32).bytes().writeTo(out);
+                    TensorSource.of(p.name(), values, type).bytes().writeTo(out);
                 }));
             }
             if (!lora) {
@@ -89,13 +96,13 @@ final class ShardedCheckpointer implements CheckpointWriter {
             }
             if (main) {
                 Path sourceDir = source.dir().orElse(null);
-                // checkpoints keep the master weights' values (fp32, or bf16 exactly) so that resuming is exact
+                // checkpoints keep the master weights' values (save_dtype auto) so that resuming is exact
                 if (lora) {
                     SafetensorsWriter.writeFile(dir.resolve("adapter_model.safetensors"), tensors, Map.of());
                     PeftAdapter.writeConfig(dir, model.loraConfig(), source.name());
                     ModelFiles.copyTokenizerFiles(sourceDir, dir);
                 } else {
-                    ModelFiles.writeModel(model.config(), tensors, dir, StDType.F32, sourceDir,
+                    ModelFiles.writeModel(model.config(), tensors, dir, saveType, sourceDir,
                             ModelFiles.DEFAULT_SHARD_BYTES);
                 }
             } else {

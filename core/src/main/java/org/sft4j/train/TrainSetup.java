@@ -263,7 +263,8 @@ public final class TrainSetup {
                 owned.add(sharded);
                 replicas = zero;
                 update = sharded;
-                checkpoints = new ShardedCheckpointer(outDir, model, zero, sharded, args.keepLastNCheckpoints(), source);
+                checkpoints = new ShardedCheckpointer(outDir, model, zero, sharded, args.keepLastNCheckpoints(), source,
+                        args.saveDtype());
             } else {
                 if (stage > 0) {
                     LOG.info("ZeRO stage {} shards a run over several processes; this one runs alone, unsharded", stage);

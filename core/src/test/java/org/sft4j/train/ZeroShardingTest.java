@@ -231,6 +231,10 @@ class ZeroShardingTest {
                         "rank " + rank + " checkpointed its Kahan buffers: " + f.tensors().keySet());
             }
         }
+        try (SafetensorsFile f = SafetensorsFile.open(three.resolve("model.safetensors"))) {
+            assertTrue(f.tensors().values().stream().allMatch(t -> t.dtype() == org.sft4j.model.io.StDType.BF16),
+                    "save_dtype auto: a bf16-true run's consolidated weights stay bf16 (half of fp32 on disk)");
+        }
         Run resumed = sharded(tmp.resolve("resumed"), kv, null, 2, three);
         double[] last = java.util.Arrays.copyOfRange(whole.losses(), 3, 6);
         assertEquals(3, resumed.losses().length, "steps 4 to 6");
