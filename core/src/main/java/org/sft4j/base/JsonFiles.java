@@ -47,8 +47,12 @@ public final class JsonFiles {
 
     /** Writes pretty JSON under a temporary name, then renames it over {@code file}. */
     public static void writeAtomically(Path file, Object value) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), value);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Path tmp = TempFiles.beside(file);
+        try {
+            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), value);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);   // nothing left when the move happened; a half-written file otherwise
+        }
     }
 }

@@ -57,6 +57,15 @@ public class UserError extends IllegalArgumentException {
         if (e instanceof java.nio.file.AccessDeniedException ad) {
             return "permission denied: " + ad.getFile();
         }
+        if (e instanceof java.nio.file.FileAlreadyExistsException fe) {
+            return "already exists: " + fe.getFile();
+        }
+        if (e instanceof java.nio.file.DirectoryNotEmptyException dn) {
+            return "folder not empty: " + dn.getFile();
+        }
+        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() == null) {
+            return "cannot use " + fs.getFile();
+        }
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 }

@@ -34,8 +34,7 @@ final class AtomicParquetWriter<T> implements AutoCloseable {
     AtomicParquetWriter(Path target, MessageType schema, CompressionCodecName codec,
                         BiConsumer<RecordConsumer, T> writeRecord) throws IOException {
         this.target = target;
-        this.tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
+        this.tmp = org.sft4j.base.TempFiles.beside(target);
         this.writer = new Builder<>(new LocalOutputFile(tmp), schema, writeRecord).withConf(new PlainParquetConfiguration())
                 .withCompressionCodec(codec).build();
     }
