@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * JSON files: read with errors that name the file, line and column in the user's words (never Jackson's
@@ -47,12 +46,6 @@ public final class JsonFiles {
 
     /** Writes pretty JSON under a temporary name, then renames it over {@code file}. */
     public static void writeAtomically(Path file, Object value) throws IOException {
-        Path tmp = TempFiles.beside(file);
-        try {
-            JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), value);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);   // nothing left when the move happened; a half-written file otherwise
-        }
+        TempFiles.write(file, tmp -> JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), value));
     }
 }

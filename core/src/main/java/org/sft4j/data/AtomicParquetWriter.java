@@ -9,6 +9,7 @@ import org.apache.parquet.io.LocalOutputFile;
 import org.apache.parquet.io.OutputFile;
 import org.apache.parquet.io.api.RecordConsumer;
 import org.apache.parquet.schema.MessageType;
+import org.sft4j.base.TempFiles;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -34,7 +35,7 @@ final class AtomicParquetWriter<T> implements AutoCloseable {
     AtomicParquetWriter(Path target, MessageType schema, CompressionCodecName codec,
                         BiConsumer<RecordConsumer, T> writeRecord) throws IOException {
         this.target = target;
-        this.tmp = org.sft4j.base.TempFiles.beside(target);
+        this.tmp = TempFiles.beside(target);
         this.writer = new Builder<>(new LocalOutputFile(tmp), schema, writeRecord).withConf(new PlainParquetConfiguration())
                 .withCompressionCodec(codec).build();
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.sft4j.base.JsonFiles;
+import org.sft4j.base.TempFiles;
 import org.sft4j.base.UserError;
 import org.sft4j.config.SftConfig;
 import org.sft4j.data.DataPipeline;
@@ -38,7 +39,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -278,14 +278,14 @@ public final class Evaluator {
     }
 
     private static Path writePredictions(Path file, List<Prediction> preds) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-            for (Prediction p : preds) {
-                w.write(JSON.writeValueAsString(p));
-                w.newLine();
+        TempFiles.write(file, tmp -> {
+            try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                for (Prediction p : preds) {
+                    w.write(JSON.writeValueAsString(p));
+                    w.newLine();
+                }
             }
-        }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        });
         return file;
     }
 

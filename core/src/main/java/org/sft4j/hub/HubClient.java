@@ -2,6 +2,7 @@ package org.sft4j.hub;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sft4j.base.TempFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -106,9 +107,7 @@ public final class HubClient {
                     target, uri);
         }
         Files.createDirectories(ref.getParent());
-        Path tmp = ref.resolveSibling(ref.getFileName() + ".tmp");
-        Files.writeString(tmp, sha);
-        Files.move(tmp, ref, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        TempFiles.write(ref, tmp -> Files.writeString(tmp, sha));
         return resultPath(snapshot, uri);
     }
 

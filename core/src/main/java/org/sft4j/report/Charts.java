@@ -7,13 +7,13 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.sft4j.base.TempFiles;
 import org.sft4j.data.DataReport;
 
 import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /** The charts of a job: token lengths, loss curves, BLEU by checkpoint. */
@@ -102,8 +102,7 @@ public final class Charts {
 
     /** Writes a PNG atomically (what LLaMA-Factory's plot_loss leaves in output_dir). */
     public static void savePng(XYChart c, Path file) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.write(tmp, png(c));
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        byte[] bytes = png(c);
+        TempFiles.write(file, tmp -> Files.write(tmp, bytes));
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.sft4j.base.JsonFiles;
+import org.sft4j.base.TempFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,7 +14,6 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -64,24 +64,21 @@ public final class SafetensorsWriter {
         }
         prefix.flip();
 
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            writeFully(ch, prefix);
-            for (NamedTensor t : tensors) {
-                long start = ch.position();
-                t.bytes().writeTo(new Appender(ch, start + t.byteLength(), file, t.name()));
-                if (ch.position() - start != t.byteLength()) {
-                    throw new IOException(file + ": tensor '" + t.name() + "' supplied " + (ch.position() - start)
-                            + " bytes, expected " + t.byteLength());
+        TempFiles.write(file, tmp -> {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                writeFully(ch, prefix);
+                for (NamedTensor t : tensors) {
+                    long start = ch.position();
+                    t.bytes().writeTo(new Appender(ch, start + t.byteLength(), file, t.name()));
+                    if (ch.position() - start != t.byteLength()) {
+                        throw new IOException(file + ": tensor '" + t.name() + "' supplied " + (ch.position() - start)
+                                + " bytes, expected " + t.byteLength());
+                    }
                 }
+                ch.force(true);
             }
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        });
     }
 
     /**
