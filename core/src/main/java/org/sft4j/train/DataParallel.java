@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.Parameter;
-import org.sft4j.nd.CollectiveFailure;
 import org.sft4j.nd.Distributed;
 import org.sft4j.nd.GradientBuckets;
 
@@ -23,17 +22,15 @@ final class DataParallel implements Replicas {
     private final Distributed group;
     private final GradientBuckets buckets;
     private final NDManager manager;
-    private final BooleanSupplier stopRequested;
+    private final RankAgreement agreement;
     private boolean armed;
-    private boolean stopAgreed;
-    private Watchdog watchdog;
 
     private DataParallel(Distributed group, GradientBuckets buckets, NDManager manager,
                          BooleanSupplier stopRequested) {
         this.group = group;
         this.buckets = buckets;
         this.manager = manager;
-        this.stopRequested = stopRequested;
+        this.agreement = new RankAgreement(stopRequested);
     }
 
     /** Replicas over {@code group} (which they close when closed); every replica is made equal to rank 0's. */
@@ -98,30 +95,22 @@ final class DataParallel implements Replicas {
 
     @Override
     public double sumLoss(double local) {
-        double[] agreed = sum(local, stopRequested.getAsBoolean() ? 1 : 0);   // one collective for both
-        stopAgreed = agreed[1] > 0;
-        return agreed[0];
+        return agreement.sumLoss(local, this::sum);
     }
 
     @Override
     public boolean stopAgreed() {
-        return stopAgreed;
+        return agreement.stopAgreed();
     }
 
     /** The watchdog the rank's failures are reported to (a multi-process run). */
     void watch(Watchdog w) {
-        this.watchdog = w;
+        agreement.watch(w);
     }
 
     @Override
     public void failed(RuntimeException e) {
-        if (watchdog != null) {
-            if (e instanceof CollectiveFailure) {
-                Watchdog.awaitVerdict(watchdog, e);
-            } else {
-                watchdog.reportFailure(String.valueOf(e.getMessage()));
-            }
-        }
+        agreement.failed(e);
     }
 
     @Override

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.Parameter;
-import org.sft4j.nd.CollectiveFailure;
 import org.sft4j.nd.ProcessGroup;
 
 import java.util.ArrayDeque;
@@ -35,18 +34,16 @@ final class Zero implements Replicas, LayerHooks {
     private final ProcessGroup group;
     private final ShardedModel model;
     private final NDManager manager;
-    private final BooleanSupplier stopRequested;
+    private final RankAgreement agreement;
     private final Deque<ShardedModel.Reduction> reducing = new ArrayDeque<>();
     private boolean finalMicroBatch;
-    private boolean stopAgreed;
-    private Watchdog watchdog;
 
     private Zero(int stage, ProcessGroup group, ShardedModel model, NDManager manager, BooleanSupplier stopRequested) {
         this.stage = stage;
         this.group = group;
         this.model = model;
         this.manager = manager;
-        this.stopRequested = stopRequested;
+        this.agreement = new RankAgreement(stopRequested);
     }
 
     /**
@@ -127,30 +124,22 @@ final class Zero implements Replicas, LayerHooks {
 
     @Override
     public double sumLoss(double local) {
-        double[] agreed = sum(local, stopRequested.getAsBoolean() ? 1 : 0);
-        stopAgreed = agreed[1] > 0;
-        return agreed[0];
+        return agreement.sumLoss(local, this::sum);
     }
 
     @Override
     public boolean stopAgreed() {
-        return stopAgreed;
+        return agreement.stopAgreed();
     }
 
     /** The watchdog the rank's failures are reported to (a multi-process run). */
     void watch(Watchdog w) {
-        this.watchdog = w;
+        agreement.watch(w);
     }
 
     @Override
     public void failed(RuntimeException e) {
-        if (watchdog != null) {
-            if (e instanceof CollectiveFailure) {
-                Watchdog.awaitVerdict(watchdog, e);
-            } else {
-                watchdog.reportFailure(String.valueOf(e.getMessage()));
-            }
-        }
+        agreement.failed(e);
     }
 
     @Override
