@@ -46,10 +46,10 @@ final class ShardedCheckpointer implements CheckpointWriter {
     /** @param saveDtype save_dtype: {@code auto} (the master weights' type), float32, bfloat16 or float16 */
     ShardedCheckpointer(Path outputDir, Decoder model, Zero zero, ShardedAdamW optimizer, Integer keepLast,
                         ModelSource source, String saveDtype) {
-        // auto: the master weights' type (bf16 after bf16-true, else fp32), so a resume is exact; under bf16-mixed
-        // the working copies are bf16 but the masters are not
+        // auto: the type a trained weight is kept in, which is the master shards' (bf16 after bf16-true, else fp32),
+        // so a resume is exact; the gathered working copies may be bf16 under bf16-mixed, the masters are not
         this.saveType = !"auto".equals(saveDtype) ? ModelFiles.saveDtype(saveDtype, model)
-                : model.compute().precision() == org.sft4j.nd.Precision.BF16_TRUE ? StDType.BF16 : StDType.F32;
+                : StDType.of(model.compute().weightType(false));
         this.outputDir = outputDir;
         this.model = model;
         this.zero = zero;
