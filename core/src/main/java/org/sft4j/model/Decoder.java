@@ -158,8 +158,7 @@ public final class Decoder implements AutoCloseable {
         for (int i = 0; i < layers.size(); i++) {
             int layer = i;
             NDArray layerInput = x;
-            x = StepScope.freeIntermediates(() -> layers.get(layer).forward(layerInput, shared.cos().get(layer),
-                    shared.sin().get(layer), shared.masks().get(layer), cache, training));
+            x = StepScope.freeIntermediates(() -> layer(layer, layerInput, shared, cache));
             layerInput.close();
         }
         if (cache != null) {
@@ -242,7 +241,11 @@ public final class Decoder implements AutoCloseable {
 
     /** Decoder layer {@code i} on its input (B, T, C) -> its output, attached to the input's manager. */
     public NDArray layer(int i, NDArray x, LayerInputs shared) {
-        return layers.get(i).forward(x, shared.cos().get(i), shared.sin().get(i), shared.masks().get(i), null,
+        return layer(i, x, shared, null);
+    }
+
+    private NDArray layer(int i, NDArray x, LayerInputs shared, KvCache cache) {
+        return layers.get(i).forward(x, shared.cos().get(i), shared.sin().get(i), shared.masks().get(i), cache,
                 shared.training());
     }
 
