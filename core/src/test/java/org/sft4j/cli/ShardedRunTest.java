@@ -7,11 +7,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sft4j.nd.Distributed;
 import org.sft4j.testing.Shared;
+import org.sft4j.testing.TrainProcess;
 
-import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,11 +20,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -63,7 +60,7 @@ class ShardedRunTest {
                 "device: cpu",
                 "logging_steps: 1",
                 "max_steps: 10", ""));
-        Child one = Child.train(tmp.resolve("one"), Map.of(), "per_device_train_batch_size=4");
+        TrainProcess one = train(tmp.resolve("one"), Map.of(), "per_device_train_batch_size=4");
         assertEquals(0, one.exitCode(), one.output());
         oneProcess = losses(tmp.resolve("one"));
         assertEquals(10, oneProcess.size());
@@ -73,7 +70,7 @@ class ShardedRunTest {
     void twoGlooProcessesAtZeroStagesOneTwoAndThreeTrainAsOneProcess() throws Exception {
         for (int stage = 1; stage <= 3; stage++) {
             Path out = tmp.resolve("zero" + stage);
-            Child two = Child.train(out, Map.of(), "nproc_per_node=2", "master_port=" + (29701 + stage),
+            TrainProcess two = train(out, Map.of(), "nproc_per_node=2", "master_port=" + (29701 + stage),
                     "per_device_train_batch_size=2", "zero_stage=" + stage);
             assertEquals(0, two.exitCode(), two.output());
             assertSameLosses(losses(out), "ZeRO-" + stage);
@@ -84,7 +81,7 @@ class ShardedRunTest {
     @Test
     void aShardedRunKilledWithSigkillResumesWithTheSameLossesAndItsCheckpointGenerates() throws Exception {
         Path out = tmp.resolve("killed");
-        Child run = Child.train(out, Map.of(), "nproc_per_node=2", "master_port=29711", "per_device_train_batch_size=2",
+        TrainProcess run = train(out, Map.of(), "nproc_per_node=2", "master_port=29711", "per_device_train_batch_size=2",
                 "zero_stage=3", "gradient_checkpointing=true", "save_steps=3");
         run.await(line -> line.startsWith("step 5/10"));
         List<ProcessHandle> workers = run.process.descendants().filter(p -> p.info().command().orElse("").contains("java"))
@@ -95,7 +92,7 @@ class ShardedRunTest {
             w.onExit().get(60, TimeUnit.SECONDS);   // they notice their launcher is gone and stop
         }
         Map<Integer, Double> before = losses(out);
-        Child resumed = Child.train(out, Map.of(), "nproc_per_node=2", "master_port=29712", "per_device_train_batch_size=2",
+        TrainProcess resumed = train(out, Map.of(), "nproc_per_node=2", "master_port=29712", "per_device_train_batch_size=2",
                 "zero_stage=3", "gradient_checkpointing=true", "save_steps=3", "resume_from_checkpoint=auto");
         assertEquals(0, resumed.exitCode(), resumed.output());
         assertTrue(resumed.lines().get(0).matches("resuming from .*checkpoint-[36] \\(step [36]\\)"), resumed.output());
@@ -130,9 +127,9 @@ class ShardedRunTest {
     void aRankKilledMidRunStopsTheOtherWithItsRankNamed() throws Exception {
         // two ranks started as torchrun starts them (no sft4j launcher): rank 0 prepares the data, rank 1 waits for it
         Path out = tmp.resolve("torchrun");
-        List<Child> ranks = new ArrayList<>();
+        List<TrainProcess> ranks = new ArrayList<>();
         for (int r = 0; r < 2; r++) {
-            ranks.add(Child.train(out, Map.of("RANK", String.valueOf(r), "LOCAL_RANK", String.valueOf(r), "WORLD_SIZE", "2",
+            ranks.add(train(out, Map.of("RANK", String.valueOf(r), "LOCAL_RANK", String.valueOf(r), "WORLD_SIZE", "2",
                     "MASTER_ADDR", "127.0.0.1", "MASTER_PORT", "29721", "OMP_NUM_THREADS", "1"),
                     "zero_stage=2", "per_device_train_batch_size=2", "max_steps=100000", "save_steps=100000"));
         }
@@ -167,76 +164,7 @@ class ShardedRunTest {
         return m;
     }
 
-    /** {@code sft4j train CONFIG --set ...} in a JVM of its own, its output collected by line. */
-    private static final class Child {
-        final Process process;
-        private final List<String> lines = new ArrayList<>();
-        private final Thread reader;
-
-        private Child(Process process) {
-            this.process = process;
-            this.reader = new Thread(this::read, "child-output");
-            reader.setDaemon(true);
-            reader.start();
-        }
-
-        static Child train(Path outputDir, Map<String, String> env, String... overrides) throws IOException {
-            String java = ProcessHandle.current().info().command().orElse("java");
-            List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-Dsft4j.heartbeatTimeout=5", "-cp",
-                    System.getProperty("java.class.path"), Main.class.getName(), "train", config.toString(), "--set",
-                    "output_dir=" + outputDir));
-            for (String o : overrides) {
-                cmd.addAll(List.of("--set", o));
-            }
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-            pb.environment().putAll(env);
-            return new Child(pb.start());
-        }
-
-        private void read() {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    synchronized (lines) {
-                        lines.add(line);
-                        lines.notifyAll();
-                    }
-                }
-            } catch (IOException e) {
-                // the process ended
-            }
-        }
-
-        void await(Predicate<String> wanted) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
-            synchronized (lines) {
-                while (lines.stream().noneMatch(wanted)) {
-                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                    if (left <= 0 || !process.isAlive() && lines.stream().noneMatch(wanted)) {
-                        process.destroyForcibly();
-                        fail("the line never came; output:\n" + String.join("\n", lines));
-                    }
-                    lines.wait(Math.min(left, 500));
-                }
-            }
-        }
-
-        int exitCode() throws InterruptedException {
-            if (!process.waitFor(300, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                fail("sft4j train did not end; output:\n" + output());
-            }
-            reader.join(10_000);
-            return process.exitValue();
-        }
-
-        List<String> lines() {
-            synchronized (lines) {
-                return List.copyOf(lines);
-            }
-        }
-
-        String output() {
-            return String.join("\n", lines());
-        }
+    private static TrainProcess train(Path outputDir, Map<String, String> env, String... overrides) throws IOException {
+        return TrainProcess.start(config, outputDir, List.of("-Dsft4j.heartbeatTimeout=5"), env, 300, overrides);
     }
 }

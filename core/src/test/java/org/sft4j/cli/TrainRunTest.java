@@ -5,26 +5,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sft4j.nd.Distributed;
 import org.sft4j.testing.Shared;
+import org.sft4j.testing.TrainProcess;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -57,7 +52,7 @@ class TrainRunTest {
                 "lr_scheduler_type: constant",
                 "logging_steps: 1", ""));
         finished = tmp.resolve("finished");
-        Child first = Child.train(finished, "max_steps=2", "save_steps=1");
+        TrainProcess first = train(finished, "max_steps=2", "save_steps=1");
         assertEquals(0, first.exitCode(), first.output());
         assertTrue(Files.exists(finished.resolve("checkpoint-2/trainer_state.json")), first.output());
     }
@@ -66,7 +61,7 @@ class TrainRunTest {
     void aSecondRunIntoAUsedOutputDirIsRefusedAndLeavesItUntouched() throws Exception {
         Path out = copyOfFinished("refused");
         Map<String, String> before = snapshot(out);
-        Child again = Child.train(out, "max_steps=2", "save_steps=1");
+        TrainProcess again = train(out, "max_steps=2", "save_steps=1");
         assertEquals(1, again.exitCode(), again.output());
         assertEquals(List.of("sft4j train: output_dir " + out + " already holds a run (checkpoint-1, checkpoint-2, "
                 + "metrics.jsonl, run.json); set resume_from_checkpoint: auto to continue it, overwrite_output_dir: true to "
@@ -77,7 +72,7 @@ class TrainRunTest {
     @Test
     void overwriteStartsCleanAndSigtermSavesAtTheNextStepAndExits143() throws Exception {
         Path out = copyOfFinished("terminated");
-        Child run = Child.train(out, "overwrite_output_dir=true", "max_steps=100000", "save_steps=100000");
+        TrainProcess run = train(out, "overwrite_output_dir=true", "max_steps=100000", "save_steps=100000");
         run.await(line -> line.startsWith("step 2/100000"));
         run.signal("TERM");   // as a scheduler sends before it kills
         assertEquals(143, run.exitCode(), run.output());
@@ -98,7 +93,7 @@ class TrainRunTest {
         // what a kill during a checkpoint write leaves: a staging folder of a process that is gone
         Path staging = Files.createDirectories(out.resolve(".checkpoint-3.tmp-999999999-12345"));
         Files.writeString(staging.resolve("model.safetensors"), "half written");
-        Child run = Child.train(out, "resume_from_checkpoint=auto", "max_steps=100000", "save_steps=100000");
+        TrainProcess run = train(out, "resume_from_checkpoint=auto", "max_steps=100000", "save_steps=100000");
         run.await(line -> line.startsWith("step 4/100000"));
         assertFalse(Files.exists(staging), "the interrupted write's staging folder was removed");
         run.signal("INT");   // Ctrl-C
@@ -117,7 +112,7 @@ class TrainRunTest {
     void sigtermToTheLauncherOfAMultiProcessRunStopsEveryWorkerAtOneStepWithACheckpoint() throws Exception {
         assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");
         Path out = tmp.resolve("two-processes");
-        Child run = Child.train(out, "nproc_per_node=2", "device=cpu", "master_port=29617", "max_steps=100000",
+        TrainProcess run = train(out, "nproc_per_node=2", "device=cpu", "master_port=29617", "max_steps=100000",
                 "save_steps=100000");
         run.await(line -> line.startsWith("step 3/100000"));
         List<ProcessHandle> workers = run.process.descendants().filter(p -> p.info().command().orElse("").contains("java"))
@@ -160,79 +155,7 @@ class TrainRunTest {
         return files;
     }
 
-    /** {@code sft4j train CONFIG --set ...} in a JVM of its own, its output (stdout and stderr) collected by line. */
-    private static final class Child {
-        final Process process;
-        private final List<String> lines = new ArrayList<>();
-        private final Thread reader;
-
-        private Child(Process process) {
-            this.process = process;
-            this.reader = new Thread(this::read, "child-output");
-            reader.setDaemon(true);
-            reader.start();
-        }
-
-        static Child train(Path outputDir, String... overrides) throws IOException {
-            String java = ProcessHandle.current().info().command().orElse("java");
-            List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-                    Main.class.getName(), "train", config.toString(), "--set", "output_dir=" + outputDir));
-            for (String o : overrides) {
-                cmd.addAll(List.of("--set", o));
-            }
-            return new Child(new ProcessBuilder(cmd).redirectErrorStream(true).start());
-        }
-
-        private void read() {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    synchronized (lines) {
-                        lines.add(line);
-                        lines.notifyAll();
-                    }
-                }
-            } catch (IOException e) {
-                // the process ended
-            }
-        }
-
-        /** Waits for a line the predicate accepts. */
-        void await(Predicate<String> wanted) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-            synchronized (lines) {
-                while (lines.stream().noneMatch(wanted)) {
-                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                    if (left <= 0 || !process.isAlive() && lines.stream().noneMatch(wanted)) {
-                        process.destroyForcibly();
-                        fail("the line never came; output:\n" + String.join("\n", lines));
-                    }
-                    lines.wait(Math.min(left, 500));
-                }
-            }
-        }
-
-        /** Sends a signal (Process.destroy would also close the pipes its output comes through). */
-        void signal(String name) throws IOException, InterruptedException {
-            assertEquals(0, new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).start().waitFor());
-        }
-
-        int exitCode() throws InterruptedException {
-            if (!process.waitFor(180, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                fail("sft4j train did not end; output:\n" + output());
-            }
-            reader.join(10_000);   // the last lines are read
-            return process.exitValue();
-        }
-
-        List<String> lines() {
-            synchronized (lines) {
-                return List.copyOf(lines);
-            }
-        }
-
-        String output() {
-            return String.join("\n", lines());
-        }
+    private static TrainProcess train(Path outputDir, String... overrides) throws IOException {
+        return TrainProcess.start(config, outputDir, List.of(), Map.of(), 180, overrides);
     }
 }
