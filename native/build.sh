@@ -16,12 +16,8 @@ nccl="$(ls -d "$prefix"/../nvidia/nccl/include 2>/dev/null | head -1 || true)"  
 java_home="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
 cmake -S "$HERE" -B "$HERE/build" -DCMAKE_BUILD_TYPE=Release -DSFT4J_GLOO=ON -DCMAKE_PREFIX_PATH="$prefix/share/cmake" \
       -DJAVA_HOME="$java_home" ${nccl:+-DNCCL_INCLUDE="$nccl"} >"$HERE/build.log" 2>&1 || { cat "$HERE/build.log"; exit 1; }
-# sft4j's CUDA kernels are optional: a failure there leaves the extension without them (composed ops instead)
 cmake --build "$HERE/build" --target sft4j_native -j "$(nproc)" >>"$HERE/build.log" 2>&1 || {
-    echo "sft4j native extension: its CUDA kernels did not build (see native/build.log); building without them"
-    cmake "$HERE/build" -DSFT4J_CUDA_KERNELS=OFF >>"$HERE/build.log" 2>&1 &&
-        cmake --build "$HERE/build" --target sft4j_native -j "$(nproc)" >>"$HERE/build.log" 2>&1
-} || { tail -50 "$HERE/build.log"; exit 1; }
+    tail -50 "$HERE/build.log"; exit 1; }
 echo "sft4j native extension: built $HERE/build/libsft4j_native.so against $prefix"
 # the distributed part is optional: a failure leaves the single-process extension in place
 dist() {

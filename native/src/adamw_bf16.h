@@ -5,17 +5,22 @@
 //               ("Revisiting BFloat16 Training", Zamirai et al. 2020; optimi's kahan_sum);
 //   STOCHASTIC  rounded up or down with probability given by the distance (torchao's bf16_stochastic_round), from a
 //               counter-based hash of (seed, element), so a step is a function of its inputs and resumes exactly.
-// The same element function runs in the CPU loop (sft4j_native.cpp) and the CUDA kernel (adamw_bf16_cuda.cu), so the
-// CPU tests check the arithmetic the GPU runs. bf16 values are handled as raw bits: no bf16 type is needed.
+// The same element function runs in the CPU loop (sft4j_native.cpp) and in the CUDA kernel at the end of this file,
+// which cuda_kernels.cpp has NVRTC compile from this very text at run time, so the CPU tests check the arithmetic the
+// GPU runs. bf16 values are handled as raw bits: no bf16 type is needed. NVRTC has no standard headers, hence the
+// __CUDACC_RTC__ branches.
 #pragma once
 
-#include <cstdint>
-#include <cstring>
-
-#ifdef __CUDACC__
-#define SFT4J_HD __host__ __device__ __forceinline__
+#ifdef __CUDACC_RTC__
+typedef unsigned short uint16_t;
+typedef unsigned int uint32_t;
+typedef unsigned long long uint64_t;
+typedef long long int64_t;
+#define SFT4J_HD __device__ __forceinline__
 #else
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #define SFT4J_HD inline
 #endif
 
@@ -37,6 +42,10 @@ struct Hyper {
   uint64_t seed;    // STOCHASTIC: one per tensor and step
 };
 
+#ifdef __CUDACC_RTC__
+SFT4J_HD float bitsToFloat(uint32_t u) { return __uint_as_float(u); }
+SFT4J_HD uint32_t floatToBits(float f) { return __float_as_uint(f); }
+#else
 SFT4J_HD float bitsToFloat(uint32_t u) {
   float f;
   memcpy(&f, &u, sizeof f);
@@ -48,6 +57,7 @@ SFT4J_HD uint32_t floatToBits(float f) {
   memcpy(&u, &f, sizeof u);
   return u;
 }
+#endif
 
 SFT4J_HD float bf16ToFloat(uint16_t b) { return bitsToFloat(uint32_t(b) << 16); }
 
@@ -76,7 +86,7 @@ SFT4J_HD uint32_t random16(uint64_t seed, uint64_t index) {
   return uint32_t(z >> 48);
 }
 
-#ifdef __CUDACC__
+#ifdef __CUDACC_RTC__
 SFT4J_HD float squareRoot(float x) { return sqrtf(x); }
 #else
 SFT4J_HD float squareRoot(float x) { return std::sqrt(x); }
@@ -109,3 +119,14 @@ SFT4J_HD void update(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, u
 
 }  // namespace adamw
 }  // namespace sft4j
+
+#ifdef __CUDACC_RTC__
+// One launch per tensor, a grid-stride loop over its elements (extern "C": looked up by this name).
+extern "C" __global__ void sft4j_adamw_bf16(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, uint16_t* c,
+                                            int64_t n, sft4j::adamw::Hyper h) {
+  int64_t stride = int64_t(blockDim.x) * gridDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    sft4j::adamw::update(p, g, m, v, c, i, h);
+  }
+}
+#endif

@@ -13,17 +13,11 @@
 #include <torch/version.h>
 
 #ifdef SFT4J_CUDA
+#include "cuda_kernels.h"
+
 #include <c10/cuda/CUDACachingAllocator.h>
-#endif
-#ifdef SFT4J_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
-namespace sft4j {
-namespace adamw {
-void launchCuda(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, uint16_t* c, int64_t n, const Hyper& h,
-                cudaStream_t stream);
-}  // namespace adamw
-}  // namespace sft4j
 #endif
 
 #include <cmath>
@@ -69,7 +63,7 @@ at::Tensor stochasticBf16(const at::Tensor& x, uint64_t seed) {
   return at::where(x.view(-1).isfinite(), rounded, x.view(-1).to(at::kBFloat16)).view(x.sizes());
 }
 
-// adamw_bf16.h's update composed of ATen operations on fp32 temporaries: for a GPU this build has no kernel for.
+// adamw_bf16.h's update composed of ATen operations on fp32 temporaries: for a GPU whose kernel NVRTC could not build.
 void adamwBf16Composed(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, const at::Tensor& v,
                        const at::Tensor* c, const sft4j::adamw::Hyper& h) {
   at::Tensor g32 = g.to(at::kFloat);
@@ -92,7 +86,7 @@ void adamwBf16Composed(const at::Tensor& p, const at::Tensor& g, const at::Tenso
 }
 
 // One tensor's bf16 AdamW update (adamw_bf16.h): a parallel loop on CPU, the CUDA kernel on a GPU, or the composed
-// operations (on a GPU without the kernel, or when asked, to check them against the loop).
+// operations (on a GPU the kernel could not be built for, or when asked, to check one against the other).
 void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, const at::Tensor& v,
                const at::Tensor* c, const sft4j::adamw::Hyper& h, bool composed) {
   for (const at::Tensor* t : {&p, &g, &m, &v, c}) {
@@ -105,19 +99,18 @@ void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, co
   }
   int64_t n = p.numel();
   uint16_t* comp = c == nullptr ? nullptr : bits(*c);
-#ifndef SFT4J_CUDA_KERNELS
-  composed = composed || p.is_cuda();
-#endif
-  if (composed) {
-    adamwBf16Composed(p, g, m, v, c, h);
-    return;
-  }
-  if (p.is_cuda()) {
-#ifdef SFT4J_CUDA_KERNELS
+#ifdef SFT4J_CUDA
+  if (p.is_cuda() && !composed) {
     c10::cuda::CUDAGuard guard(p.device());
-    sft4j::adamw::launchCuda(bits(p), bits(g), bits(m), bits(v), comp, n, h,
-                             c10::cuda::getCurrentCUDAStream(p.device().index()).stream());
+    int device = p.device().index();
+    if (sft4j::cuda::launchAdamwBf16(device, c10::cuda::getCurrentCUDAStream(device).stream(), bits(p), bits(g),
+                                     bits(m), bits(v), comp, n, h)) {
+      return;
+    }
+  }
 #endif
+  if (composed || p.is_cuda()) {
+    adamwBf16Composed(p, g, m, v, c, h);
     return;
   }
   uint16_t* pp = bits(p);
@@ -276,13 +269,16 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_adamWBf16(JNIEnv* env, jclass
   SFT4J_CATCH()
 }
 
-// Whether bf16 AdamW (adamWBf16) has its CUDA kernel in this build (else a GPU runs the composed operations).
-JNIEXPORT jboolean JNICALL Java_org_sft4j_nd_NativeOps_builtWithCudaKernels(JNIEnv*, jclass) {
-#ifdef SFT4J_CUDA_KERNELS
-  return JNI_TRUE;
+// How GPU `device` runs bf16 AdamW (adamWBf16): its CUDA kernel as NVRTC compiled it, or why the composed operations
+JNIEXPORT jstring JNICALL Java_org_sft4j_nd_NativeOps_cudaKernelStatus(JNIEnv* env, jclass, jint device) {
+  SFT4J_TRY
+#ifdef SFT4J_CUDA
+  c10::cuda::CUDAGuard guard(c10::Device(c10::DeviceType::CUDA, c10::DeviceIndex(device)));
+  return env->NewStringUTF(sft4j::cuda::kernelStatus(device).c_str());
 #else
-  return JNI_FALSE;
+  return env->NewStringUTF("not available: this build of the extension has no CUDA");
 #endif
+  SFT4J_CATCH(nullptr)
 }
 
 // Zeros shaped and typed like x, without autograd (optimizer moments of bf16 parameters: DJL cannot make bf16 arrays).

@@ -66,7 +66,7 @@ public final class NativeOps {
                                          double beta1, double beta2, double weightDecay, double eps, int rule, long seed,
                                          boolean composed);
 
-    private static native boolean builtWithCudaKernels();
+    private static native String cudaKernelStatus(int device);
 
     private static native long zerosLike(long x);
 
@@ -194,31 +194,33 @@ public final class NativeOps {
     /**
      * One AdamW update of bf16 weights by the extension's own kernel (native/src/adamw_bf16.h): fp32 arithmetic, the
      * new weight rounded under {@code step.bf16()}'s rule; {@code comp} holds a Kahan buffer per weight (KAHAN only).
-     * Every tensor is contiguous bf16. A GPU without the kernel ({@link #hasCudaKernels()}) gets the same arithmetic
-     * composed of torch operations.
+     * Every tensor is contiguous bf16. On a GPU the kernel is compiled by NVRTC when first used; where it cannot be
+     * ({@link #cudaKernel(int)} says why) the same arithmetic runs as composed torch operations.
      */
     public static void adamWBf16(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
                                  List<NDArray> comp, AdamWStep step) {
         adamWBf16(params, grads, m, v, comp, step, false);
     }
 
-    /** As above; {@code composed}: torch operations instead of the kernel (to check one against the other). */
-    static void adamWBf16(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
+    /** As above; {@code composed}: torch operations instead of the kernel (to check or time one against the other). */
+    public static void adamWBf16(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
                           List<NDArray> comp, AdamWStep step, boolean composed) {
         adamWBf16(handles(params), handles(grads), handles(m), handles(v), handles(comp), step.step(), step.lr(),
                 step.beta1(), step.beta2(), step.weightDecay(), step.eps(), step.bf16().code(), step.seed(), composed);
     }
 
-    /** Whether this build of the extension has its CUDA kernels (compiled where nvcc was found). */
-    public static boolean hasCudaKernels() {
-        return available() && cudaKernels();
-    }
-
-    private static boolean cudaKernels() {
+    /**
+     * How GPU {@code device} runs sft4j's CUDA kernel (bf16 AdamW): "NVRTC 13.0, sm_90 binary" when NVRTC compiled it,
+     * else "not available: " and why (then the composed operations run). Compiles the kernel if not done yet.
+     */
+    public static String cudaKernel(int device) {
+        if (!available()) {
+            return "not available: no native extension";
+        }
         try {
-            return builtWithCudaKernels();
-        } catch (UnsatisfiedLinkError e) {   // an extension built before the kernels existed
-            return false;
+            return cudaKernelStatus(device);
+        } catch (UnsatisfiedLinkError e) {   // an extension built before run-time compilation existed
+            return "not available: the native extension predates it (run native/build.sh)";
         }
     }
 
