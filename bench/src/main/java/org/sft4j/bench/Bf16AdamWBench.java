@@ -60,15 +60,17 @@ public final class Bf16AdamWBench {
         float[] composed = run(gpu, rule, w0, grads, true);
         int sameAsLoop = 0;
         int sameAsComposed = 0;
-        double worst = 0;
+        int apart = 0;
         for (int i = 0; i < n; i++) {
             sameAsLoop += Float.compare(kernel[i], loop[i]) == 0 ? 1 : 0;
             sameAsComposed += Float.compare(kernel[i], composed[i]) == 0 ? 1 : 0;
-            worst = Math.max(worst, Math.abs(kernel[i] - composed[i]) / Math.max(Math.abs(composed[i]), 1e-6));
+            // the composed operations round their fp32 intermediates in another order: a bf16 step apart at most
+            // (Bf16UpdateTest's bound), where the update cancels the weight an absolute 1e-7
+            apart += Math.abs(kernel[i] - composed[i]) > Math.abs(composed[i]) * 0.008 + 1e-7 ? 1 : 0;
         }
-        boolean ok = sameAsLoop == n && sameAsComposed > 0.995 * n && worst < 0.008;
-        System.out.printf(Locale.ROOT, "%-10s kernel = CPU loop: %d of %d weights; = composed: %.4f%%, worst rel. %.2e  %s%n",
-                rule, sameAsLoop, n, 100.0 * sameAsComposed / n, worst, ok ? "ok" : "FAIL");
+        boolean ok = sameAsLoop == n && sameAsComposed > 0.995 * n && apart == 0;
+        System.out.printf(Locale.ROOT, "%-10s kernel = CPU loop: %d of %d weights; = composed: %.4f%%, more than a bf16 "
+                + "step from it: %d  %s%n", rule, sameAsLoop, n, 100.0 * sameAsComposed / n, apart, ok ? "ok" : "FAIL");
         return ok;
     }
 

@@ -20,6 +20,7 @@ import org.sft4j.train.LossStep;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -30,12 +31,13 @@ import java.util.Map;
  * Prints tokens/s over the timed steps (after warm-up steps).
  *
  * <pre>java ... org.sft4j.bench.TrainStepBench CONFIG_DIR DEVICE BATCH LENGTH STEPS [portable|fused|tf32|bf16|bf16-mixed|fp16|pure-bf16]
- *     [MAX_GRAD_NORM] [--lora RANK] [--gradient-checkpointing] [--bf16-update nearest|kahan|stochastic] [--lr LR]
- *     [--loss-every-step]</pre>
+ *     [MAX_GRAD_NORM] [--lora RANK] [--gradient-checkpointing] [--checkpoint-layers N]
+ *     [--bf16-update nearest|kahan|stochastic] [--lr LR] [--loss-every-step]</pre>
  * (MAX_GRAD_NORM 0 skips clipping, as hf_bench.py does; the default 1.0 clips as training and hf_scale_bench.py do).
  * Any row of issue 17's table: a 7B or 14B shape from its config.json, B x T, full or LoRA on every projection (rank
  * r, alpha 2r, as hf_scale_bench.py sets PEFT up), a precision, activation checkpointing through the run's
- * {@code gradient_checkpointing} key. The last line is a JSON object with hf_scale_bench.py's fields.
+ * {@code gradient_checkpointing} key ({@code --checkpoint-layers N}: only the first N layers, the run's
+ * {@code gradient_checkpointing_layers}). The last line is a JSON object with hf_scale_bench.py's fields.
  * {@code --loss-every-step} prints the loss of every step (3 warm-up steps included) on the one fixed batch: the
  * loss curves of bench/gpu/bf16_curves.sh.
  */
@@ -79,12 +81,13 @@ public final class TrainStepBench {
 
     /** What one row of issue 17's table asks for, from the command line. */
     record Row(Path config, Device device, int b, int t, int steps, String mode, double maxGradNorm, int loraRank,
-               boolean checkpointing, Bf16Update bf16Update, double lr, boolean everyLoss) {
+               boolean checkpointing, Integer checkpointLayers, Bf16Update bf16Update, double lr, boolean everyLoss) {
 
         static Row parse(String[] args) {
             List<String> positional = new ArrayList<>();
             int lora = 0;
             boolean ckpt = false;
+            Integer ckptLayers = null;
             Bf16Update update = null;
             double lr = 1e-5;
             boolean everyLoss = false;
@@ -94,6 +97,7 @@ public final class TrainStepBench {
                     case "--loss-every-step" -> everyLoss = true;
                     case "--lora" -> lora = Integer.parseInt(args[++i]);
                     case "--gradient-checkpointing", "--ckpt" -> ckpt = true;
+                    case "--checkpoint-layers" -> ckptLayers = Integer.parseInt(args[++i]);
                     case "--bf16-update" -> update = Bf16Update.of(args[++i]);
                     default -> positional.add(args[i]);
                 }
@@ -101,7 +105,8 @@ public final class TrainStepBench {
             String mode = positional.size() > 5 ? positional.get(5) : "portable";
             return new Row(Path.of(positional.get(0)), Engines.device(positional.get(1)), Integer.parseInt(positional.get(2)),
                     Integer.parseInt(positional.get(3)), Integer.parseInt(positional.get(4)), mode,
-                    positional.size() > 6 ? Double.parseDouble(positional.get(6)) : 1.0, lora, ckpt, update, lr, everyLoss);
+                    positional.size() > 6 ? Double.parseDouble(positional.get(6)) : 1.0, lora, ckpt, ckptLayers, update, lr,
+                    everyLoss);
         }
     }
 
@@ -115,10 +120,16 @@ public final class TrainStepBench {
         int warmup = 3;
         String mode = row.mode();
         double maxGradNorm = row.maxGradNorm();
-        // activation checkpointing is the run's config key; a build without it says the key is ignored
-        SftConfig run = SftConfig.of(row.checkpointing() ? Map.of("gradient_checkpointing", true) : Map.of());
-        boolean checkpointing = row.checkpointing() && run.warnings().stream().noneMatch(w -> w.contains("gradient_checkpointing"));
-        run.warnings().forEach(w -> System.out.println("note: " + w));
+        // activation checkpointing through the run's config keys, as a training run reads them
+        Map<String, Object> keys = new HashMap<>();
+        if (row.checkpointing()) {
+            keys.put("gradient_checkpointing", true);
+        }
+        if (row.checkpointLayers() != null) {
+            keys.put("gradient_checkpointing_layers", row.checkpointLayers());
+        }
+        int checkpointed = SftConfig.of(keys).train().checkpointedLayers(cfg.numLayers());
+        boolean checkpointing = checkpointed > 0;
         Batch batch = Bench.randomTokens(cfg, b, t, 0, b);
         try (Decoder model = Decoder.randomInit(cfg, 0, device, Bench.compute(mode))) {
             if (row.loraRank() > 0) {   // PEFT's setup in hf_scale_bench.py: every projection, alpha 2r, no dropout
@@ -128,9 +139,9 @@ public final class TrainStepBench {
                     + model.loraParameters().stream().mapToLong(p -> p.array().size()).sum();
             Bf16Update update = row.bf16Update() != null ? row.bf16Update() : Bf16Update.defaultFor(model.compute().precision());
             System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s), max_grad_norm %s, "
-                    + "LoRA rank %d, activation checkpointing %s, bf16_update %s%n", cfg.modelType(), params, device, b, t,
-                    mode, model.compute(), maxGradNorm, row.loraRank(), checkpointing, update);
-            LossStep step = new LossStep(model, 1024, checkpointing);
+                    + "LoRA rank %d, activation checkpointing of %d of %d layers, bf16_update %s%n", cfg.modelType(), params,
+                    device, b, t, mode, model.compute(), maxGradNorm, row.loraRank(), checkpointed, cfg.numLayers(), update);
+            LossStep step = new LossStep(model, 1024, checkpointed);
             // fp16 trains on a scaled loss and unscales before clipping, as the trainer does (the scale stays put here)
             double lossScale = model.compute().precision().needsLossScaling() ? LossScaler.INITIAL_SCALE : 1;
             int skipped = 0;
@@ -182,17 +193,18 @@ public final class TrainStepBench {
                     breakdown(model, step, opt, batch, maxGradNorm, lossScale);
                 }
                 // the last line: hf_scale_bench.py's fields, for bench/gpu/scale_row.sh
-                System.out.println(json(row, params, tps, peakGib, loss, checkpointing, update));
+                System.out.println(json(row, params, tps, peakGib, loss, checkpointed, update));
             }
         }
     }
 
-    private static String json(Row row, long params, double tps, double peakGib, double loss, boolean checkpointing,
+    private static String json(Row row, long params, double tps, double peakGib, double loss, int checkpointed,
                                Bf16Update update) {
         return String.format(Locale.ROOT, "{\"trainer\": \"sft4j\", \"gpus\": 1, \"B_per_gpu\": %d, \"T\": %d, "
-                        + "\"mode\": \"%s\", \"lora_rank\": %d, \"act_ckpt\": %s, \"params\": %d, \"tokens_per_s\": %d, "
-                        + "\"peak_gib_per_gpu\": %s, \"tflops_6N_per_gpu\": %.1f, \"loss\": %.4f, \"bf16_update\": \"%s\"}",
-                row.b(), row.t(), row.mode(), row.loraRank(), checkpointing, params, Math.round(tps),
+                        + "\"mode\": \"%s\", \"lora_rank\": %d, \"act_ckpt\": %s, \"ckpt_layers\": %d, \"params\": %d, "
+                        + "\"tokens_per_s\": %d, \"peak_gib_per_gpu\": %s, \"tflops_6N_per_gpu\": %.1f, \"loss\": %.4f, "
+                        + "\"bf16_update\": \"%s\"}",
+                row.b(), row.t(), row.mode(), row.loraRank(), checkpointed > 0, checkpointed, params, Math.round(tps),
                 Double.isNaN(peakGib) ? "null" : String.format(Locale.ROOT, "%.1f", peakGib), 6.0 * params * tps / 1e12,
                 loss, update);
     }

@@ -55,6 +55,8 @@ import java.util.List;
  * @param gradientCheckpointing activation checkpointing: keep only each decoder layer's input and recompute its
  *     forward in backward (HF's key)
  * @param disableGradientCheckpointing LLaMA-Factory's key: {@code false} turns checkpointing on, {@code true} off
+ * @param gradientCheckpointingLayers with checkpointing on, checkpoint only the first N decoder layers and keep the
+ *     rest's activations (Megatron's {@code recompute_num_layers}): less recomputation where memory allows it
  * @param zeroStage ZeRO sharding of a multi-process run: 0 none (data parallel), 1 optimizer state, 2 and gradients,
  *     3 and parameters
  * @param deepspeed a DeepSpeed JSON whose {@code zero_optimization.stage} sets the ZeRO stage (its "auto" values
@@ -74,7 +76,7 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                         Long seed,
                         Integer lossChunkRows, String saveDtype, Integer nprocPerNode, Integer nnodes, Integer nodeRank,
                         String masterAddr, Integer masterPort, Boolean gradientCheckpointing,
-                        Boolean disableGradientCheckpointing, Integer zeroStage, String deepspeed, Integer ddpTimeout,
+                        Boolean disableGradientCheckpointing, Integer gradientCheckpointingLayers, Integer zeroStage, String deepspeed, Integer ddpTimeout,
                         String saveStrategy) {
 
     public TrainArgs {
@@ -118,6 +120,13 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         masterAddr = masterAddr == null ? "127.0.0.1" : masterAddr;
         masterPort = def(masterPort, 29500);
         gradientCheckpointing = checkpointing(gradientCheckpointing, disableGradientCheckpointing);
+        if (gradientCheckpointingLayers != null && gradientCheckpointingLayers < 0) {
+            throw new UserError("gradient_checkpointing_layers must be 0 or more, got " + gradientCheckpointingLayers);
+        }
+        if (gradientCheckpointingLayers != null && !gradientCheckpointing) {
+            throw new UserError("gradient_checkpointing_layers: " + gradientCheckpointingLayers
+                    + " needs gradient_checkpointing: true (it says how many layers to checkpoint)");
+        }
         if (zeroStage != null && (zeroStage < 0 || zeroStage > 3)) {
             throw new UserError("zero_stage must be 0, 1, 2 or 3, got " + zeroStage);
         }
@@ -154,6 +163,24 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                     + " disagree; keep one of them");
         }
         return hf != null ? hf : disable != null && !disable;
+    }
+
+    /**
+     * How many decoder layers, from the first, a model of {@code layers} checkpoints: none without checkpointing, all
+     * unless {@code gradient_checkpointing_layers} says fewer (more than the model has is an error).
+     */
+    public int checkpointedLayers(int layers) {
+        if (!gradientCheckpointing) {
+            return 0;
+        }
+        if (gradientCheckpointingLayers == null) {
+            return layers;
+        }
+        if (gradientCheckpointingLayers > layers) {
+            throw new UserError("gradient_checkpointing_layers: " + gradientCheckpointingLayers + " but the model has "
+                    + layers + " decoder layers");
+        }
+        return gradientCheckpointingLayers;
     }
 
     /**

@@ -21,10 +21,12 @@ import java.util.function.UnaryOperator;
  *              back-propagated into the detached rows at once, freeing its chunk x vocab logits
  *   backward   from the last layer: backward(y_i, grad x_{i+1}) gives grad x_i, which feeds layer i - 1
  * </pre>
- * With activation checkpointing ({@code gradient_checkpointing}) a layer's forward runs without a graph and only the
- * layer inputs are kept; its backward first recomputes the forward from the kept input (LoRA dropout reseeded as
- * in the forward). Without it each layer's output keeps its graph until that layer's backward. Either way the logits
- * never exist whole and a layer's graph is freed as soon as its backward ran.
+ * With activation checkpointing ({@code gradient_checkpointing}) a checkpointed layer's forward runs without a graph
+ * and only its input is kept; its backward first recomputes the forward from the kept input (LoRA dropout reseeded
+ * as in the forward). Any other layer's output keeps its graph until that layer's backward. The first
+ * {@code checkpointedLayers} layers are checkpointed (all, or as {@code gradient_checkpointing_layers} says: fewer
+ * recompute less where memory allows). Either way the logits never exist whole and a layer's graph is freed as soon
+ * as its backward ran.
  *
  * <p>The layer boundaries are where a sharded model works ({@link LayerHooks}): ZeRO-3 gathers a layer before its
  * forward and its backward and frees it after, ZeRO-2/3 reduce a layer's gradients as soon as its backward is done.
@@ -35,7 +37,7 @@ public final class LossStep {
 
     private final Decoder model;
     private final int chunkRows;
-    private final boolean checkpointing;
+    private final int checkpointedLayers;
     private final LayerHooks hooks;
 
     public LossStep(Decoder model, int chunkRows) {
@@ -44,14 +46,27 @@ public final class LossStep {
 
     /** @param checkpointing recompute each layer's forward in backward instead of keeping its activations */
     public LossStep(Decoder model, int chunkRows, boolean checkpointing) {
-        this(model, chunkRows, checkpointing, LayerHooks.NONE);
+        this(model, chunkRows, checkpointing ? model.numLayers() : 0, LayerHooks.NONE);
     }
 
-    LossStep(Decoder model, int chunkRows, boolean checkpointing, LayerHooks hooks) {
+    /** @param checkpointedLayers how many layers, from the first, recompute their forward in backward */
+    public LossStep(Decoder model, int chunkRows, int checkpointedLayers) {
+        this(model, chunkRows, checkpointedLayers, LayerHooks.NONE);
+    }
+
+    LossStep(Decoder model, int chunkRows, int checkpointedLayers, LayerHooks hooks) {
+        if (checkpointedLayers < 0 || checkpointedLayers > model.numLayers()) {
+            throw new IllegalArgumentException(checkpointedLayers + " checkpointed layers of " + model.numLayers());
+        }
         this.model = model;
         this.chunkRows = chunkRows;
-        this.checkpointing = checkpointing;
+        this.checkpointedLayers = checkpointedLayers;
         this.hooks = hooks;
+    }
+
+    /** Whether layer {@code i} recomputes its forward in backward. */
+    private boolean checkpointed(int i) {
+        return i < checkpointedLayers;
     }
 
     /**
@@ -111,15 +126,15 @@ public final class LossStep {
             Decoder.LayerInputs shared = model.layerInputs(in, scope, true);
             NDArray embedded = model.embed(in, scope);               // its graph reaches the embedding when trained
             NDArray[] inputs = new NDArray[layers + 1];              // inputs[i]: layer i's input, a leaf of its own
-            NDArray[] outputs = new NDArray[layers];                 // without checkpointing: outputs with their graphs
+            NDArray[] outputs = new NDArray[layers];                 // layers not checkpointed: outputs with their graphs
             // a frozen embedding (LoRA) needs no gradient of layer 0's input
             boolean embeddingTrained = model.outerParameters().get(0).trainable();
             inputs[0] = embeddingTrained ? leaf(embedded) : embedded.stopGradient();
             for (int i = 0; i < layers; i++) {
                 hooks.beforeForward(i + 1);
-                NDArray y = layerForward(i, inputs[i], shared, scope, !checkpointing, dropoutSeed);
+                NDArray y = layerForward(i, inputs[i], shared, scope, !checkpointed(i), dropoutSeed);
                 hooks.afterForward(i + 1);
-                if (checkpointing) {
+                if (checkpointed(i)) {
                     y.setRequiresGradient(true);                     // no graph behind it: already a leaf
                     inputs[i + 1] = y;
                 } else {
@@ -133,7 +148,7 @@ public final class LossStep {
                 NDArray gradOut = Tensors.gradOrNull(inputs[i + 1]);
                 hooks.beforeBackward(i + 1);
                 try (StepScope layer = StepScope.open(scope)) {
-                    NDArray y = checkpointing ? layerForward(i, inputs[i], shared, layer.manager(), true, dropoutSeed)
+                    NDArray y = checkpointed(i) ? layerForward(i, inputs[i], shared, layer.manager(), true, dropoutSeed)
                             : outputs[i];
                     Tensors.backward(y, gradOut, false);
                 }

@@ -66,7 +66,7 @@ public final class Trainer implements Stoppable, AutoCloseable {
         this.schedule = schedule;
         this.totalSteps = totalSteps;
         this.checkpoints = checkpoints;
-        this.lossStep = new LossStep(model, args.lossChunkRows(), args.gradientCheckpointing(), replicas.hooks());
+        this.lossStep = new LossStep(model, args.lossChunkRows(), args.checkpointedLayers(model.numLayers()), replicas.hooks());
         this.stop = stop;
         this.listeners = List.copyOf(listeners);
         this.owned = List.copyOf(owned);

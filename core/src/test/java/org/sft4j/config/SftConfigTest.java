@@ -82,6 +82,25 @@ class SftConfigTest {
     }
 
     @Test
+    void checkpointingFewerLayersThanAll() {
+        assertEquals(28, SftConfig.of(java.util.Map.of("gradient_checkpointing", true)).train().checkpointedLayers(28),
+                "every layer unless told otherwise");
+        assertEquals(0, SftConfig.defaults().train().checkpointedLayers(28));
+        TrainArgs some = SftConfig.of(java.util.Map.of("gradient_checkpointing", true, "gradient_checkpointing_layers", 18))
+                .train();
+        assertEquals(18, some.checkpointedLayers(28));
+        UserError tooMany = assertThrows(UserError.class, () -> some.checkpointedLayers(12));
+        assertEquals("gradient_checkpointing_layers: 18 but the model has 12 decoder layers", tooMany.getMessage());
+        UserError off = assertThrows(UserError.class, () -> SftConfig.of(java.util.Map.of("gradient_checkpointing_layers", 4)));
+        assertTrue(off.getMessage().contains("gradient_checkpointing_layers: 4 needs gradient_checkpointing: true"),
+                off.getMessage());
+        UserError negative = assertThrows(UserError.class, () -> SftConfig.of(java.util.Map.of("gradient_checkpointing", true,
+                "gradient_checkpointing_layers", -1)));
+        assertTrue(negative.getMessage().contains("gradient_checkpointing_layers must be 0 or more, got -1"),
+                negative.getMessage());
+    }
+
+    @Test
     void loraSeedKeysAndFairseq2Aliases() {
         SftConfig c = SftConfig.of(java.util.Map.of("finetuning_type", "lora", "lora_rank", "64", "lora_alpha", "128",
                 "lora_dropout", "0.05", "save_total_limit", "3", "eval_steps", "50", "max_seq_len", "20480", "adam_beta1", "0.8"));

@@ -68,28 +68,36 @@ class LayerwiseTrainingTest {
                 whole = gradients(model);
             }
             model.trainableParameters().forEach(p -> Tensors.zeroGrad(p.array()));
-            for (boolean checkpointing : new boolean[] {false, true}) {
+            // none, the first of the two layers (gradient_checkpointing_layers: 1), both
+            for (int checkpointing : new int[] {0, 1, 2}) {
                 double sum;
                 try (StepScope s = StepScope.open(model.manager())) {
                     sum = new LossStep(model, 8, checkpointing).forwardBackward(batch, 1.0 / supervised, s);
                 }
-                assertEquals(wholeLoss, sum / supervised, 1e-6 * wholeLoss, "loss, checkpointing " + checkpointing);
+                assertEquals(wholeLoss, sum / supervised, 1e-6 * wholeLoss, "loss, checkpointed layers " + checkpointing);
                 List<float[]> layered = gradients(model);
                 List<Parameter> ps = model.trainableParameters();
                 assertEquals(21, ps.size(), "every weight of the 2-layer fixture trains, embedding included");
                 for (int i = 0; i < ps.size(); i++) {
                     double err = Numerics.relError(layered.get(i), whole.get(i));
-                    assertTrue(err < 1e-5, ps.get(i).name() + " (checkpointing " + checkpointing + ") differs by " + err);
+                    assertTrue(err < 1e-5, ps.get(i).name() + " (checkpointed layers " + checkpointing + ") differs by " + err);
                 }
                 model.trainableParameters().forEach(p -> Tensors.zeroGrad(p.array()));
             }
         }
     }
 
-    /** Losses of every step and the final weights of a short run, with or without activation checkpointing. */
-    private static List<float[]> train(Path out, boolean checkpointing, boolean lora) throws Exception {
+    /**
+     * Losses of every step and the final weights of a short run, with or without activation checkpointing
+     * ({@code checkpointedLayers}: null for all of them).
+     */
+    private static List<float[]> train(Path out, boolean checkpointing, Integer checkpointedLayers, boolean lora)
+            throws Exception {
         Map<String, Object> kv = new HashMap<>(Map.of("learning_rate", 2e-3, "max_steps", 4, "per_device_train_batch_size", 2,
                 "gradient_accumulation_steps", 2, "lr_scheduler_type", "constant", "gradient_checkpointing", checkpointing));
+        if (checkpointedLayers != null) {
+            kv.put("gradient_checkpointing_layers", checkpointedLayers);
+        }
         TokenizedSet data = TrainFixtures.random(16, 6, 30, 3, 21);
         TrainFixtures.Recorder rec = new TrainFixtures.Recorder();
         try (Decoder model = fixture()) {
@@ -118,16 +126,19 @@ class LayerwiseTrainingTest {
     @Test
     void checkpointingTrainsExactlyAsKeepingActivations(@TempDir Path tmp) throws Exception {
         for (boolean lora : new boolean[] {false, true}) {
-            List<float[]> plain = train(tmp.resolve("plain-" + lora), false, lora);
-            List<float[]> ckpt = train(tmp.resolve("ckpt-" + lora), true, lora);
+            List<float[]> plain = train(tmp.resolve("plain-" + lora), false, null, lora);
             assertEquals(4, plain.get(0).length, "four steps logged");
-            for (int s = 0; s < 4; s++) {
-                assertEquals(plain.get(0)[s], ckpt.get(0)[s], 1e-5 * plain.get(0)[s], (lora ? "LoRA" : "full")
-                        + " loss of step " + (s + 1));
-            }
-            for (int i = 1; i < plain.size(); i++) {
-                double err = Numerics.relError(ckpt.get(i), plain.get(i));
-                assertTrue(err < 1e-5, (lora ? "LoRA" : "full") + " weight " + i + " differs by " + err);
+            // every layer checkpointed, and only the first (gradient_checkpointing_layers: 1)
+            for (Integer layers : new Integer[] {null, 1}) {
+                List<float[]> ckpt = train(tmp.resolve("ckpt-" + layers + "-" + lora), true, layers, lora);
+                String what = (lora ? "LoRA" : "full") + ", checkpointed layers " + (layers == null ? "all" : layers);
+                for (int s = 0; s < 4; s++) {
+                    assertEquals(plain.get(0)[s], ckpt.get(0)[s], 1e-5 * plain.get(0)[s], what + ": loss of step " + (s + 1));
+                }
+                for (int i = 1; i < plain.size(); i++) {
+                    double err = Numerics.relError(ckpt.get(i), plain.get(i));
+                    assertTrue(err < 1e-5, what + ": weight " + i + " differs by " + err);
+                }
             }
         }
     }
@@ -173,24 +184,26 @@ class LayerwiseTrainingTest {
             }
         }
         Batch batch = new Batch(ids, labels, mask, pos, null, b * t, b * (t - 1));
-        Map<Boolean, Census> seen = new HashMap<>();
+        Map<Integer, Census> seen = new HashMap<>();
         try (Decoder model = fixture()) {
             int layers = model.numLayers();
-            for (boolean checkpointing : new boolean[] {true, false}) {
+            for (int checkpointed : new int[] {layers, 1, 0}) {
                 try (StepScope s = StepScope.open(model.manager())) {
                     Census census = new Census(s.manager(), new Shape(b, t, 64), layers);
-                    new LossStep(model, 256, checkpointing, census).forwardBackward(batch, 1e-3, s);
-                    seen.put(checkpointing, census);
+                    new LossStep(model, 256, checkpointed, census).forwardBackward(batch, 1e-3, s);
+                    seen.put(checkpointed, census);
                 }
                 model.trainableParameters().forEach(p -> Tensors.zeroGrad(p.array()));
             }
             // the embedding output, one input per layer and the last output (a leaf each), and the gradient arriving
             // at the last layer: L + 3 arrays; the forward ran without a graph, so nothing else holds memory
-            assertEquals(layers + 3, seen.get(true).activations, "checkpointed: the layer inputs only");
-            // besides, both keep the same: token ids, rotary tables, the attention mask
-            assertEquals(seen.get(false).otherBytes, seen.get(true).otherBytes, "what every pass keeps");
+            assertEquals(layers + 3, seen.get(layers).activations, "checkpointed: the layer inputs only");
+            // besides, all keep the same: token ids, rotary tables, the attention mask
+            assertEquals(seen.get(0).otherBytes, seen.get(layers).otherBytes, "what every pass keeps");
             // without checkpointing each layer's output is kept too, with its graph (what backward needs)
-            assertEquals(2 * layers + 3, seen.get(false).activations, "not checkpointed: inputs and outputs");
+            assertEquals(2 * layers + 3, seen.get(0).activations, "not checkpointed: inputs and outputs");
+            // only the first layer checkpointed: the second keeps its output
+            assertEquals(layers + 3 + (layers - 1), seen.get(1).activations, "first layer checkpointed");
         }
     }
 }

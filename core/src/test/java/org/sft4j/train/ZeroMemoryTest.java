@@ -89,7 +89,7 @@ class ZeroMemoryTest {
                     "sharded: only the part the first pass needs first is being gathered");
             Census census = new Census(zero);
             try (StepScope s = StepScope.open(model.manager())) {
-                new LossStep(model, 64, true, census).forwardBackward(batch, 0.01, s);
+                new LossStep(model, 64, model.numLayers(), census).forwardBackward(batch, 0.01, s);
             }
             zero.finishGradients();
             assertEquals(List.of(
