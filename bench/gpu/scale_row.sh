@@ -6,7 +6,8 @@
 # hf_scale_bench.py (the anchor: same steps), each in its own process, prints both JSON lines and the ratios.
 # Environment: JAVA (default java), LIB (the jars, default bench/target/lib/* + core and bench classes), SFT4J_NATIVE
 # (the extension), HF_SCALE_BENCH (default ../shared/fixtures/generate/hf_scale_bench.py), PYTHON (default python3),
-# SFT4J_HEAP (default 24g), BF16_UPDATE (sft4j's bf16_update under pure-bf16; default: the run's default).
+# SFT4J_HEAP (default 24g), BF16_UPDATE (sft4j's bf16_update under pure-bf16; default: the run's default),
+# CKPT_LAYERS (with ckpt: sft4j checkpoints only the first N layers, its gradient_checkpointing_layers).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 [ $# -ge 4 ] || { sed -n 2,9p "${BASH_SOURCE[0]}"; exit 2; }
@@ -18,6 +19,7 @@ flags=()
 [ "$rank" != 0 ] && flags+=(--lora "$rank")
 [ "$ckpt" = ckpt ] && flags+=(--gradient-checkpointing)
 [ -n "${BF16_UPDATE:-}" ] && flags+=(--bf16-update "$BF16_UPDATE")
+[ -n "${CKPT_LAYERS:-}" ] && flags+=(--checkpoint-layers "$CKPT_LAYERS")
 ours="$("$java" -Xmx"${SFT4J_HEAP:-24g}" -cp "$lib" org.sft4j.bench.TrainStepBench "$cfg" gpu "$b" "$t" 10 "$mode" 1.0 \
         "${flags[@]}" | tee /dev/stderr | tail -1)"
 theirs="$("${PYTHON:-python3}" "$hf" "$cfg" "$b" "$t" "$mode" "$rank" $ckpt | tail -1)"
