@@ -4,7 +4,8 @@
 # sft4j's tokens/s and peak memory against FSDP2's.
 #   bench/gpu/sharded_vs_fsdp2.sh CONFIG_DIR NPROC B_PER_GPU T bf16-mixed|pure-bf16 ZERO_STAGE ckpt|nockpt
 # Environment: HF_SCALE_BENCH (default ../shared/fixtures/generate/hf_scale_bench.py), JAVA (default java),
-# SFT4J_CP (default: bench/target/classes and bench/target/lib/*), the DJL/libtorch variables of bench/gpu/README.md.
+# SFT4J_CP (default: bench/target/classes and bench/target/lib/*), the DJL/libtorch variables of bench/gpu/README.md,
+# CKPT_LAYERS (with ckpt: sft4j checkpoints only the first N layers, its gradient_checkpointing_layers).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cfg="$1"; n="$2"; b="$3"; t="$4"; mode="$5"; stage="$6"; ckpt="$7"
@@ -15,7 +16,7 @@ ckpt_arg=""; [ "$ckpt" = "ckpt" ] && ckpt_arg="ckpt"
 fsdp="$(torchrun --nproc_per_node "$n" "$hf" "$cfg" "$b" "$t" "$mode" 0 $ckpt_arg | grep '^{' | tail -1)"
 out="$(mktemp -d)"
 # hf_scale_bench.py trains on one batch every step: so does sft4j here ("same")
-ours="$("${JAVA:-java}" -Xmx24g -cp "$cp" org.sft4j.bench.ShardedBench "$cfg" "$n" "$b" "$t" "$mode" "$stage" "$ckpt" 10 "$out" same \
+ours="$("${JAVA:-java}" -Xmx24g ${CKPT_LAYERS:+-Dsft4j.benchCkptLayers=$CKPT_LAYERS} -cp "$cp" org.sft4j.bench.ShardedBench "$cfg" "$n" "$b" "$t" "$mode" "$stage" "$ckpt" 10 "$out" same \
         | grep '^{' | tail -1)"
 rm -rf "$out"
 python3 - "$fsdp" "$ours" <<'PY'

@@ -38,6 +38,7 @@ import java.util.Map;
  * the model), 6N TFLOP/s per GPU, the last loss; plus zero_stage.
  *
  * <pre>java ... ShardedBench CONFIG_DIR NPROC B T bf16-mixed|pure-bf16 ZERO_STAGE ckpt|nockpt [STEPS] [OUT_DIR] [SAME_BATCH]</pre>
+ * ({@code -Dsft4j.benchCkptLayers=N} with {@code ckpt}: only the first N layers checkpointed.)
  * With {@code SAME_BATCH} ({@code same}) every step trains on the same batch, as hf_scale_bench.py does; otherwise each
  * step gets new tokens, and the global batch (not its split over the GPUs) is the same for any NPROC, so runs on 1 and
  * 2 GPUs can be compared step by step.
@@ -73,6 +74,10 @@ public final class ShardedBench {
         job.put("precision", mode.equals("pure-bf16") ? "bf16-true" : mode);
         job.put("zero_stage", stage);
         job.put("gradient_checkpointing", ckpt);
+        String ckptLayers = System.getProperty("sft4j.benchCkptLayers");   // gradient_checkpointing_layers
+        if (ckpt && ckptLayers != null) {
+            job.put("gradient_checkpointing_layers", Integer.parseInt(ckptLayers));
+        }
         job.put("device", System.getProperty("sft4j.benchDevice", "gpu"));   // cpu: a check of the bench itself over Gloo
         job.put("logging_steps", 1);
         job.put("save_strategy", System.getProperty("sft4j.benchSave", "no"));   // a 14B checkpoint fills a disk
@@ -109,6 +114,7 @@ public final class ShardedBench {
         double tps = rates.isEmpty() ? Double.NaN : rates.size() / seconds;
         ObjectNode line = JSON.createObjectNode();
         line.put("gpus", nproc).put("B_per_gpu", b).put("T", t).put("mode", mode).put("lora_rank", 0).put("act_ckpt", ckpt)
+                .put("ckpt_layers", SftConfig.of(job).train().checkpointedLayers(mc.numLayers()))
                 .put("params", mc.parameterCount()).put("tokens_per_s", Math.round(tps))
                 .put("peak_gib_per_gpu", Math.round(peak * 10) / 10.0)
                 .put("tflops_6N_per_gpu", Math.round(6.0 * mc.parameterCount() * tps / nproc / 1e11) / 10.0)
