@@ -32,7 +32,7 @@ import java.util.Map;
  *
  * <pre>java ... org.sft4j.bench.TrainStepBench CONFIG_DIR DEVICE BATCH LENGTH STEPS [portable|fused|tf32|bf16|bf16-mixed|fp16|pure-bf16]
  *     [MAX_GRAD_NORM] [--lora RANK] [--gradient-checkpointing] [--checkpoint-layers N]
- *     [--bf16-update nearest|kahan|stochastic] [--lr LR] [--loss-every-step]</pre>
+ *     [--bf16-update nearest|kahan|stochastic] [--lr LR] [--loss-every-step] [--loss-chunk-rows N]</pre>
  * (MAX_GRAD_NORM 0 skips clipping, as hf_bench.py does; the default 1.0 clips as training and hf_scale_bench.py do).
  * Any row of issue 17's table: a 7B or 14B shape from its config.json, B x T, full or LoRA on every projection (rank
  * r, alpha 2r, as hf_scale_bench.py sets PEFT up), a precision, activation checkpointing through the run's
@@ -81,7 +81,8 @@ public final class TrainStepBench {
 
     /** What one row of issue 17's table asks for, from the command line. */
     record Row(Path config, Device device, int b, int t, int steps, String mode, double maxGradNorm, int loraRank,
-               boolean checkpointing, Integer checkpointLayers, Bf16Update bf16Update, double lr, boolean everyLoss) {
+               boolean checkpointing, Integer checkpointLayers, Bf16Update bf16Update, double lr, boolean everyLoss,
+               int lossChunkRows) {
 
         static Row parse(String[] args) {
             List<String> positional = new ArrayList<>();
@@ -91,10 +92,12 @@ public final class TrainStepBench {
             Bf16Update update = null;
             double lr = 1e-5;
             boolean everyLoss = false;
+            int chunkRows = 1024;   // the trainer's loss_chunk_rows default
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--lr" -> lr = Double.parseDouble(args[++i]);
                     case "--loss-every-step" -> everyLoss = true;
+                    case "--loss-chunk-rows" -> chunkRows = Integer.parseInt(args[++i]);
                     case "--lora" -> lora = Integer.parseInt(args[++i]);
                     case "--gradient-checkpointing", "--ckpt" -> ckpt = true;
                     case "--checkpoint-layers" -> ckptLayers = Integer.parseInt(args[++i]);
@@ -106,7 +109,7 @@ public final class TrainStepBench {
             return new Row(Path.of(positional.get(0)), Engines.device(positional.get(1)), Integer.parseInt(positional.get(2)),
                     Integer.parseInt(positional.get(3)), Integer.parseInt(positional.get(4)), mode,
                     positional.size() > 6 ? Double.parseDouble(positional.get(6)) : 1.0, lora, ckpt, ckptLayers, update, lr,
-                    everyLoss);
+                    everyLoss, chunkRows);
         }
     }
 
@@ -141,7 +144,7 @@ public final class TrainStepBench {
             System.out.printf("model %s, %,d parameters, device %s, batch %d x %d, mode %s (%s), max_grad_norm %s, "
                     + "LoRA rank %d, activation checkpointing of %d of %d layers, bf16_update %s%n", cfg.modelType(), params,
                     device, b, t, mode, model.compute(), maxGradNorm, row.loraRank(), checkpointed, cfg.numLayers(), update);
-            LossStep step = new LossStep(model, 1024, checkpointed);
+            LossStep step = new LossStep(model, row.lossChunkRows(), checkpointed);
             // fp16 trains on a scaled loss and unscales before clipping, as the trainer does (the scale stays put here)
             double lossScale = model.compute().precision().needsLossScaling() ? LossScaler.INITIAL_SCALE : 1;
             int skipped = 0;
