@@ -5,6 +5,7 @@
 #include <jni.h>
 
 #include <ATen/ATen.h>
+#include <c10/util/Exception.h>
 
 #include <string>
 #include <vector>
@@ -28,5 +29,25 @@ inline std::vector<at::Tensor> tensors(JNIEnv* env, jlongArray handles) {
 inline void throwJava(JNIEnv* env, const std::string& what, const std::string& library = "sft4j native") {
   env->ThrowNew(env->FindClass("java/lang/IllegalStateException"), (library + ": " + what).c_str());
 }
+
+// An exception's message without the C++ stack trace c10's errors append to it.
+inline std::string message(const std::exception& e) {
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
+  return e.what();
+}
+
+}  // namespace sft4j
+
+// A JNI function's body: an exception becomes a Java one (through the calling file's throwJava, which names the
+// library) and the function returns `ret` (nothing for a void function).
+#define SFT4J_TRY try {
+#define SFT4J_CATCH(ret)                          \
+  }                                               \
+  catch (const std::exception& e) {               \
+    throwJava(env, sft4j::message(e));            \
+    return ret;                                   \
+  }
+
+namespace sft4j {
 
 }  // namespace sft4j

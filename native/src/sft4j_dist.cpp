@@ -58,11 +58,6 @@ Group& group(jlong h) { return joined(h).pg; }
 
 void throwJava(JNIEnv* env, const std::string& what) { sft4j::throwJava(env, what, "sft4j distributed"); }
 
-// An exception's message without the C++ stack trace c10's errors append to it.
-std::string message(const std::exception& e) {
-  if (auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
-  return e.what();
-}
 
 // Runs a callback after an autograd node (here: a parameter's gradient accumulator) has run.
 class AfterNode : public torch::autograd::FunctionPostHook {
@@ -247,106 +242,88 @@ extern "C" {
 
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_init(JNIEnv* env, jclass, jstring host, jint port, jint rank,
                                                           jint world, jint device, jint timeoutSeconds) {
-  try {
-    const char* h = env->GetStringUTFChars(host, nullptr);
-    std::string hostName(h);
-    env->ReleaseStringUTFChars(host, h);
-    c10d::TCPStoreOptions opts;
-    opts.port = static_cast<uint16_t>(port);
-    opts.isServer = rank == 0;
-    opts.numWorkers = world;
-    opts.waitWorkers = true;
-    opts.timeout = std::chrono::seconds(timeoutSeconds);
-    auto store = c10::make_intrusive<c10d::TCPStore>(hostName, opts);
-    Group pg = device >= 0 ? nccl(store, rank, world, device, timeoutSeconds) : gloo(store, rank, world, timeoutSeconds);
-    return reinterpret_cast<jlong>(new Joined{pg, store, device});
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-    return 0;
-  }
+  SFT4J_TRY
+  const char* h = env->GetStringUTFChars(host, nullptr);
+  std::string hostName(h);
+  env->ReleaseStringUTFChars(host, h);
+  c10d::TCPStoreOptions opts;
+  opts.port = static_cast<uint16_t>(port);
+  opts.isServer = rank == 0;
+  opts.numWorkers = world;
+  opts.waitWorkers = true;
+  opts.timeout = std::chrono::seconds(timeoutSeconds);
+  auto store = c10::make_intrusive<c10d::TCPStore>(hostName, opts);
+  Group pg = device >= 0 ? nccl(store, rank, world, device, timeoutSeconds) : gloo(store, rank, world, timeoutSeconds);
+  return reinterpret_cast<jlong>(new Joined{pg, store, device});
+  SFT4J_CATCH(0)
 }
 
 // Sums the tensors over all ranks in place, through one flat buffer per dtype (one NCCL call, not one per tensor).
 JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_allReduceSum(JNIEnv* env, jclass, jlong pg, jlongArray handles) {
-  try {
-    c10::NoGradGuard noGrad;
-    auto ts = tensors(env, handles);
-    if (ts.empty()) return;
-    std::vector<at::Tensor> flat;
-    for (auto& t : ts) flat.push_back(t.reshape({-1}));
-    std::vector<at::Tensor> buffer{at::cat(flat)};
-    group(pg)->allreduce(buffer)->wait();
-    int64_t offset = 0;
-    for (auto& t : ts) {
-      int64_t n = t.numel();
-      t.copy_(buffer[0].narrow(0, offset, n).view(t.sizes()));
-      offset += n;
-    }
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  auto ts = tensors(env, handles);
+  if (ts.empty()) return;
+  std::vector<at::Tensor> flat;
+  for (auto& t : ts) flat.push_back(t.reshape({-1}));
+  std::vector<at::Tensor> buffer{at::cat(flat)};
+  group(pg)->allreduce(buffer)->wait();
+  int64_t offset = 0;
+  for (auto& t : ts) {
+    int64_t n = t.numel();
+    t.copy_(buffer[0].narrow(0, offset, n).view(t.sizes()));
+    offset += n;
   }
+  SFT4J_CATCH()
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_broadcast(JNIEnv* env, jclass, jlong pg, jlongArray handles, jint root) {
-  try {
-    c10::NoGradGuard noGrad;
-    for (auto& t : tensors(env, handles)) {
-      std::vector<at::Tensor> one{t};
-      c10d::BroadcastOptions o;
-      o.rootRank = root;
-      group(pg)->broadcast(one, o)->wait();
-    }
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  for (auto& t : tensors(env, handles)) {
+    std::vector<at::Tensor> one{t};
+    c10d::BroadcastOptions o;
+    o.rootRank = root;
+    group(pg)->broadcast(one, o)->wait();
   }
+  SFT4J_CATCH()
 }
 
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_GradientBuckets_create(JNIEnv* env, jclass, jlong pg, jlongArray params,
                                                                   jlong bucketBytes, jintArray bucketCount) {
-  try {
-    auto* r = new OverlappedReducer(group(pg), tensors(env, params), bucketBytes);
-    jint n = static_cast<jint>(r->bucketCount());
-    env->SetIntArrayRegion(bucketCount, 0, 1, &n);
-    return reinterpret_cast<jlong>(r);
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-    return 0;
-  }
+  SFT4J_TRY
+  auto* r = new OverlappedReducer(group(pg), tensors(env, params), bucketBytes);
+  jint n = static_cast<jint>(r->bucketCount());
+  env->SetIntArrayRegion(bucketCount, 0, 1, &n);
+  return reinterpret_cast<jlong>(r);
+  SFT4J_CATCH(0)
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_arm(JNIEnv* env, jclass, jlong r) {
-  try {
-    reinterpret_cast<OverlappedReducer*>(r)->arm();
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  SFT4J_TRY
+  reinterpret_cast<OverlappedReducer*>(r)->arm();
+  SFT4J_CATCH()
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_finish(JNIEnv* env, jclass, jlong r) {
-  try {
-    reinterpret_cast<OverlappedReducer*>(r)->finish();
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  SFT4J_TRY
+  reinterpret_cast<OverlappedReducer*>(r)->finish();
+  SFT4J_CATCH()
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_GradientBuckets_destroy(JNIEnv* env, jclass, jlong r) {
-  try {
-    delete reinterpret_cast<OverlappedReducer*>(r);
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  SFT4J_TRY
+  delete reinterpret_cast<OverlappedReducer*>(r);
+  SFT4J_CATCH()
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_destroy(JNIEnv* env, jclass, jlong pg) {
-  try {
+  SFT4J_TRY
 #ifdef USE_C10D_NCCL
-    if (auto* n = dynamic_cast<c10d::ProcessGroupNCCL*>(group(pg).get())) n->shutdown();   // no exit-time warning
+  if (auto* n = dynamic_cast<c10d::ProcessGroupNCCL*>(group(pg).get())) n->shutdown();   // no exit-time warning
 #endif
-    delete &joined(pg);
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  delete &joined(pg);
+  SFT4J_CATCH()
 }
 
 // ---- collectives of sharded training: all-gather into a tensor, reduce-scatter, barrier; asynchronous --------
@@ -354,141 +331,118 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_destroy(JNIEnv* env, jclass
 // outs[k] (world * n, flat) <- every rank's ins[k] (n): one coalesced NCCL call, or one Gloo call per pair.
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_allGather(JNIEnv* env, jclass, jlong pg, jlongArray outs,
                                                                jlongArray ins) {
-  try {
-    c10::NoGradGuard noGrad;
-    auto* p = new Pending();
-    p->outs = tensors(env, outs);
-    p->ins = tensors(env, ins);
-    for (auto& o : p->outs) p->versions.push_back(o._version());
-    Joined& j = joined(pg);
-    if (j.device >= 0 && p->outs.size() > 1) {
-      p->works.push_back(j.pg->allgather_into_tensor_coalesced(p->outs, p->ins));
-    } else {
-      for (size_t k = 0; k < p->outs.size(); k++) p->works.push_back(j.pg->_allgather_base(p->outs[k], p->ins[k]));
-    }
-    return pending(p);
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-    return 0;
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  auto* p = new Pending();
+  p->outs = tensors(env, outs);
+  p->ins = tensors(env, ins);
+  for (auto& o : p->outs) p->versions.push_back(o._version());
+  Joined& j = joined(pg);
+  if (j.device >= 0 && p->outs.size() > 1) {
+    p->works.push_back(j.pg->allgather_into_tensor_coalesced(p->outs, p->ins));
+  } else {
+    for (size_t k = 0; k < p->outs.size(); k++) p->works.push_back(j.pg->_allgather_base(p->outs[k], p->ins[k]));
   }
+  return pending(p);
+  SFT4J_CATCH(0)
 }
 
 // outs[k] (n) <- the sum over ranks of their slice [rank * n, (rank + 1) * n) of ins[k] (world * n).
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_reduceScatter(JNIEnv* env, jclass, jlong pg, jlongArray outs,
                                                                    jlongArray ins) {
-  try {
-    c10::NoGradGuard noGrad;
-    auto* p = new Pending();
-    auto os = tensors(env, outs);
-    p->ins = tensors(env, ins);
-    Joined& j = joined(pg);
-    c10d::ReduceScatterOptions sum;
-    if (j.device >= 0 && os.size() > 1) {
-      p->works.push_back(j.pg->reduce_scatter_tensor_coalesced(os, p->ins, sum));
-    } else {
-      for (size_t k = 0; k < os.size(); k++) p->works.push_back(j.pg->_reduce_scatter_base(os[k], p->ins[k], sum));
-    }
-    return pending(p);
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-    return 0;
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  auto* p = new Pending();
+  auto os = tensors(env, outs);
+  p->ins = tensors(env, ins);
+  Joined& j = joined(pg);
+  c10d::ReduceScatterOptions sum;
+  if (j.device >= 0 && os.size() > 1) {
+    p->works.push_back(j.pg->reduce_scatter_tensor_coalesced(os, p->ins, sum));
+  } else {
+    for (size_t k = 0; k < os.size(); k++) p->works.push_back(j.pg->_reduce_scatter_base(os[k], p->ins[k], sum));
   }
+  return pending(p);
+  SFT4J_CATCH(0)
 }
 
 // Waits for the works (NCCL: the current stream waits; the host does not) and frees the handle.
 JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_joinPending(JNIEnv* env, jclass, jlong handle) {
   std::unique_ptr<Pending> p(reinterpret_cast<Pending*>(handle));
-  try {
-    for (auto& w : p->works) w->wait();
-    for (size_t k = 0; k < p->outs.size(); k++) {
-      c10::VariableVersion counter = p->outs[k].unsafeGetTensorImpl()->version_counter();
-      counter.set_version(p->versions[k]);
-    }
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
+  SFT4J_TRY
+  for (auto& w : p->works) w->wait();
+  for (size_t k = 0; k < p->outs.size(); k++) {
+    c10::VariableVersion counter = p->outs[k].unsafeGetTensorImpl()->version_counter();
+    counter.set_version(p->versions[k]);
   }
+  SFT4J_CATCH()
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_barrier(JNIEnv* env, jclass, jlong pg) {
-  try {
-    Joined& j = joined(pg);
-    c10d::BarrierOptions o;
-    if (j.device >= 0) o.device_ids = {j.device};
-    j.pg->barrier(o)->wait();
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  SFT4J_TRY
+  Joined& j = joined(pg);
+  c10d::BarrierOptions o;
+  if (j.device >= 0) o.device_ids = {j.device};
+  j.pg->barrier(o)->wait();
+  SFT4J_CATCH()
 }
 
 // ---- the rendezvous store, for the ranks' heartbeats: a client connection of its own -------------------------
 
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_RendezvousStore_connect(JNIEnv* env, jclass, jstring host, jint port,
                                                                  jint timeoutMillis) {
-  try {
-    const char* h = env->GetStringUTFChars(host, nullptr);
-    std::string hostName(h);
-    env->ReleaseStringUTFChars(host, h);
-    c10d::TCPStoreOptions opts;
-    opts.port = static_cast<uint16_t>(port);
-    opts.isServer = false;
-    opts.waitWorkers = false;
-    opts.timeout = std::chrono::milliseconds(timeoutMillis);
-    return reinterpret_cast<jlong>(new c10::intrusive_ptr<c10d::Store>(c10::make_intrusive<c10d::TCPStore>(hostName, opts)));
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-    return 0;
-  }
+  SFT4J_TRY
+  const char* h = env->GetStringUTFChars(host, nullptr);
+  std::string hostName(h);
+  env->ReleaseStringUTFChars(host, h);
+  c10d::TCPStoreOptions opts;
+  opts.port = static_cast<uint16_t>(port);
+  opts.isServer = false;
+  opts.waitWorkers = false;
+  opts.timeout = std::chrono::milliseconds(timeoutMillis);
+  return reinterpret_cast<jlong>(new c10::intrusive_ptr<c10d::Store>(c10::make_intrusive<c10d::TCPStore>(hostName, opts)));
+  SFT4J_CATCH(0)
 }
 
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_RendezvousStore_add(JNIEnv* env, jclass, jlong store, jstring key, jlong delta) {
-  try {
-    const char* k = env->GetStringUTFChars(key, nullptr);
-    std::string name(k);
-    env->ReleaseStringUTFChars(key, k);
-    return (*reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store))->add(name, delta);
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-    return 0;
-  }
+  SFT4J_TRY
+  const char* k = env->GetStringUTFChars(key, nullptr);
+  std::string name(k);
+  env->ReleaseStringUTFChars(key, k);
+  return (*reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store))->add(name, delta);
+  SFT4J_CATCH(0)
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_RendezvousStore_set(JNIEnv* env, jclass, jlong store, jstring key,
                                                             jstring value) {
-  try {
-    const char* k = env->GetStringUTFChars(key, nullptr);
-    std::string name(k);
-    env->ReleaseStringUTFChars(key, k);
-    const char* v = env->GetStringUTFChars(value, nullptr);
-    std::string text(v);
-    env->ReleaseStringUTFChars(value, v);
-    (*reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store))->set(name, std::vector<uint8_t>(text.begin(), text.end()));
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  SFT4J_TRY
+  const char* k = env->GetStringUTFChars(key, nullptr);
+  std::string name(k);
+  env->ReleaseStringUTFChars(key, k);
+  const char* v = env->GetStringUTFChars(value, nullptr);
+  std::string text(v);
+  env->ReleaseStringUTFChars(value, v);
+  (*reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store))->set(name, std::vector<uint8_t>(text.begin(), text.end()));
+  SFT4J_CATCH()
 }
 
 // The value of a key, or null when it is not set (no waiting).
 JNIEXPORT jstring JNICALL Java_org_sft4j_nd_RendezvousStore_get(JNIEnv* env, jclass, jlong store, jstring key) {
-  try {
-    const char* k = env->GetStringUTFChars(key, nullptr);
-    std::string name(k);
-    env->ReleaseStringUTFChars(key, k);
-    auto& st = *reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store);
-    if (!st->check({name})) return nullptr;
-    auto bytes = st->get(name);
-    return env->NewStringUTF(std::string(bytes.begin(), bytes.end()).c_str());
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-    return nullptr;
-  }
+  SFT4J_TRY
+  const char* k = env->GetStringUTFChars(key, nullptr);
+  std::string name(k);
+  env->ReleaseStringUTFChars(key, k);
+  auto& st = *reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store);
+  if (!st->check({name})) return nullptr;
+  auto bytes = st->get(name);
+  return env->NewStringUTF(std::string(bytes.begin(), bytes.end()).c_str());
+  SFT4J_CATCH(nullptr)
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_RendezvousStore_close(JNIEnv* env, jclass, jlong store) {
-  try {
-    delete reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store);
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  SFT4J_TRY
+  delete reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store);
+  SFT4J_CATCH()
 }
 
 // ---- flat buffers of sharded parameters and gradients ---------------------------------------------------------
@@ -497,86 +451,71 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_RendezvousStore_close(JNIEnv* env, jcla
 // one and for the padding after the last); with clear, the parameters' gradients are dropped (memory freed).
 JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_flattenGradients(JNIEnv* env, jclass, jlongArray params, jlong out,
                                                                       jboolean clear) {
-  try {
-    c10::NoGradGuard noGrad;
-    at::Tensor& o = tensor(out);
-    int64_t offset = 0;
-    for (auto& p : tensors(env, params)) {
-      at::Tensor slot = o.narrow(0, offset, p.numel());
-      if (p.grad().defined()) {
-        slot.copy_(p.grad().reshape({-1}));
-      } else {
-        slot.zero_();
-      }
-      if (clear) p.mutable_grad().reset();
-      offset += p.numel();
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  at::Tensor& o = tensor(out);
+  int64_t offset = 0;
+  for (auto& p : tensors(env, params)) {
+    at::Tensor slot = o.narrow(0, offset, p.numel());
+    if (p.grad().defined()) {
+      slot.copy_(p.grad().reshape({-1}));
+    } else {
+      slot.zero_();
     }
-    if (offset < o.numel()) o.narrow(0, offset, o.numel() - offset).zero_();
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
+    if (clear) p.mutable_grad().reset();
+    offset += p.numel();
   }
+  if (offset < o.numel()) o.narrow(0, offset, o.numel() - offset).zero_();
+  SFT4J_CATCH()
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_clearGradients(JNIEnv* env, jclass, jlongArray params) {
-  try {
-    for (auto& p : tensors(env, params)) p.mutable_grad().reset();
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  SFT4J_TRY
+  for (auto& p : tensors(env, params)) p.mutable_grad().reset();
+  SFT4J_CATCH()
 }
 
 // param.grad += g (param.grad becomes g itself when it has none: g must not be used elsewhere).
 JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_accumulateGradient(JNIEnv* env, jclass, jlong param, jlong g) {
-  try {
-    c10::NoGradGuard noGrad;
-    at::Tensor& p = tensor(param);
-    if (p.grad().defined()) {
-      p.mutable_grad().add_(tensor(g));
-    } else {
-      p.mutable_grad() = tensor(g);
-    }
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  at::Tensor& p = tensor(param);
+  if (p.grad().defined()) {
+    p.mutable_grad().add_(tensor(g));
+  } else {
+    p.mutable_grad() = tensor(g);
   }
+  SFT4J_CATCH()
 }
 
 // dst.copy_(src) as a collective writes its output: the autograd version stays (see Pending).
 JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_overwrite(JNIEnv* env, jclass, jlong dst, jlong src) {
-  try {
-    c10::NoGradGuard noGrad;
-    at::Tensor& d = tensor(dst);
-    int64_t version = d._version();
-    d.copy_(tensor(src).reshape(d.sizes()));
-    c10::VariableVersion counter = d.unsafeGetTensorImpl()->version_counter();
-    counter.set_version(version);
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  at::Tensor& d = tensor(dst);
+  int64_t version = d._version();
+  d.copy_(tensor(src).reshape(d.sizes()));
+  c10::VariableVersion counter = d.unsafeGetTensorImpl()->version_counter();
+  counter.set_version(version);
+  SFT4J_CATCH()
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_release(JNIEnv* env, jclass, jlong t) {
-  try {
-    releaseStorage(tensor(t));
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  SFT4J_TRY
+  releaseStorage(tensor(t));
+  SFT4J_CATCH()
 }
 
 JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_reserve(JNIEnv* env, jclass, jlong t) {
-  try {
-    reserveStorage(tensor(t));
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-  }
+  SFT4J_TRY
+  reserveStorage(tensor(t));
+  SFT4J_CATCH()
 }
 
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_FlatBuffers_storageBytes(JNIEnv* env, jclass, jlong t) {
-  try {
-    return static_cast<jlong>(tensor(t).storage().nbytes());
-  } catch (const std::exception& e) {
-    throwJava(env, message(e));
-    return 0;
-  }
+  SFT4J_TRY
+  return static_cast<jlong>(tensor(t).storage().nbytes());
+  SFT4J_CATCH(0)
 }
 
 }  // extern "C"

@@ -124,8 +124,6 @@ void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, co
 
 }  // namespace
 
-#define SFT4J_TRY try {
-#define SFT4J_CATCH(ret) } catch (const std::exception& e) { throwJava(env, e.what()); return ret; }
 
 extern "C" {
 
