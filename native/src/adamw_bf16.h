@@ -92,10 +92,10 @@ SFT4J_HD float squareRoot(float x) { return sqrtf(x); }
 SFT4J_HD float squareRoot(float x) { return std::sqrt(x); }
 #endif
 
-// Element i of one tensor: weight p, gradient g, moments m and v (bf16 bits, updated in place), compensation c
-// (KAHAN only, else null).
+// Element `i` of the arrays given: weight p, gradient g, moments m and v (bf16 bits, updated in place),
+// compensation c (KAHAN only, else null); `element` is its index in the whole tensor (stochastic rounding's).
 SFT4J_HD void update(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, uint16_t* c, int64_t i,
-                     const Hyper& h) {
+                     uint64_t element, const Hyper& h) {
   float grad = bf16ToFloat(g[i]);
   float m1 = h.beta1 * bf16ToFloat(m[i]) + (1.0f - h.beta1) * grad;
   float v1 = h.beta2 * bf16ToFloat(v[i]) + (1.0f - h.beta2) * grad * grad;
@@ -111,10 +111,16 @@ SFT4J_HD void update(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, u
     c[i] = floatToBf16(y - (bf16ToFloat(rounded) - w));   // what rounding dropped (exact: both are bf16 neighbours)
     p[i] = rounded;
   } else if (h.rule == STOCHASTIC) {
-    p[i] = floatToBf16Stochastic(w - h.decay * w - adam, random16(h.seed, uint64_t(i)));
+    p[i] = floatToBf16Stochastic(w - h.decay * w - adam, random16(h.seed, element));
   } else {
     p[i] = floatToBf16(w - h.decay * w - adam);
   }
+}
+
+// Element i of one tensor.
+SFT4J_HD void update(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, uint16_t* c, int64_t i,
+                     const Hyper& h) {
+  update(p, g, m, v, c, i, uint64_t(i), h);
 }
 
 }  // namespace adamw
@@ -127,6 +133,37 @@ extern "C" __global__ void sft4j_adamw_bf16(uint16_t* p, const uint16_t* g, uint
   int64_t stride = int64_t(blockDim.x) * gridDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     sft4j::adamw::update(p, g, m, v, c, i, h);
+  }
+}
+
+// Eight bf16 values in one 16-byte load or store.
+union Pack8 {
+  uint4 bits;
+  uint16_t e[8];
+};
+
+// The same over tensors whose length is a multiple of 8 and whose arrays are 16-byte aligned: each thread moves 8
+// elements of every array with one 16-byte load and store (the update is bound by memory, and 2-byte accesses leave
+// most of it unused).
+extern "C" __global__ void sft4j_adamw_bf16_x8(uint16_t* p, const uint16_t* g, uint16_t* m, uint16_t* v, uint16_t* c,
+                                               int64_t n, sft4j::adamw::Hyper h) {
+  int64_t packs = n / 8;
+  int64_t stride = int64_t(blockDim.x) * gridDim.x;
+  for (int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; j < packs; j += stride) {
+    Pack8 pp, gg, mm, vv, cc;
+    pp.bits = reinterpret_cast<const uint4*>(p)[j];
+    gg.bits = reinterpret_cast<const uint4*>(g)[j];
+    mm.bits = reinterpret_cast<const uint4*>(m)[j];
+    vv.bits = reinterpret_cast<const uint4*>(v)[j];
+    if (c != nullptr) cc.bits = reinterpret_cast<const uint4*>(c)[j];
+#pragma unroll
+    for (int k = 0; k < 8; k++) {
+      sft4j::adamw::update(pp.e, gg.e, mm.e, vv.e, cc.e, k, uint64_t(j) * 8 + k, h);
+    }
+    reinterpret_cast<uint4*>(p)[j] = pp.bits;
+    reinterpret_cast<uint4*>(m)[j] = mm.bits;
+    reinterpret_cast<uint4*>(v)[j] = vv.bits;
+    if (c != nullptr) reinterpret_cast<uint4*>(c)[j] = cc.bits;
   }
 }
 #endif

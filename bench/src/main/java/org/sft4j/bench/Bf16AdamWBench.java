@@ -20,7 +20,8 @@ import java.util.Random;
 /**
  * sft4j's bf16 AdamW on a GPU: the CUDA kernel NVRTC compiles at run time against the same update composed of torch
  * operations (what ran before) and against the CPU loop (the same element function, native/src/adamw_bf16.h).
- * First each rule's weights after 4 steps on 1M elements (the kernel must give the CPU loop's bits), then the time of
+ * First each rule's weights after 4 steps on about 1M elements (the kernel must give the CPU loop's bits, with 8 elements
+ * per thread and with one), then the time of
  * one update of {@code PARAMS} weights in tensors of {@code TENSOR} elements, kernel and composed alternately in the
  * same process. Exits non-zero when the kernel is not there or disagrees.
  *
@@ -39,16 +40,16 @@ public final class Bf16AdamWBench {
         System.out.println("bf16 AdamW CUDA kernel: " + status);
         boolean ok = !status.startsWith("not available");
         for (Bf16Update rule : Bf16Update.values()) {
-            ok &= parity(gpu, rule);
+            ok &= parity(gpu, rule, 1 << 20);         // 8 elements per thread
+            ok &= parity(gpu, rule, (1 << 20) + 3);   // one per thread (a length not a multiple of 8)
         }
         time(gpu, params, tensor, steps);
         System.out.println(ok ? "KERNEL CHECKS PASSED" : "KERNEL CHECKS FAILED");
         System.exit(ok ? 0 : 1);
     }
 
-    /** 4 steps of one rule on the GPU's kernel, the CPU loop and the GPU's composed operations. */
-    private static boolean parity(Device gpu, Bf16Update rule) {
-        int n = 1 << 20;
+    /** 4 steps of one rule on {@code n} weights: the GPU's kernel, the CPU loop and the GPU's composed operations. */
+    private static boolean parity(Device gpu, Bf16Update rule, int n) {
         Random r = new Random(11);
         float[] w0 = gaussian(r, n, 0.02);
         float[][] grads = new float[4][];
