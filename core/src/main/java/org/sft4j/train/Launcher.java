@@ -1,5 +1,6 @@
 package org.sft4j.train;
 
+import org.sft4j.base.TempFiles;
 import org.sft4j.config.SftConfig;
 import org.sft4j.config.TrainArgs;
 
@@ -10,7 +11,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -73,9 +73,8 @@ public final class Launcher implements Stoppable {
         int world = local * a.nnodes();
         Path out = Files.createDirectories(Path.of(a.outputDir()));
         Path config = out.resolve("launch.yaml");
-        Path tmp = out.resolve("launch.yaml.tmp");
-        Files.writeString(tmp, cfg.toYaml(), StandardCharsets.UTF_8);
-        Files.move(tmp, config, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        // a temporary name of this launcher's own: the launchers of several nodes may share output_dir
+        TempFiles.write(config, tmp -> Files.writeString(tmp, cfg.toYaml(), StandardCharsets.UTF_8));
         console.printf("sft4j: starting %d worker processes on this node (node %d of %d, world size %d, master %s:%d)%n",
                 local, a.nodeRank(), a.nnodes(), world, a.masterAddr(), a.masterPort());
 

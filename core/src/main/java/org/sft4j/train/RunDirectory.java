@@ -26,7 +26,8 @@ final class RunDirectory {
 
     /** What a run writes into output_dir: checkpoints (and their staging folders), metrics, manifest, chart, scores. */
     private static final Pattern RUN_OUTPUT = Pattern.compile(
-            "checkpoint-\\d+|\\.checkpoint-\\d+\\..+|metrics\\.jsonl|run\\.json|loss\\.png|eval|launch\\.yaml(\\.tmp)?");
+            "checkpoint-\\d+|\\.checkpoint-\\d+\\..+|metrics\\.jsonl|run\\.json|loss\\.png|eval"
+                    + "|launch\\.yaml(\\.\\d+-\\d+)?(\\.tmp)?");   // launch.yaml.PID-N.tmp: TempFiles' name
 
     private RunDirectory() {}
 

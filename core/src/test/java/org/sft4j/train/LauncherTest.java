@@ -92,6 +92,19 @@ class LauncherTest {
         SftConfig back = SftConfig.read(config);
         assertEquals(3, back.train().nprocPerNode());
         assertEquals(out.toString(), back.train().outputDir());
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(out)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary file left");
+        }
+    }
+
+    @Test
+    void aLaunchFileThatAKilledLauncherLeftHalfWrittenCountsAsTheRunsOutput(@TempDir Path out) throws Exception {
+        // TempFiles' name for launch.yaml (unique per launcher: several nodes may share output_dir), and the old one
+        java.nio.file.Files.writeString(out.resolve("launch.yaml.4321-7.tmp"), "model_name");
+        java.nio.file.Files.writeString(out.resolve("launch.yaml.tmp"), "model_name");
+        java.nio.file.Files.writeString(out.resolve("notes.txt"), "mine");
+        assertEquals(List.of(out.resolve("launch.yaml.4321-7.tmp"), out.resolve("launch.yaml.tmp")),
+                RunDirectory.previousRun(out), "a run's own files only");
     }
 
     @Test
