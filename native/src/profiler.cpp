@@ -1,0 +1,92 @@
+// PyTorch's profiler (Kineto: torch's operators on the CPU, and CUPTI's kernels on a GPU) around any stretch of
+// sft4j's work, for the JVM: torch.profiler's C++ core, since neither nsys nor Python's profiler can see into a
+// Java process's steps. stop() writes the Chrome trace torch.profiler would and returns a table of where the time went.
+#include "handles.h"
+
+#include <torch/csrc/autograd/profiler_kineto.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+using torch::profiler::impl::ActivityType;
+using torch::profiler::impl::ProfilerConfig;
+using torch::profiler::impl::ProfilerState;
+
+void throwJava(JNIEnv* env, const std::string& what) { sft4j::throwJava(env, what, "sft4j profiler"); }
+
+std::set<ActivityType> activities(bool gpu) {
+  std::set<ActivityType> a{ActivityType::CPU};
+  if (gpu) a.insert(ActivityType::CUDA);
+  return a;
+}
+
+bool gpuActivities = false;
+
+// Total time and count per name.
+struct Tally {
+  uint64_t ns = 0;
+  int64_t calls = 0;
+};
+
+std::string table(const std::string& title, const std::map<std::string, Tally>& byName, int top) {
+  std::vector<std::pair<std::string, Tally>> rows(byName.begin(), byName.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.ns > b.second.ns; });
+  uint64_t total = 0;
+  for (const auto& r : rows) total += r.second.ns;
+  std::string out = title + " (" + std::to_string(total / 1000000.0).substr(0, 8) + " ms in all)\n";
+  char line[512];
+  for (int i = 0; i < int(rows.size()) && i < top; i++) {
+    const auto& r = rows[i];
+    std::string name = r.first.size() > 90 ? r.first.substr(0, 87) + "..." : r.first;
+    std::snprintf(line, sizeof line, "%10.3f ms %5.1f%% %8lld  %s\n", r.second.ns / 1e6,
+                  total == 0 ? 0.0 : 100.0 * r.second.ns / total, static_cast<long long>(r.second.calls), name.c_str());
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+// Starts recording: torch's operators on this thread, and with gpu the GPU's kernels and copies.
+JNIEXPORT void JNICALL Java_org_sft4j_nd_Profiler_start(JNIEnv* env, jclass, jboolean gpu) {
+  SFT4J_TRY
+  ProfilerConfig config(ProfilerState::KINETO);
+  gpuActivities = gpu;
+  torch::autograd::profiler::prepareProfiler(config, activities(gpu));
+  torch::autograd::profiler::enableProfiler(config, activities(gpu));
+  SFT4J_CATCH()
+}
+
+// Stops recording; writes the Chrome trace to tracePath (unless empty) and returns the `top` names that took the
+// most GPU time (kernels and copies) and the most CPU time (operators, inclusive of the operators they call).
+JNIEXPORT jstring JNICALL Java_org_sft4j_nd_Profiler_stop(JNIEnv* env, jclass, jstring tracePath, jint top) {
+  SFT4J_TRY
+  std::unique_ptr<torch::autograd::profiler::ProfilerResult> result = torch::autograd::profiler::disableProfiler();
+  const char* p = env->GetStringUTFChars(tracePath, nullptr);
+  std::string path(p);
+  env->ReleaseStringUTFChars(tracePath, p);
+  if (!path.empty()) result->save(path);
+  std::map<std::string, Tally> device;
+  std::map<std::string, Tally> host;
+  for (const auto& e : result->events()) {
+    auto& tally = (e.deviceType() == c10::DeviceType::CPU ? host : device)[e.name()];
+    tally.ns += e.durationNs();
+    tally.calls++;
+  }
+  std::string out;
+  if (gpuActivities) out += table("GPU time by kernel", device, top) + "\n";
+  out += table("CPU time by operator (inclusive)", host, top);
+  return env->NewStringUTF(out.c_str());
+  SFT4J_CATCH(nullptr)
+}
+
+}  // extern "C"
