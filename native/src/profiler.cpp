@@ -40,8 +40,9 @@ std::string table(const std::string& title, const std::map<std::string, Tally>& 
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.ns > b.second.ns; });
   uint64_t total = 0;
   for (const auto& r : rows) total += r.second.ns;
-  std::string out = title + " (" + std::to_string(total / 1000000.0).substr(0, 8) + " ms in all)\n";
   char line[512];
+  std::snprintf(line, sizeof line, "%s (%.1f ms in all)\n", title.c_str(), total / 1e6);
+  std::string out = line;
   for (int i = 0; i < int(rows.size()) && i < top; i++) {
     const auto& r = rows[i];
     std::string name = r.first.size() > 90 ? r.first.substr(0, 87) + "..." : r.first;

@@ -12,6 +12,7 @@ import org.sft4j.model.lora.LoraConfig;
 import org.sft4j.nd.Bf16Update;
 import org.sft4j.nd.DeviceMemory;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.Profiler;
 import org.sft4j.nd.StepScope;
 import org.sft4j.train.AdamW;
 import org.sft4j.train.GradientClipping;
@@ -32,7 +33,9 @@ import java.util.Map;
  *
  * <pre>java ... org.sft4j.bench.TrainStepBench CONFIG_DIR DEVICE BATCH LENGTH STEPS [portable|fused|tf32|bf16|bf16-mixed|fp16|pure-bf16]
  *     [MAX_GRAD_NORM] [--lora RANK] [--gradient-checkpointing] [--checkpoint-layers N]
- *     [--bf16-update nearest|kahan|stochastic] [--lr LR] [--loss-every-step] [--loss-chunk-rows N]</pre>
+ *     [--bf16-update nearest|kahan|stochastic] [--lr LR] [--loss-every-step] [--loss-chunk-rows N] [--profile TRACE]</pre>
+ * ({@code --profile}: PyTorch's profiler over all the steps, warm-up included: the Chrome trace to TRACE and the time
+ * by kernel and by operator printed; the tokens/s of such a run are the profiler's, not comparable.)
  * (MAX_GRAD_NORM 0 skips clipping, as hf_bench.py does; the default 1.0 clips as training and hf_scale_bench.py do).
  * Any row of issue 17's table: a 7B or 14B shape from its config.json, B x T, full or LoRA on every projection (rank
  * r, alpha 2r, as hf_scale_bench.py sets PEFT up), a precision, activation checkpointing through the run's
@@ -82,7 +85,7 @@ public final class TrainStepBench {
     /** What one row of issue 17's table asks for, from the command line. */
     record Row(Path config, Device device, int b, int t, int steps, String mode, double maxGradNorm, int loraRank,
                boolean checkpointing, Integer checkpointLayers, Bf16Update bf16Update, double lr, boolean everyLoss,
-               int lossChunkRows) {
+               int lossChunkRows, Path profile) {
 
         static Row parse(String[] args) {
             List<String> positional = new ArrayList<>();
@@ -93,11 +96,13 @@ public final class TrainStepBench {
             double lr = 1e-5;
             boolean everyLoss = false;
             int chunkRows = 1024;   // the trainer's loss_chunk_rows default
+            Path profile = null;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--lr" -> lr = Double.parseDouble(args[++i]);
                     case "--loss-every-step" -> everyLoss = true;
                     case "--loss-chunk-rows" -> chunkRows = Integer.parseInt(args[++i]);
+                    case "--profile" -> profile = Path.of(args[++i]);
                     case "--lora" -> lora = Integer.parseInt(args[++i]);
                     case "--gradient-checkpointing", "--ckpt" -> ckpt = true;
                     case "--checkpoint-layers" -> ckptLayers = Integer.parseInt(args[++i]);
@@ -109,7 +114,7 @@ public final class TrainStepBench {
             return new Row(Path.of(positional.get(0)), Engines.device(positional.get(1)), Integer.parseInt(positional.get(2)),
                     Integer.parseInt(positional.get(3)), Integer.parseInt(positional.get(4)), mode,
                     positional.size() > 6 ? Double.parseDouble(positional.get(6)) : 1.0, lora, ckpt, ckptLayers, update, lr,
-                    everyLoss, chunkRows);
+                    everyLoss, chunkRows, profile);
         }
     }
 
@@ -155,6 +160,9 @@ public final class TrainStepBench {
                 }
                 long start = 0;
                 double loss = 0;
+                if (row.profile() != null) {
+                    Profiler.begin(device.isGpu());
+                }
                 for (int i = 0; i < warmup + steps; i++) {
                     if (i == warmup) {
                         Bench.waitFor(model);
@@ -182,6 +190,10 @@ public final class TrainStepBench {
                 }
                 Bench.waitFor(model);
                 double seconds = (System.nanoTime() - start) / 1e9;
+                if (row.profile() != null) {
+                    System.out.println("profile of " + (warmup + steps) + " steps (Chrome trace: " + row.profile() + ")\n"
+                            + Profiler.end(row.profile(), 30));
+                }
                 double tps = (double) b * t * steps / seconds;
                 System.out.printf("loss %.4f; %d timed steps in %.2f s: %.0f tokens/s%s%n", loss, steps, seconds, tps,
                         skipped > 0 ? " (" + skipped + " fp16 overflow steps skipped)" : "");
