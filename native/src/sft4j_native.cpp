@@ -124,7 +124,6 @@ void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, co
 
 }  // namespace
 
-
 extern "C" {
 
 JNIEXPORT jstring JNICALL Java_org_sft4j_nd_NativeOps_torchVersion(JNIEnv* env, jclass) {

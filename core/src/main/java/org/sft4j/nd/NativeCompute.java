@@ -3,9 +3,13 @@ package org.sft4j.nd;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
 import static org.sft4j.nd.NativeOps.BFLOAT16;
@@ -29,6 +33,8 @@ import static org.sft4j.nd.NativeOps.KEEP;
  */
 record NativeCompute(Precision precision, int productIn, int productOut, int attentionIn, int adapterIn, int stored)
         implements Compute {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NativeCompute.class);
 
     static NativeCompute of(Precision p) {
         return switch (p) {
@@ -197,8 +203,24 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
             }
         }
         if (!own.isEmpty()) {
+            warnWithoutKernel(params.get(own.get(0)));
             NativeOps.adamWBf16(pick(params, own), pick(grads, own), pick(m, own), pick(v, own),
                     step.bf16() == Bf16Update.KAHAN ? pick(compensation, own) : List.of(), step);
+        }
+    }
+
+    /** GPUs already asked whether NVRTC built the bf16 AdamW kernel for them. */
+    private static final Set<Integer> KERNEL_CHECKED = ConcurrentHashMap.newKeySet();
+
+    /** Says once per GPU when its bf16 updates run as the (much slower) composed operations, and why. */
+    private static void warnWithoutKernel(NDArray weight) {
+        if (!weight.getDevice().isGpu() || !KERNEL_CHECKED.add(weight.getDevice().getDeviceId())) {
+            return;
+        }
+        String how = NativeOps.cudaKernel(weight.getDevice().getDeviceId());
+        if (how.startsWith("not available")) {
+            LOG.warn("bf16 AdamW on {} runs as composed torch operations, about 17x slower than sft4j's kernel, "
+                    + "which is {}", weight.getDevice(), how);
         }
     }
 
