@@ -10,6 +10,7 @@ import org.sft4j.model.ModelConfig;
 import org.sft4j.nd.Compute;
 import org.sft4j.nd.DeviceMemory;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.Profiler;
 import org.sft4j.train.Launcher;
 import org.sft4j.train.ModelSource;
 import org.sft4j.train.ResumePoint;
@@ -38,7 +39,9 @@ import java.util.Map;
  * the model), 6N TFLOP/s per GPU, the last loss; plus zero_stage.
  *
  * <pre>java ... ShardedBench CONFIG_DIR NPROC B T bf16-mixed|pure-bf16 ZERO_STAGE ckpt|nockpt [STEPS] [OUT_DIR] [SAME_BATCH]</pre>
- * ({@code -Dsft4j.benchCkptLayers=N} with {@code ckpt}: only the first N layers checkpointed.)
+ * ({@code -Dsft4j.benchCkptLayers=N} with {@code ckpt}: only the first N layers checkpointed;
+ * {@code -Dsft4j.benchProfile=TRACE}: rank 0's timed steps under PyTorch's profiler, the Chrome trace to TRACE and the
+ * time by kernel and by operator to TRACE.txt.)
  * With {@code SAME_BATCH} ({@code same}) every step trains on the same batch, as hf_scale_bench.py does; otherwise each
  * step gets new tokens, and the global batch (not its split over the GPUs) is the same for any NPROC, so runs on 1 and
  * 2 GPUs can be compared step by step.
@@ -98,8 +101,11 @@ public final class ShardedBench {
                 last[0] = s.loss();
             }
         };
-        List<String> worker = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx24g", "-cp",
-                System.getProperty("java.class.path"), ShardedBench.class.getName());
+        List<String> worker = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx24g"));
+        if (System.getProperty("sft4j.benchProfile") != null) {
+            worker.add("-Dsft4j.benchProfile=" + Path.of(System.getProperty("sft4j.benchProfile")).toAbsolutePath());
+        }
+        worker.addAll(List.of("-cp", System.getProperty("java.class.path"), ShardedBench.class.getName()));
         TrainResult r = Launcher.run(SftConfig.of(job), List.of(console), null, worker);
         ModelConfig mc = ModelConfig.read(configDir);
         double peak = 0;
@@ -123,6 +129,30 @@ public final class ShardedBench {
         System.out.println(line);
     }
 
+    /**
+     * Profiles the timed steps (after the warm-up ones): the Chrome trace to {@code trace} and the time by kernel and by
+     * operator beside it ({@code trace}.txt).
+     */
+    private static TrainListener profiler(Path trace, boolean gpu) {
+        return new TrainListener() {
+            @Override
+            public void onStep(StepLog s) {
+                if (s.step() == WARMUP) {
+                    Profiler.begin(gpu);
+                }
+            }
+
+            @Override
+            public void onEnd(TrainResult result) {
+                try {
+                    Files.writeString(trace.resolveSibling(trace.getFileName() + ".txt"), Profiler.end(trace, 30));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+    }
+
     private static void worker(SftConfig cfg, Path out) throws Exception {
         WorkerEnv env = WorkerEnv.fromEnvironment();
         int world = env == null ? 1 : env.world();
@@ -134,7 +164,14 @@ public final class ShardedBench {
         int global = cfg.train().perDeviceTrainBatchSize() * world;
         int n = same ? global : global * cfg.train().maxSteps();
         TokenizedSet train = LaunchCheck.randomSet(n, cfg.data().cutoffLen(), mc.vocabSize());
-        List<TrainListener> listeners = env == null || env.main() ? List.of(WorkerEvents.toStandardOutput()) : List.of();
+        List<TrainListener> listeners = new ArrayList<>();
+        if (env == null || env.main()) {
+            listeners.add(WorkerEvents.toStandardOutput());
+        }
+        String profile = System.getProperty("sft4j.benchProfile");   // rank 0's timed steps under PyTorch's profiler
+        if (profile != null && rank == 0) {
+            listeners.add(profiler(Path.of(profile), Engines.device(cfg.model().device()).isGpu()));
+        }
         Device device = Engines.device(cfg.model().device());
         Device mine = device.isGpu() ? Device.gpu(local) : device;
         try (Decoder model = Decoder.randomInit(mc, 0, mine, Compute.forPrecision(cfg.train().precision()));
