@@ -6,6 +6,7 @@
 
 #include <c10/core/CPUAllocator.h>
 
+#include <dirent.h>
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -75,18 +76,41 @@ std::string torchLibDir() {
 
 const char* const kNvrtcNames[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"};
 
+// pip's NVIDIA wheels beside torch (site-packages/nvidia/...), relative to torch's lib folder
+const char* const kWheelNvrtc[] = {"/../../nvidia/cu13/lib/libnvrtc.so.13", "/../../nvidia/cuda_nvrtc/lib/libnvrtc.so.12"};
+
 void* openNvrtc() {
   for (const char* name : kNvrtcNames) {
     if (void* h = dlopen(name, RTLD_NOW | RTLD_LOCAL)) return h;
   }
-  // pip's torch keeps NVRTC in a wheel of its own, found through the run path of torch's NVRTC stub: load the stub,
-  // then take the NVRTC it brought in
   std::string dir = torchLibDir();
-  if (dir.empty() || dlopen((dir + "/libcaffe2_nvrtc.so").c_str(), RTLD_NOW | RTLD_LOCAL) == nullptr) return nullptr;
+  if (dir.empty()) return nullptr;
+  for (const char* path : kWheelNvrtc) {
+    if (void* h = dlopen((dir + path).c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
+  }
+  // another layout: torch's own NVRTC stub finds it through its run path; load the stub, take the NVRTC it brought in
+  if (dlopen((dir + "/libcaffe2_nvrtc.so").c_str(), RTLD_NOW | RTLD_LOCAL) == nullptr) return nullptr;
   for (const char* name : kNvrtcNames) {
     if (void* h = dlopen(name, RTLD_NOW | RTLD_NOLOAD)) return h;
   }
   return nullptr;
+}
+
+// NVRTC opens its builtins library (libnvrtc-builtins.so.X.Y) by name when it compiles; where NVRTC came from a folder
+// the loader does not search (a pip wheel), the builtins beside it are loaded first, so that name is found loaded.
+void preloadBuiltins(void* nvrtc) {
+  void* symbol = dlsym(nvrtc, "nvrtcVersion");
+  Dl_info info;
+  if (symbol == nullptr || dladdr(symbol, &info) == 0 || info.dli_fname == nullptr) return;
+  std::string path = info.dli_fname;
+  std::string dir = path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
+  DIR* d = opendir(dir.empty() ? "." : dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind("libnvrtc-builtins.so", 0) == 0) dlopen((dir + "/" + name).c_str(), RTLD_NOW | RTLD_GLOBAL);
+  }
+  closedir(d);
 }
 
 // NVRTC and the driver, opened once; `why` is empty when both are usable
@@ -97,6 +121,7 @@ struct Libraries {
 
   Libraries() {
     void* n = openNvrtc();
+    if (n != nullptr) preloadBuiltins(n);
     void* d = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (n == nullptr || d == nullptr) {
       why = n == nullptr ? "NVRTC (libnvrtc.so) was not found" : "the CUDA driver (libcuda.so.1) was not found";
