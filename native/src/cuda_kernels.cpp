@@ -65,14 +65,17 @@ void symbol(void* library, const char* name, F& f, std::string& missing) {
   if (f == nullptr) missing += std::string(missing.empty() ? "" : ", ") + name;
 }
 
-// torch's lib folder (where libc10.so is), to find the libraries its wheel carries
-std::string torchLibDir() {
+// The folder of the loaded library holding `address`, or "" when unknown
+std::string folderOf(const void* address) {
   Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&c10::GetCPUAllocator), &info) == 0 || info.dli_fname == nullptr) return "";
+  if (address == nullptr || dladdr(address, &info) == 0 || info.dli_fname == nullptr) return "";
   std::string path = info.dli_fname;
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? "" : path.substr(0, slash);
 }
+
+// torch's lib folder (where libc10.so is), to find the libraries its wheel carries
+std::string torchLibDir() { return folderOf(reinterpret_cast<const void*>(&c10::GetCPUAllocator)); }
 
 const char* const kNvrtcNames[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"};
 
@@ -99,12 +102,8 @@ void* openNvrtc() {
 // NVRTC opens its builtins library (libnvrtc-builtins.so.X.Y) by name when it compiles; where NVRTC came from a folder
 // the loader does not search (a pip wheel), the builtins beside it are loaded first, so that name is found loaded.
 void preloadBuiltins(void* nvrtc) {
-  void* symbol = dlsym(nvrtc, "nvrtcVersion");
-  Dl_info info;
-  if (symbol == nullptr || dladdr(symbol, &info) == 0 || info.dli_fname == nullptr) return;
-  std::string path = info.dli_fname;
-  std::string dir = path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
-  DIR* d = opendir(dir.empty() ? "." : dir.c_str());
+  std::string dir = folderOf(dlsym(nvrtc, "nvrtcVersion"));
+  DIR* d = dir.empty() ? nullptr : opendir(dir.c_str());
   if (d == nullptr) return;
   while (dirent* e = readdir(d)) {
     std::string name = e->d_name;
