@@ -8,7 +8,8 @@ import java.util.function.BooleanSupplier;
  * process ({@link DataParallel}). The loop makes the same calls either way; alone they are no-ops.
  *
  * <p>{@link Zero} is the third: sharded weights, gradients and optimizer state; its {@link #hooks()} gather and
- * reduce each part of the model as a pass runs through it, and setup builds its sharded optimizer.
+ * reduce each part of the model as a pass runs through it, and setup builds its sharded optimizer. The two
+ * multi-process ones share {@link ProcessReplicas}.
  */
 interface Replicas extends AutoCloseable {
 

@@ -1,15 +1,12 @@
 package org.sft4j.train;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.ProcessGroup;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
-import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -28,22 +25,17 @@ import java.util.function.BooleanSupplier;
  * joined where its part computes. The sums go into the master shards' gradients, which the sharded AdamW
  * ({@link ShardedAdamW}) clips by the global norm and steps.
  */
-final class Zero implements Replicas, LayerHooks {
+final class Zero extends ProcessReplicas implements LayerHooks {
 
     private final int stage;
-    private final ProcessGroup group;
     private final ShardedModel model;
-    private final NDManager manager;
-    private final RankAgreement agreement;
     private final Deque<ShardedModel.Reduction> reducing = new ArrayDeque<>();
     private boolean finalMicroBatch;
 
     private Zero(int stage, ProcessGroup group, ShardedModel model, NDManager manager, BooleanSupplier stopRequested) {
+        super(group, manager, stopRequested);
         this.stage = stage;
-        this.group = group;
         this.model = model;
-        this.manager = manager;
-        this.agreement = new RankAgreement(stopRequested);
     }
 
     /**
@@ -55,10 +47,7 @@ final class Zero implements Replicas, LayerHooks {
         if (stage < 1 || stage > 3) {
             throw new IllegalArgumentException("ZeRO stage " + stage);
         }
-        List<NDArray> all = new ArrayList<>();
-        decoder.baseParameters().forEach(p -> all.add(p.array()));
-        decoder.loraParameters().forEach(p -> all.add(p.array()));
-        group.broadcast(all, 0);
+        takeRankZerosWeights(group, decoder);
         ShardedModel sharded = new ShardedModel(decoder, group, stage == 3, decayAll);
         Zero zero = new Zero(stage, group, sharded, decoder.manager().newSubManager(), stopRequested);
         zero.afterUpdate();
@@ -73,31 +62,7 @@ final class Zero implements Replicas, LayerHooks {
         return model;
     }
 
-    ProcessGroup group() {
-        return group;
-    }
-
     // ---- Replicas ---------------------------------------------------------------------------------------------
-
-    @Override
-    public boolean main() {
-        return group.rank() == 0;
-    }
-
-    @Override
-    public int rank() {
-        return group.rank();
-    }
-
-    @Override
-    public int world() {
-        return group.world();
-    }
-
-    @Override
-    public <T> List<T> shard(List<T> rows) {
-        return DataParallel.shard(rows, group.rank(), group.world());
-    }
 
     @Override
     public LayerHooks hooks() {
@@ -120,31 +85,6 @@ final class Zero implements Replicas, LayerHooks {
             ShardedModel.accumulate(reducing.poll());
         }
         finalMicroBatch = false;
-    }
-
-    @Override
-    public double sumLoss(double local) {
-        return agreement.sumLoss(local, this::sum);
-    }
-
-    @Override
-    public boolean stopAgreed() {
-        return agreement.stopAgreed();
-    }
-
-    /** The watchdog the rank's failures are reported to (a multi-process run). */
-    void watch(Watchdog w) {
-        agreement.watch(w);
-    }
-
-    @Override
-    public void failed(RuntimeException e) {
-        agreement.failed(e);
-    }
-
-    @Override
-    public double[] sum(double... values) {
-        return HostValues.sum(group, manager, values);
     }
 
     // ---- LayerHooks -------------------------------------------------------------------------------------------

@@ -150,12 +150,12 @@ class LauncherTest {
     @Test
     void shardsTakeEveryWorldthRowAndCoverTheBatchOnce() {
         List<Integer> rows = List.of(10, 11, 12, 13, 14);
-        assertEquals(List.of(10, 12, 14), DataParallel.shard(rows, 0, 2));
-        assertEquals(List.of(11, 13), DataParallel.shard(rows, 1, 2));
-        assertEquals(List.of(), DataParallel.shard(List.of(10), 1, 2));
+        assertEquals(List.of(10, 12, 14), ProcessReplicas.shard(rows, 0, 2));
+        assertEquals(List.of(11, 13), ProcessReplicas.shard(rows, 1, 2));
+        assertEquals(List.of(), ProcessReplicas.shard(List.of(10), 1, 2));
         List<Integer> all = new ArrayList<>();
         for (int r = 0; r < 3; r++) {
-            all.addAll(DataParallel.shard(rows, r, 3));
+            all.addAll(ProcessReplicas.shard(rows, r, 3));
         }
         all.sort(Integer::compare);
         assertEquals(rows, all);
