@@ -26,6 +26,14 @@ inline std::vector<at::Tensor> tensors(JNIEnv* env, jlongArray handles) {
   return out;
 }
 
+// A Java string's characters (modified UTF-8, as JNI gives them).
+inline std::string utf8(JNIEnv* env, jstring s) {
+  const char* chars = env->GetStringUTFChars(s, nullptr);
+  std::string out(chars);
+  env->ReleaseStringUTFChars(s, chars);
+  return out;
+}
+
 inline void throwJava(JNIEnv* env, const std::string& what, const std::string& library = "sft4j native") {
   env->ThrowNew(env->FindClass("java/lang/IllegalStateException"), (library + ": " + what).c_str());
 }

@@ -72,9 +72,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Profiler_start(JNIEnv* env, jclass, jbo
 JNIEXPORT jstring JNICALL Java_org_sft4j_nd_Profiler_stop(JNIEnv* env, jclass, jstring tracePath, jint top) {
   SFT4J_TRY
   std::unique_ptr<torch::autograd::profiler::ProfilerResult> result = torch::autograd::profiler::disableProfiler();
-  const char* p = env->GetStringUTFChars(tracePath, nullptr);
-  std::string path(p);
-  env->ReleaseStringUTFChars(tracePath, p);
+  std::string path = sft4j::utf8(env, tracePath);
   if (!path.empty()) result->save(path);
   std::map<std::string, Tally> device;
   std::map<std::string, Tally> host;

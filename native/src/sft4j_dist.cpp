@@ -243,9 +243,7 @@ extern "C" {
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_Distributed_init(JNIEnv* env, jclass, jstring host, jint port, jint rank,
                                                           jint world, jint device, jint timeoutSeconds) {
   SFT4J_TRY
-  const char* h = env->GetStringUTFChars(host, nullptr);
-  std::string hostName(h);
-  env->ReleaseStringUTFChars(host, h);
+  std::string hostName = sft4j::utf8(env, host);
   c10d::TCPStoreOptions opts;
   opts.port = static_cast<uint16_t>(port);
   opts.isServer = rank == 0;
@@ -392,9 +390,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_Distributed_barrier(JNIEnv* env, jclass
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_RendezvousStore_connect(JNIEnv* env, jclass, jstring host, jint port,
                                                                  jint timeoutMillis) {
   SFT4J_TRY
-  const char* h = env->GetStringUTFChars(host, nullptr);
-  std::string hostName(h);
-  env->ReleaseStringUTFChars(host, h);
+  std::string hostName = sft4j::utf8(env, host);
   c10d::TCPStoreOptions opts;
   opts.port = static_cast<uint16_t>(port);
   opts.isServer = false;
@@ -406,9 +402,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_RendezvousStore_connect(JNIEnv* env, j
 
 JNIEXPORT jlong JNICALL Java_org_sft4j_nd_RendezvousStore_add(JNIEnv* env, jclass, jlong store, jstring key, jlong delta) {
   SFT4J_TRY
-  const char* k = env->GetStringUTFChars(key, nullptr);
-  std::string name(k);
-  env->ReleaseStringUTFChars(key, k);
+  std::string name = sft4j::utf8(env, key);
   return (*reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store))->add(name, delta);
   SFT4J_CATCH(0)
 }
@@ -416,12 +410,8 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_RendezvousStore_add(JNIEnv* env, jclas
 JNIEXPORT void JNICALL Java_org_sft4j_nd_RendezvousStore_set(JNIEnv* env, jclass, jlong store, jstring key,
                                                             jstring value) {
   SFT4J_TRY
-  const char* k = env->GetStringUTFChars(key, nullptr);
-  std::string name(k);
-  env->ReleaseStringUTFChars(key, k);
-  const char* v = env->GetStringUTFChars(value, nullptr);
-  std::string text(v);
-  env->ReleaseStringUTFChars(value, v);
+  std::string name = sft4j::utf8(env, key);
+  std::string text = sft4j::utf8(env, value);
   (*reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store))->set(name, std::vector<uint8_t>(text.begin(), text.end()));
   SFT4J_CATCH()
 }
@@ -429,9 +419,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_RendezvousStore_set(JNIEnv* env, jclass
 // The value of a key, or null when it is not set (no waiting).
 JNIEXPORT jstring JNICALL Java_org_sft4j_nd_RendezvousStore_get(JNIEnv* env, jclass, jlong store, jstring key) {
   SFT4J_TRY
-  const char* k = env->GetStringUTFChars(key, nullptr);
-  std::string name(k);
-  env->ReleaseStringUTFChars(key, k);
+  std::string name = sft4j::utf8(env, key);
   auto& st = *reinterpret_cast<c10::intrusive_ptr<c10d::Store>*>(store);
   if (!st->check({name})) return nullptr;
   auto bytes = st->get(name);
