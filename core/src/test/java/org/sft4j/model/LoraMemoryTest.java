@@ -146,11 +146,17 @@ class LoraMemoryTest {
         return keptOnce(model);
     }
 
-    private static long keptOnce(Decoder model) {
+    /** One row of TOKENS token ids within the model's vocabulary. */
+    private static long[][] tokens(Decoder model) {
         long[][] ids = new long[1][TOKENS];
         for (int t = 0; t < TOKENS; t++) {
             ids[0][t] = (t * 7L) % model.config().vocabSize();
         }
+        return ids;
+    }
+
+    private static long keptOnce(Decoder model) {
+        long[][] ids = tokens(model);
         boolean was = Tensors.gradMode(true);
         try (StepScope step = StepScope.open(model.manager())) {
             long before = NativeOps.hostAllocatedBytes();
@@ -170,10 +176,7 @@ class LoraMemoryTest {
      * after: what autograd keeps for backward. Both count the returned hidden states.
      */
     private static long[] heldAndKept(Decoder model) {
-        long[][] ids = new long[1][TOKENS];
-        for (int t = 0; t < TOKENS; t++) {
-            ids[0][t] = (t * 7L) % model.config().vocabSize();
-        }
+        long[][] ids = tokens(model);
         boolean was = Tensors.gradMode(true);
         try (StepScope step = StepScope.open(model.manager())) {
             long before = NativeOps.hostAllocatedBytes();

@@ -91,20 +91,7 @@ class Bf16TrainingTest {
         Path dir = from.checkpoint().orElse(Shared.fixtures("models/llama"));
         TrainFixtures.Recorder r = new TrainFixtures.Recorder();
         try (Decoder model = Decoder.load(dir, Device.cpu(), Compute.fused(Precision.BF16_TRUE))) {
-            Trainer[] self = new Trainer[1];
-            TrainListener stopper = new TrainListener() {
-                @Override
-                public void onStep(StepLog log) {
-                    if (log.step() == stopAfter) {
-                        self[0].requestStop();
-                    }
-                }
-            };
-            try (Trainer t = TrainSetup.trainer(TrainFixtures.args(out, kv), model, TrainData.of(data),
-                    ModelSource.of(Shared.fixtures("models/llama"), "llama"), from, List.of(r, stopper))) {
-                self[0] = t;
-                t.fit();
-            }
+            TrainFixtures.fitStoppingAfter(TrainFixtures.args(out, kv), model, data, from, stopAfter, r);
         }
         return r.steps;
     }

@@ -50,21 +50,7 @@ class ResumeAndSafetyTest {
         ResumePoint from = resume ? ResumePoint.resolve("auto", out) : ResumePoint.none();
         try (Decoder m = model(lora, from)) {
             TrainFixtures.Recorder r = new TrainFixtures.Recorder();
-            Trainer[] self = new Trainer[1];
-            TrainListener stopper = new TrainListener() {
-                @Override
-                public void onStep(StepLog log) {
-                    if (log.step() == stopAfter) {
-                        self[0].requestStop();
-                    }
-                }
-            };
-            TrainResult result;
-            try (Trainer t = TrainSetup.trainer(TrainFixtures.args(out, kv), m, TrainData.of(DATA),
-                    ModelSource.of(Shared.fixtures("models/llama"), "llama"), from, List.of(r, stopper))) {
-                self[0] = t;
-                result = t.fit();
-            }
+            TrainResult result = TrainFixtures.fitStoppingAfter(TrainFixtures.args(out, kv), m, DATA, from, stopAfter, r);
             if (stopAfter > 0 && !resume) {
                 assertEquals(TrainResult.Status.INTERRUPTED, result.status());
             }

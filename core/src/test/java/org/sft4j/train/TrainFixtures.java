@@ -80,6 +80,29 @@ final class TrainFixtures {
         }
     }
 
+    /**
+     * Trains the llama fixture's {@code model} from {@code from}, as the CLI's setup makes the trainer (the fixture as
+     * the model's source, so checkpoints carry its files), asking it to stop once step {@code stopAfter} is logged
+     * (0: never).
+     */
+    static TrainResult fitStoppingAfter(TrainArgs args, Decoder model, TokenizedSet data, ResumePoint from, int stopAfter,
+                                        TrainListener recorder) throws IOException {
+        Trainer[] self = new Trainer[1];
+        TrainListener stopper = new TrainListener() {
+            @Override
+            public void onStep(StepLog log) {
+                if (log.step() == stopAfter) {
+                    self[0].requestStop();
+                }
+            }
+        };
+        try (Trainer t = TrainSetup.trainer(args, model, TrainData.of(data),
+                ModelSource.of(Shared.fixtures("models/llama"), "llama"), from, List.of(recorder, stopper))) {
+            self[0] = t;
+            return t.fit();
+        }
+    }
+
     /** Captures the events of a run. */
     static final class Recorder implements TrainListener {
         final List<StepLog> steps = new ArrayList<>();
