@@ -42,11 +42,7 @@ class ShardedRunTest {
     @BeforeAll
     static void initModelAndOneProcess() throws Exception {
         assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");
-        Path tok = Shared.tokenizer("smollm2-135m-instruct");
-        Path model = tmp.resolve("model");
-        assertEquals(0, Main.run("init-model", "--config", tok.resolve("config.json").toString(), "--tokenizer", tok.toString(),
-                "--out", model.toString(), "--set", "hidden_size=32", "--set", "intermediate_size=64", "--set",
-                "num_hidden_layers=2", "--set", "num_attention_heads=2", "--set", "num_key_value_heads=1"));
+        Path model = TrainProcess.tinyModel(tmp.resolve("model"), 2);
         config = Files.writeString(tmp.resolve("job.yaml"), String.join("\n",
                 "model_name_or_path: " + model,
                 "template: chatml",

@@ -36,6 +36,18 @@ public final class TrainProcess {
     }
 
     /**
+     * A SmolLM2-shaped model of {@code layers} decoder layers (hidden size 32) with SmolLM2's tokenizer, made by
+     * {@code sft4j init-model} into {@code out}: what the child runs train.
+     */
+    public static Path tinyModel(Path out, int layers) {
+        Path tok = Shared.tokenizer("smollm2-135m-instruct");
+        assertEquals(0, Main.run("init-model", "--config", tok.resolve("config.json").toString(), "--tokenizer", tok.toString(),
+                "--out", out.toString(), "--set", "hidden_size=32", "--set", "intermediate_size=64", "--set",
+                "num_hidden_layers=" + layers, "--set", "num_attention_heads=2", "--set", "num_key_value_heads=1"));
+        return out;
+    }
+
+    /**
      * Starts {@code sft4j train CONFIG --set output_dir=... --set OVERRIDE...} with {@code jvmFlags} and {@code env}
      * added; waits (for a line, for the end) at most {@code patienceSeconds}.
      */
