@@ -25,7 +25,7 @@ import java.util.function.UnaryOperator;
  * and only its input is kept; its backward first recomputes the forward from the kept input (LoRA dropout reseeded
  * as in the forward). Any other layer's output keeps its graph until that layer's backward. The first
  * {@code checkpointedLayers} layers are checkpointed (all, or as {@code gradient_checkpointing_layers} says: fewer
- * recompute less where memory allows). Either way the logits never exist whole and a layer's graph is freed as soon
+ * recompute less where memory allows), save the last one, whose backward comes right after the head. Either way the logits never exist whole and a layer's graph is freed as soon
  * as its backward ran.
  *
  * <p>The layer boundaries are where a sharded model works ({@link LayerHooks}): ZeRO-3 gathers a layer before its
@@ -64,9 +64,13 @@ public final class LossStep {
         this.hooks = hooks;
     }
 
-    /** Whether layer {@code i} recomputes its forward in backward. */
+    /**
+     * Whether layer {@code i} recomputes its forward in backward. Never the last layer: its backward follows the head
+     * at once, so a recompute would rebuild at that moment the activations it dropped, costing a layer's forward for
+     * about the same peak memory.
+     */
     private boolean checkpointed(int i) {
-        return i < checkpointedLayers;
+        return i < checkpointedLayers && i < model.numLayers() - 1;
     }
 
     /**

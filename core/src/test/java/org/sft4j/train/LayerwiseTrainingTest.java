@@ -196,13 +196,14 @@ class LayerwiseTrainingTest {
                 model.trainableParameters().forEach(p -> Tensors.zeroGrad(p.array()));
             }
             // the embedding output, one input per layer and the last output (a leaf each), and the gradient arriving
-            // at the last layer: L + 3 arrays; the forward ran without a graph, so nothing else holds memory
-            assertEquals(layers + 3, seen.get(layers).activations, "checkpointed: the layer inputs only");
+            // at the last layer: L + 3 arrays; the forward of every layer but the last ran without a graph. The last
+            // keeps its output with its graph: its backward comes now, where a recompute would rebuild the same
+            assertEquals(layers + 4, seen.get(layers).activations, "checkpointed: the layer inputs, the last output");
             // besides, all keep the same: token ids, rotary tables, the attention mask
             assertEquals(seen.get(0).otherBytes, seen.get(layers).otherBytes, "what every pass keeps");
             // without checkpointing each layer's output is kept too, with its graph (what backward needs)
             assertEquals(2 * layers + 3, seen.get(0).activations, "not checkpointed: inputs and outputs");
-            // only the first layer checkpointed: the second keeps its output
+            // only the first layer checkpointed: the others keep their outputs (of two layers, as when all are)
             assertEquals(layers + 3 + (layers - 1), seen.get(1).activations, "first layer checkpointed");
         }
     }
