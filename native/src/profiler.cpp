@@ -53,6 +53,30 @@ std::string table(const std::string& title, const std::map<std::string, Tally>& 
   return out;
 }
 
+// Operators that no other operator called (Java's calls and the autograd engine's nodes, each thread's outermost):
+// what the host dispatches one by one, the cost a GPU waits on when a step is launch-bound.
+int64_t outermostOperators(const std::vector<torch::autograd::profiler::KinetoEvent>& events) {
+  std::vector<const torch::autograd::profiler::KinetoEvent*> cpu;
+  for (const auto& e : events) {
+    if (e.deviceType() == c10::DeviceType::CPU && !e.isAsync()) cpu.push_back(&e);
+  }
+  std::sort(cpu.begin(), cpu.end(), [](const auto* a, const auto* b) {
+    if (a->startThreadId() != b->startThreadId()) return a->startThreadId() < b->startThreadId();
+    return a->startNs() != b->startNs() ? a->startNs() < b->startNs() : a->endNs() > b->endNs();
+  });
+  int64_t count = 0;
+  uint64_t thread = 0;
+  uint64_t openUntil = 0;   // the end of the outermost operator still running on this thread
+  for (const auto* e : cpu) {
+    if (count == 0 || e->startThreadId() != thread || e->startNs() >= openUntil) {
+      count++;
+      thread = e->startThreadId();
+      openUntil = e->endNs();
+    }
+  }
+  return count;
+}
+
 }  // namespace
 
 extern "C" {
@@ -76,14 +100,19 @@ JNIEXPORT jstring JNICALL Java_org_sft4j_nd_Profiler_stop(JNIEnv* env, jclass, j
   if (!path.empty()) result->save(path);
   std::map<std::string, Tally> device;
   std::map<std::string, Tally> host;
+  int64_t kernels = 0;
   for (const auto& e : result->events()) {
-    auto& tally = (e.deviceType() == c10::DeviceType::CPU ? host : device)[e.name()];
+    bool onHost = e.deviceType() == c10::DeviceType::CPU;
+    auto& tally = (onHost ? host : device)[e.name()];
     tally.ns += e.durationNs();
     tally.calls++;
+    kernels += onHost ? 0 : 1;
   }
   std::string out;
   if (gpuActivities) out += table("GPU time by kernel", device, top) + "\n";
   out += table("CPU time by operator (inclusive)", host, top);
+  out += std::to_string(outermostOperators(result->events())) + " outermost operators (called by the host, not by "
+         "another operator)" + (gpuActivities ? ", " + std::to_string(kernels) + " GPU kernels and copies" : "") + "\n";
   return env->NewStringUTF(out.c_str());
   SFT4J_CATCH(nullptr)
 }
