@@ -354,14 +354,15 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_mulAll(JNIEnv* env, jclass, j
 
 // Rotary embedding x * cos + rotate_half(x) * sin in the input's dtype, as transformers' apply_rotary_pos_emb; when
 // cos is narrower than x (Phi-3's partial_rotary_factor) only x's leading dimensions rotate and the rest pass through.
-JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_rope(JNIEnv* env, jclass, jlong x, jlong cos, jlong sin) {
+// signedSin carries rotate_half's sign (its first half negated): one roll swaps the halves, where narrow, neg and cat
+// took four operations (and their backward nodes), for the same bits.
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_rope(JNIEnv* env, jclass, jlong x, jlong cos, jlong signedSin) {
   SFT4J_TRY
   const at::Tensor& all = tensor(x);
   int64_t rotary = tensor(cos).size(-1);
   at::Tensor t = rotary < all.size(-1) ? all.narrow(-1, 0, rotary) : all;
-  int64_t half = rotary / 2;
-  at::Tensor rotated = at::cat({-t.narrow(-1, half, half), t.narrow(-1, 0, half)}, -1);
-  at::Tensor out = t * tensor(cos) + rotated * tensor(sin);
+  at::Tensor swapped = at::roll(t, {rotary / 2}, {-1});
+  at::Tensor out = t * tensor(cos) + swapped * tensor(signedSin);
   if (rotary < all.size(-1)) out = at::cat({out, all.narrow(-1, rotary, all.size(-1) - rotary)}, -1);
   return handle(out);
   SFT4J_CATCH(0)

@@ -13,7 +13,9 @@ import org.sft4j.nd.Tensors;
  * each head. The cos/sin rows of every position are computed once on the host (fp32 angles, as transformers computes
  * them, times longrope's attention factor) and kept on the model's device; a forward pass looks its positions up in
  * them, so positions may restart inside a packed row and no table is rebuilt or uploaded per step. The tables are
- * kept in the activations' type (bf16 under bf16-true).
+ * kept in the activations' type (bf16 under bf16-true). The sin table carries rotate_half's sign (its first half
+ * negated, see {@link Compute#rope}): a rotation then swaps x's halves without negating one, two operations and their
+ * backward nodes fewer per call, for the same bits ({@code -a * b} and {@code a * -b} round alike).
  *
  * <p>Longrope keeps two sets, as transformers switches per forward pass: the short factors while every position is
  * below the original context, the long ones for a pass that goes beyond it.
@@ -97,7 +99,7 @@ final class Rope {
                     float sv = (float) Math.sin(angle) * scale;
                     c[base + k] = cv;
                     c[base + k + half] = cv;
-                    s[base + k] = sv;
+                    s[base + k] = -sv;           // rotate_half's sign, see the class comment
                     s[base + k + half] = sv;
                 }
             }

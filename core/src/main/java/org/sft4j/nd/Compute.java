@@ -143,9 +143,10 @@ public interface Compute {
 
     /**
      * Rotary embedding {@code x * cos + rotate_half(x) * sin} of the first R dimensions of each head, the rest passed
-     * through (R &lt; D: Phi-3's partial rotary factor); x (B, H, T, D), cos and sin (B, 1, T, R).
+     * through (R &lt; D: Phi-3's partial rotary factor); x (B, H, T, D), cos and signedSin (B, 1, T, R). signedSin is
+     * sin with its first half negated, rotate_half's sign, so this computes {@code x * cos + swapHalves(x) * signedSin}.
      */
-    NDArray rope(NDArray x, NDArray cos, NDArray sin);
+    NDArray rope(NDArray x, NDArray cos, NDArray signedSin);
 
     /** {@code cap * tanh(x / cap)}: Gemma's logit soft-capping, in x's type. */
     NDArray softcap(NDArray x, double cap);

@@ -101,8 +101,8 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
-    public NDArray rope(NDArray x, NDArray cos, NDArray sin) {
-        return NativeOps.rope(x, cos, sin);
+    public NDArray rope(NDArray x, NDArray cos, NDArray signedSin) {
+        return NativeOps.rope(x, cos, signedSin);
     }
 
     @Override

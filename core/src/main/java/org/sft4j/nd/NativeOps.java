@@ -80,7 +80,7 @@ public final class NativeOps {
 
     private static native void dropGradients(long[] params);
 
-    private static native long rope(long x, long cos, long sin);
+    private static native long rope(long x, long cos, long signedSin);
 
     private static native void mulAll(long[] xs, double factor);
 
@@ -273,10 +273,10 @@ public final class NativeOps {
 
     /**
      * Rotary embedding {@code x * cos + rotate_half(x) * sin} of x's first cos-width dimensions (the rest pass
-     * through) in one native call, in x's dtype.
+     * through) in one native call, in x's dtype; signedSin is sin with rotate_half's sign (see {@link Compute#rope}).
      */
-    public static NDArray rope(NDArray x, NDArray cos, NDArray sin) {
-        return wrap(x, rope(handle(x), handle(cos), handle(sin)));
+    public static NDArray rope(NDArray x, NDArray cos, NDArray signedSin) {
+        return wrap(x, rope(handle(x), handle(cos), handle(signedSin)));
     }
 
     /** CUDA allocator statistics of a GPU: allocated, peak allocated, reserved, peak reserved, in bytes. */

@@ -84,15 +84,15 @@ final class PortableCompute implements Compute {
     }
 
     @Override
-    public NDArray rope(NDArray x, NDArray cos, NDArray sin) {
+    public NDArray rope(NDArray x, NDArray cos, NDArray signedSin) {
         long rotary = cos.getShape().get(3);
         if (rotary < x.getShape().get(3)) {
             NDList parts = x.split(new long[] {rotary}, 3);
-            return rope(parts.get(0), cos, sin).concat(parts.get(1), 3);
+            return rope(parts.get(0), cos, signedSin).concat(parts.get(1), 3);
         }
         NDList halves = x.split(2, 3);
-        NDArray rotated = halves.get(1).neg().concat(halves.get(0), 3);
-        return x.mul(cos).add(rotated.mul(sin));
+        NDArray swapped = halves.get(1).concat(halves.get(0), 3);   // the sign is in signedSin
+        return x.mul(cos).add(swapped.mul(signedSin));
     }
 
     @Override
