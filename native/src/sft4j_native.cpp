@@ -41,8 +41,11 @@ at::ScalarType scalarType(jint code) {
   }
 }
 
-// t in the type a dtype code names, or t itself for -1 (NativeOps.KEEP)
-at::Tensor as(const at::Tensor& t, jint code) { return code < 0 ? t : t.to(scalarType(code)); }
+// t in the type a dtype code names, or t itself for -1 (NativeOps.KEEP) or when it has that type already (where
+// Tensor::to would return t too, after a dispatch the host pays for on every call)
+at::Tensor as(const at::Tensor& t, jint code) {
+  return code < 0 || t.scalar_type() == scalarType(code) ? t : t.to(scalarType(code));
+}
 
 uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr()); }
 
