@@ -100,9 +100,9 @@ final class DecoderLayer {
             k = parts.get(1);
             v = parts.get(2);
         } else {
-            q = projections.get(Slot.Q).apply(x, training);
+            q = projections.get(Slot.Q).apply(x, training);   // rotated in the activations' type
             k = projections.get(Slot.K).apply(x, training);
-            v = projections.get(Slot.V).apply(x, training);
+            v = projections.get(Slot.V).applyInProductType(x, training);   // attention takes it as it is
         }
         NDArray qs = heads(q, b, t, cfg.numHeads(), hd);                                              // (B, H, T, D)
         NDArray ks = heads(k, b, t, cfg.numKvHeads(), hd);                                            // (B, kvH, T, D)
@@ -121,8 +121,9 @@ final class DecoderLayer {
         NDArray out = cfg.attentionSoftcap() > 0                                                     // (B, H, T, D)
                 ? compute.softcappedAttention(qs, ks, vs, mask, cfg.attentionScale(), cfg.kvGroups(), cfg.attentionSoftcap())
                 : compute.attention(qs, ks, vs, mask, cfg.attentionScale(), cfg.kvGroups());
-        return projections.get(Slot.O).apply(out.transpose(0, 2, 1, 3).reshape(b, t, (long) cfg.numHeads() * hd),
-                training);
+        // the residual add widens the product exactly: no fp32 copy of it
+        return projections.get(Slot.O).applyInProductType(out.transpose(0, 2, 1, 3).reshape(b, t,
+                (long) cfg.numHeads() * hd), training);
     }
 
     private static NDArray heads(NDArray x, long b, long t, int heads, int hd) {
@@ -134,14 +135,14 @@ final class DecoderLayer {
         NDArray u;
         Projection gateUp = projections.get(Slot.GATE_UP);
         if (gateUp != null) {
-            NDList halves = gateUp.applyForElementwise(x, training).split(2, 2);   // gate rows first
+            NDList halves = gateUp.applyInProductType(x, training).split(2, 2);   // gate rows first
             g = halves.get(0);
             u = halves.get(1);
         } else {
-            g = projections.get(Slot.GATE).applyForElementwise(x, training);
-            u = projections.get(Slot.UP).applyForElementwise(x, training);
+            g = projections.get(Slot.GATE).applyInProductType(x, training);
+            u = projections.get(Slot.UP).applyInProductType(x, training);
         }
         NDArray gated = cfg.activation().equals("silu") ? compute.siluMul(g, u) : compute.geluTanhMul(g, u);
-        return projections.get(Slot.DOWN).apply(gated, training);
+        return projections.get(Slot.DOWN).applyInProductType(gated, training);   // widened by the residual add
     }
 }

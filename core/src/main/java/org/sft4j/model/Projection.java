@@ -59,14 +59,14 @@ public final class Projection {
         });
     }
 
-    /** As {@link #apply}, the result in the product type (for an elementwise op that feeds another projection). */
-    NDArray applyForElementwise(NDArray x, boolean training) {
+    /** As {@link #apply}, the result in the product type (see {@link Compute#linearInProductType}). */
+    NDArray applyInProductType(NDArray x, boolean training) {
         if (lora == null) {
-            return compute.linearForElementwise(x, weight.array(), biasArray());
+            return compute.linearInProductType(x, weight.array(), biasArray());
         }
         return StepScope.freeIntermediates(() -> {
             NDArray in = compute.productInput(x);
-            return compute.linearForElementwise(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
+            return compute.linearInProductType(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
         });
     }
 

@@ -121,10 +121,12 @@ public interface Compute {
     NDArray linear(NDArray x, NDArray w, NDArray b);
 
     /**
-     * As {@link #linear}, but under mixed precision the result stays in the 16-bit product type: for an elementwise
-     * operation (SwiGLU) whose result feeds another product anyway.
+     * As {@link #linear}, but under mixed precision the result stays in the 16-bit product type, as autocast leaves
+     * it: for a consumer that needs no fp32 copy, because it feeds another product or attention (cast to 16 bits
+     * anyway), runs elementwise (SwiGLU), or is added into the fp32 residual stream (the add widens it exactly, and
+     * its gradient narrows as the cast's backward did).
      */
-    NDArray linearForElementwise(NDArray x, NDArray w, NDArray b);
+    NDArray linearInProductType(NDArray x, NDArray w, NDArray b);
 
     /** {@code silu(gate) * up}, Llama's SwiGLU. */
     NDArray siluMul(NDArray gate, NDArray up);
@@ -158,7 +160,8 @@ public interface Compute {
     boolean implicitCausalMask();
 
     /**
-     * Scaled dot-product attention: q (B, H, T, D), k and v (B, H / kvGroups, S, D) -> (B, H, T, D).
+     * Scaled dot-product attention: q (B, H, T, D), k and v (B, H / kvGroups, S, D) -> (B, H, T, D), the result in
+     * attention's own type (16 bits under mixed precision: the output projection takes it as it is).
      *
      * @param mask additive (B, 1, T, S), or null for plain causal attention (only when {@link #implicitCausalMask()})
      * @param kvGroups query heads per key/value head (grouped-query attention)

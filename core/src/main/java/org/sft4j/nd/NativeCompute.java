@@ -27,9 +27,11 @@ import static org.sft4j.nd.NativeOps.KEEP;
  *   fp16-mixed  fp16       fp32        fp16         fp16       -
  *   bf16-true   -          -           bf16 (mask)  bf16       bf16
  * </pre>
- * productIn: x, W, b of a matrix product; productOut: its result; attentionIn: q, k, v and the mask; adapterIn: the
- * type a LoRA adapter's products run in and return (its fp32 weights cast per product); stored: base weights and
- * constant tables. The casts keep autograd, so gradients reach the fp32 weights of the mixed precisions and the adapters.
+ * productIn: x, W, b of a matrix product; productOut: the result of {@link #linear} (the rest stay in the product
+ * type: {@link #linearInProductType}, and attention's result in attentionIn's); attentionIn: q, k, v and the mask;
+ * adapterIn: the type a LoRA adapter's products run in and return (its fp32 weights cast per product); stored: base
+ * weights and constant tables. The casts keep autograd, so gradients reach the fp32 weights of the mixed precisions and
+ * the adapters.
  */
 record NativeCompute(Precision precision, int productIn, int productOut, int attentionIn, int adapterIn, int stored)
         implements Compute {
@@ -71,7 +73,7 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
-    public NDArray linearForElementwise(NDArray x, NDArray w, NDArray b) {
+    public NDArray linearInProductType(NDArray x, NDArray w, NDArray b) {
         return NativeOps.linear(x, w, b, productIn, KEEP);
     }
 
@@ -117,13 +119,13 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
 
     @Override
     public NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups) {
-        return NativeOps.attention(q, k, v, mask, mask == null, scale, kvGroups > 1, attentionIn, productOut);
+        return NativeOps.attention(q, k, v, mask, mask == null, scale, kvGroups > 1, attentionIn, KEEP);
     }
 
     @Override
     public NDArray softcappedAttention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int kvGroups,
                                        double cap) {
-        return NativeOps.softcappedAttention(q, k, v, mask, scale, kvGroups, cap, attentionIn, productOut);
+        return NativeOps.softcappedAttention(q, k, v, mask, scale, kvGroups, cap, attentionIn, KEEP);
     }
 
     @Override

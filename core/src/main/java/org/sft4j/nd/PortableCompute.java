@@ -54,7 +54,7 @@ final class PortableCompute implements Compute {
     }
 
     @Override
-    public NDArray linearForElementwise(NDArray x, NDArray w, NDArray b) {
+    public NDArray linearInProductType(NDArray x, NDArray w, NDArray b) {
         return linear(x, w, b);
     }
 

@@ -110,8 +110,8 @@ class LoraMemoryTest {
             boolean was = Tensors.gradMode(true);
             try {
                 List<Projection> layer0 = model.projections().subList(0, 7);   // q, k, v, o, gate, up, down
-                assertEquals(DataType.BFLOAT16, DataTypes.of(layer0.get(4).applyForElementwise(x, true)), "gate");
-                assertEquals(DataType.BFLOAT16, DataTypes.of(layer0.get(5).applyForElementwise(x, true)), "up");
+                assertEquals(DataType.BFLOAT16, DataTypes.of(layer0.get(4).applyInProductType(x, true)), "gate");
+                assertEquals(DataType.BFLOAT16, DataTypes.of(layer0.get(5).applyInProductType(x, true)), "up");
                 assertEquals(residual, DataTypes.of(layer0.get(0).apply(x, true)), "q");
             } finally {
                 Tensors.gradMode(was);
