@@ -52,6 +52,11 @@ public final class ShardedBench {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public static void main(String[] args) throws Exception {
+        if (args.length < 7 && !(args.length == 2 && args[0].equals("train"))) {
+            System.err.println("usage: ShardedBench CONFIG_DIR NPROC B T bf16-mixed|pure-bf16 ZERO_STAGE ckpt|nockpt "
+                    + "[STEPS] [OUT_DIR] [same]");
+            System.exit(2);
+        }
         if (args[0].equals("train")) {
             worker(SftConfig.read(Path.of(args[1])), Path.of(args[1]).getParent());
             return;
