@@ -172,7 +172,7 @@ public final class Decoder implements AutoCloseable {
     // ---- one layer at a time: what layer-wise training (activation checkpointing, ZeRO-3's per-layer gathers) runs
 
     /**
-     * What the layers of one pass read besides their input, per layer: the rotary tables of its type (B, 1, T, R) and
+     * What the layers of one pass read besides their input, per layer: the rotary tables of its type (B, T, 1, R) and
      * the additive attention mask of its window (null for plain causal attention where the kernels apply it).
      */
     public record LayerInputs(List<NDArray> cos, List<NDArray> sin, List<NDArray> masks, boolean training) {}

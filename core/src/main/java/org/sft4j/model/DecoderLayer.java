@@ -70,7 +70,7 @@ final class DecoderLayer {
     }
 
     /**
-     * @param cos the RoPE table of this layer's type (B, 1, T, R)
+     * @param cos the RoPE table of this layer's type (B, T, 1, R)
      * @param mask additive (B, 1, T, S) for this layer's window, or null for plain causal attention
      *        (see Compute.implicitCausalMask)
      */
@@ -109,15 +109,17 @@ final class DecoderLayer {
             k = projections.get(Slot.K).apply(x, training);
             v = projections.get(Slot.V).applyInProductType(x, training);   // attention takes it as it is
         }
-        NDArray qs = heads(q, b, t, cfg.numHeads(), hd);                                              // (B, H, T, D)
-        NDArray ks = heads(k, b, t, cfg.numKvHeads(), hd);                                            // (B, kvH, T, D)
-        NDArray vs = heads(v, b, t, cfg.numKvHeads(), hd);
+        // normed and rotated as (B, T, heads, D), the product's own layout (the tables broadcast over the heads, and a
+        // rotation of a contiguous tensor copies nothing first), then (B, heads, T, D) views for attention
+        NDArray qs = heads(q, b, t, cfg.numHeads(), hd);
+        NDArray ks = heads(k, b, t, cfg.numKvHeads(), hd);
         if (norms.containsKey(Slot.Q_NORM)) {
             qs = norm(Slot.Q_NORM, qs);
             ks = norm(Slot.K_NORM, ks);
         }
-        qs = compute.rope(qs, cos, sin);
-        ks = compute.rope(ks, cos, sin);
+        qs = compute.rope(qs, cos, sin).transpose(0, 2, 1, 3);                                      // (B, H, T, D)
+        ks = compute.rope(ks, cos, sin).transpose(0, 2, 1, 3);                                      // (B, kvH, T, D)
+        NDArray vs = heads(v, b, t, cfg.numKvHeads(), hd).transpose(0, 2, 1, 3);
         if (cache != null) {
             NDArray[] full = cache.append(index, ks, vs);                                             // (B, kvH, S, D)
             ks = full[0];
@@ -131,8 +133,9 @@ final class DecoderLayer {
                 (long) cfg.numHeads() * hd), training);
     }
 
+    /** Rows (B T, heads D) as (B, T, heads, D). */
     private static NDArray heads(NDArray x, long b, long t, int heads, int hd) {
-        return x.reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
+        return x.reshape(b, t, heads, hd);
     }
 
     private NDArray mlp(NDArray x, boolean training) {

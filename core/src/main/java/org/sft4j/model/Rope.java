@@ -42,7 +42,7 @@ final class Rope {
         this.longContext = cfg.type().equals("longrope") ? new Tables(cfg.inverseFrequencies(true)) : shortContext;
     }
 
-    /** cos and sin [B, 1, T, R] for the given positions, attached to {@code scope}. */
+    /** cos and sin [B, T, 1, R] (sin with rotate_half's sign) for the given positions, attached to {@code scope}. */
     NDList tables(NDManager scope, long[][] positionIds) {
         int b = positionIds.length;
         int t = positionIds[0].length;
@@ -65,7 +65,7 @@ final class Rope {
     }
 
     private NDArray lookup(NDArray ids, NDArray table, int b, int t) {
-        return Tensors.embedding(ids, table).reshape(b, 1, t, cfg.rotaryDim());
+        return Tensors.embedding(ids, table).reshape(b, t, 1, cfg.rotaryDim());   // broadcast over the heads
     }
 
     /** The cos and sin tables of one set of inverse frequencies, grown as longer positions come. */

@@ -145,7 +145,7 @@ public interface Compute {
 
     /**
      * Rotary embedding {@code x * cos + rotate_half(x) * sin} of the first R dimensions of each head, the rest passed
-     * through (R &lt; D: Phi-3's partial rotary factor); x (B, H, T, D), cos and signedSin (B, 1, T, R). signedSin is
+     * through (R &lt; D: Phi-3's partial rotary factor); x (B, T, H, D), cos and signedSin (B, T, 1, R). signedSin is
      * sin with its first half negated, rotate_half's sign, so this computes {@code x * cos + swapHalves(x) * signedSin}.
      */
     NDArray rope(NDArray x, NDArray cos, NDArray signedSin);
