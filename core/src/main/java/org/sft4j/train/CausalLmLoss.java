@@ -92,22 +92,29 @@ public final class CausalLmLoss {
     /** As above, with {@code compute}'s cross-entropy (the native kernel, or log-softmax and gather). */
     public static NDArray sum(NDArray rows, long[] labels, UnaryOperator<NDArray> head, int chunkRows, NDManager scope,
                               Compute compute) {
+        return sum(rows, scope.create(labels), head, chunkRows, scope, compute);
+    }
+
+    /**
+     * As above with the labels already an int64 array of the rows' device, open until backward has run, each chunk's
+     * a slice of it: one copy from the host for the whole batch (on a GPU a copy from host memory first waits for all
+     * queued work, so one per chunk would stall the device between chunks).
+     */
+    static NDArray sum(NDArray rows, NDArray labels, UnaryOperator<NDArray> head, int chunkRows, NDManager scope,
+                       Compute compute) {
         long n = rows.getShape().get(0);
         NDArray total = null;
         for (long start = 0; start < n; start += chunkRows) {
-            long end = Math.min(n, start + chunkRows);
-            NDArray part = chunkSum(rows.get(new NDIndex(start + ":" + end)), labels, (int) start, (int) end,
-                    head, scope, compute);
+            NDIndex chunk = new NDIndex(start + ":" + Math.min(n, start + chunkRows));
+            NDArray part = chunkSum(rows.get(chunk), labels.get(chunk), head, compute);
             total = total == null ? part : total.add(part);
         }
         return total == null ? scope.zeros(new Shape(), DataType.FLOAT32) : total;
     }
 
-    /** NLL summed over rows [start, end) of the selected rows. */
-    static NDArray chunkSum(NDArray rows, long[] labels, int start, int end, UnaryOperator<NDArray> head, NDManager scope,
-                            Compute compute) {
-        long[] tgt = java.util.Arrays.copyOfRange(labels, start, end);
-        return compute.crossEntropySum(head.apply(rows), scope.create(tgt));   // logits (n, V), summed in fp32
+    /** NLL summed over some selected rows and their labels. */
+    static NDArray chunkSum(NDArray rows, NDArray labels, UnaryOperator<NDArray> head, Compute compute) {
+        return compute.crossEntropySum(head.apply(rows), labels);   // logits (n, V), summed in fp32
     }
 
     /**

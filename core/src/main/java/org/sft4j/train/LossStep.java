@@ -125,6 +125,7 @@ public final class LossStep {
         int layers = model.numLayers();
         boolean was = Tensors.gradMode(true);
         try {
+            Head head = Head.of(targets, scale, scope);
             ModelInputs in = ModelInputs.of(batch);
             hooks.beforeForward(0);
             Decoder.LayerInputs shared = model.layerInputs(in, scope, true);
@@ -146,7 +147,7 @@ public final class LossStep {
                     inputs[i + 1] = leaf(y);
                 }
             }
-            NDArray total = headForwardBackward(inputs[layers], targets, scale, scope);
+            NDArray total = headForwardBackward(inputs[layers], head, scope);
             beforeFinalBackward.run();
             for (int i = layers - 1; i >= 0; i--) {
                 NDArray gradOut = Tensors.gradOrNull(inputs[i + 1]);
@@ -195,25 +196,36 @@ public final class LossStep {
         }
     }
 
+    /**
+     * What the loss reads from the host, on the device before the forward is queued: a copy from host memory waits
+     * for all queued work, so made after the forward (or per chunk) it would leave a GPU idle while the host queues
+     * what follows. Each array stays open until the step ends (backward reads the indices, labels and scale again).
+     *
+     * @param rows the supervised rows' flat indices; labels: their targets; scale: the loss's factor; count: rows
+     */
+    private record Head(NDArray rows, NDArray labels, NDArray scale, long count) {
+        static Head of(CausalLmLoss.Targets targets, double scale, NDManager scope) {
+            return new Head(scope.create(targets.rows()), scope.create(targets.labels()), scope.create((float) scale),
+                    targets.count());
+        }
+    }
+
     /** Final norm, LM head and loss over chunks; leaves the gradient of the last layer's output in {@code last}. */
-    private NDArray headForwardBackward(NDArray last, CausalLmLoss.Targets targets, double scale, NDManager scope) {
+    private NDArray headForwardBackward(NDArray last, Head in, NDManager scope) {
         NDArray rows;
-        NDArray rowIndex = scope.create(targets.rows());   // read again by backward: open until the step ends
         try (StepScope forward = StepScope.open(scope)) {
-            rows = forward.keep(CausalLmLoss.selectRows(model.norm(last), rowIndex));
+            rows = forward.keep(CausalLmLoss.selectRows(model.norm(last), in.rows()));
         }
         NDArray detached = leaf(rows);
-        NDArray scaleArr = scope.create((float) scale);  // kept open until backward: no scalar use-after-free
         NDArray total = null;
-        long n = targets.count();
+        long n = in.count();
         UnaryOperator<NDArray> head = model.head();
         for (long start = 0; start < n; start += chunkRows) {
-            long end = Math.min(n, start + chunkRows);
+            NDIndex range = new NDIndex(start + ":" + Math.min(n, start + chunkRows));
             // the chunk's logits are freed as soon as its backward is done, not at the end of the step
             try (StepScope chunk = StepScope.open(scope)) {
-                NDArray part = CausalLmLoss.chunkSum(detached.get(new NDIndex(start + ":" + end)), targets.labels(),
-                        (int) start, (int) end, head, chunk.manager(), model.compute());
-                NDArray scaled = part.mul(scaleArr);
+                NDArray part = CausalLmLoss.chunkSum(detached.get(range), in.labels().get(range), head, model.compute());
+                NDArray scaled = part.mul(in.scale());
                 Tensors.backward(scaled, chunk.manager().ones(scaled.getShape()), false);
                 NDArray value = part.stopGradient();
                 total = chunk.keep(total == null ? value : total.add(value));
