@@ -1,15 +1,18 @@
 package org.sft4j.train;
 
+import ai.djl.ndarray.NDArray;
 import org.sft4j.config.TrainArgs;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.model.Decoder;
 import org.sft4j.nd.Engines;
 import org.sft4j.nd.StepScope;
+import org.sft4j.nd.Tensors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -109,15 +112,7 @@ public final class Trainer implements Stoppable, AutoCloseable {
             DataCursor.StepBatch batch = data.next(args.gradientAccumulationSteps(), replicas);
             long stepStart = System.nanoTime();
             double lossScale = scaling.scale();
-            double lossSum = 0;
-            for (int k = 0; k < batch.micro().size(); k++) {
-                // data parallel: the backward that completes the step's gradients reduces them while it runs
-                Runnable beforeLast = k == batch.micro().size() - 1 ? replicas::beforeFinalBackward : NOTHING;
-                try (StepScope scope = StepScope.open(model.manager())) {
-                    lossSum += lossStep.forwardBackward(batch.micro().get(k), lossScale / Math.max(1, batch.supervised()),
-                            scope, beforeLast, seed * 1024 + k);
-                }
-            }
+            double lossSum = forwardBackward(batch, lossScale, seed);
             replicas.finishGradients();
             double loss = replicas.sumLoss(lossSum) / Math.max(1, batch.supervised());
             double gradNorm = update.clipGradients(args.maxGradNorm(), lossScale);
@@ -154,6 +149,33 @@ public final class Trainer implements Stoppable, AutoCloseable {
         TrainResult.Status status = step < totalSteps ? TrainResult.Status.INTERRUPTED : TrainResult.Status.COMPLETED;
         return end(status, (status == TrainResult.Status.INTERRUPTED ? "interrupted at step " : "finished at step ")
                 + step + "; model: " + lastCheckpointName(), firstVal, lastVal, t0);
+    }
+
+    /**
+     * Forward and backward of the step's micro-batches; returns their summed loss. Each micro-batch's sum stays on the
+     * device until all are queued: read one by one, each read would make the host wait for the device before it could
+     * queue the next micro-batch.
+     */
+    private double forwardBackward(DataCursor.StepBatch batch, double lossScale, long seed) {
+        try (StepScope losses = StepScope.open(model.manager())) {
+            List<NDArray> sums = new ArrayList<>();
+            for (int k = 0; k < batch.micro().size(); k++) {
+                // data parallel: the backward that completes the step's gradients reduces them while it runs
+                Runnable beforeLast = k == batch.micro().size() - 1 ? replicas::beforeFinalBackward : NOTHING;
+                try (StepScope scope = StepScope.open(losses.manager())) {
+                    NDArray sum = lossStep.forwardBackwardLazy(batch.micro().get(k),
+                            lossScale / Math.max(1, batch.supervised()), scope, beforeLast, seed * 1024 + k);
+                    if (sum != null) {
+                        sums.add(scope.keep(sum));
+                    }
+                }
+            }
+            double total = 0;
+            for (NDArray sum : sums) {
+                total += Tensors.scalar(sum);
+            }
+            return total;
+        }
     }
 
     /** Why the step must not be applied, if it must not: gradients that overflow whatever fp16's scale, or NaN/inf. */
