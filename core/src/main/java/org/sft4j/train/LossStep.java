@@ -25,8 +25,8 @@ import java.util.function.UnaryOperator;
  * and only its input is kept; its backward first recomputes the forward from the kept input (LoRA dropout reseeded
  * as in the forward). Any other layer's output keeps its graph until that layer's backward. The first
  * {@code checkpointedLayers} layers are checkpointed (all, or as {@code gradient_checkpointing_layers} says: fewer
- * recompute less where memory allows), save the last one, whose backward comes right after the head. Either way the logits never exist whole and a layer's graph is freed as soon
- * as its backward ran.
+ * recompute less where memory allows), save the last one, whose backward comes right after the head. Either way the
+ * logits never exist whole and a layer's graph is freed as soon as its backward ran.
  *
  * <p>The layer boundaries are where a sharded model works ({@link LayerHooks}): ZeRO-3 gathers a layer before its
  * forward and its backward and frees it after, ZeRO-2/3 reduce a layer's gradients as soon as its backward is done.
@@ -125,7 +125,7 @@ public final class LossStep {
         int layers = model.numLayers();
         boolean was = Tensors.gradMode(true);
         try {
-            Head head = Head.of(targets, scale, scope);
+            LossInputs loss = LossInputs.of(targets, scale, scope);
             ModelInputs in = ModelInputs.of(batch);
             hooks.beforeForward(0);
             Decoder.LayerInputs shared = model.layerInputs(in, scope, true);
@@ -147,7 +147,7 @@ public final class LossStep {
                     inputs[i + 1] = leaf(y);
                 }
             }
-            NDArray total = headForwardBackward(inputs[layers], head, scope);
+            NDArray total = headForwardBackward(inputs[layers], loss, scope);
             beforeFinalBackward.run();
             for (int i = layers - 1; i >= 0; i--) {
                 NDArray gradOut = Tensors.gradOrNull(inputs[i + 1]);
@@ -203,15 +203,15 @@ public final class LossStep {
      *
      * @param rows the supervised rows' flat indices; labels: their targets; scale: the loss's factor; count: rows
      */
-    private record Head(NDArray rows, NDArray labels, NDArray scale, long count) {
-        static Head of(CausalLmLoss.Targets targets, double scale, NDManager scope) {
-            return new Head(scope.create(targets.rows()), scope.create(targets.labels()), scope.create((float) scale),
-                    targets.count());
+    private record LossInputs(NDArray rows, NDArray labels, NDArray scale, long count) {
+        static LossInputs of(CausalLmLoss.Targets targets, double scale, NDManager scope) {
+            return new LossInputs(scope.create(targets.rows()), scope.create(targets.labels()),
+                    scope.create((float) scale), targets.count());
         }
     }
 
     /** Final norm, LM head and loss over chunks; leaves the gradient of the last layer's output in {@code last}. */
-    private NDArray headForwardBackward(NDArray last, Head in, NDManager scope) {
+    private NDArray headForwardBackward(NDArray last, LossInputs in, NDManager scope) {
         NDArray rows;
         try (StepScope forward = StepScope.open(scope)) {
             rows = forward.keep(CausalLmLoss.selectRows(model.norm(last), in.rows()));
