@@ -4,6 +4,7 @@
 // the calling thread.
 #include "adamw_bf16.h"
 #include "handles.h"
+#include "host_tensor_memory.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -428,6 +429,25 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_hostAllocated(JNIEnv*, jclas
 #else
   return -1;
 #endif
+}
+
+// Starts counting libtorch's CPU tensor memory (host_tensor_memory.h); false where its allocator cannot be counted.
+JNIEXPORT jboolean JNICALL Java_org_sft4j_nd_NativeOps_countHostTensors(JNIEnv* env, jclass) {
+  SFT4J_TRY
+  return sft4j::hostmem::install() ? JNI_TRUE : JNI_FALSE;
+  SFT4J_CATCH(JNI_FALSE)
+}
+
+// CPU tensor bytes allocated now and at most since the last reset, counted from countHostTensors() on.
+JNIEXPORT jlongArray JNICALL Java_org_sft4j_nd_NativeOps_hostTensorMemory(JNIEnv* env, jclass) {
+  jlong values[2] = {sft4j::hostmem::current().load(), sft4j::hostmem::peak().load()};
+  jlongArray out = env->NewLongArray(2);
+  env->SetLongArrayRegion(out, 0, 2, values);
+  return out;
+}
+
+JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_resetHostTensorPeak(JNIEnv*, jclass) {
+  sft4j::hostmem::peak().store(sft4j::hostmem::current().load());
 }
 
 // CUDA caching allocator statistics of a device: allocated, peak allocated, reserved, peak reserved (bytes).

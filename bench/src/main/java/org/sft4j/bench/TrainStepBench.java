@@ -139,6 +139,7 @@ public final class TrainStepBench {
         int checkpointed = SftConfig.of(keys).train().checkpointedLayers(cfg.numLayers());
         boolean checkpointing = checkpointed > 0;
         Batch batch = Bench.randomTokens(cfg, b, t, 0, b);
+        DeviceMemory.count(device);   // the CPU's tensors from here on, so the weights count as on a GPU
         try (Decoder model = Decoder.randomInit(cfg, 0, device, Bench.compute(mode))) {
             if (row.loraRank() > 0) {   // PEFT's setup in hf_scale_bench.py: every projection, alpha 2r, no dropout
                 model.addLora(new LoraConfig(row.loraRank(), 2.0 * row.loraRank(), 0, List.of("all")), 0);
@@ -202,7 +203,8 @@ public final class TrainStepBench {
                     // the training steps' peak, before the breakdown below runs phases on their own
                     long[] mem = DeviceMemory.stats(device);
                     peakGib = mem[1] / 1073741824.0;
-                    System.out.printf("CUDA peak allocated %.1f GiB, peak reserved %.1f GiB%n", peakGib, mem[3] / 1073741824.0);
+                    System.out.printf("%s peak allocated %.1f GiB (%,d B), peak reserved %.1f GiB%n",
+                            device.isGpu() ? "CUDA" : "CPU tensor", peakGib, mem[1], mem[3] / 1073741824.0);
                 }
                 if (!checkpointing) {   // the breakdown times a whole-graph forward: no room for it where checkpointing is needed
                     breakdown(model, step, opt, batch, maxGradNorm, lossScale);

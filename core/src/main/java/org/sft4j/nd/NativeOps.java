@@ -90,6 +90,12 @@ public final class NativeOps {
 
     private static native void resetPeakMemory(int device);
 
+    private static native boolean countHostTensors();
+
+    private static native long[] hostTensorMemory();
+
+    private static native void resetHostTensorPeak();
+
     /** The libtorch version the extension was compiled against. */
     public static String version() {
         return torchVersion();
@@ -298,6 +304,29 @@ public final class NativeOps {
 
     public static void resetPeakMemory(Device device) {
         resetPeakMemory(Math.max(0, device.getDeviceId()));
+    }
+
+    /**
+     * Starts counting libtorch's CPU tensor memory (allocations from now on), the CPU's twin of {@link #cudaMemory}'s
+     * allocated and peak; false where it cannot be counted (an extension built before this existed, or a CPU
+     * allocator of another kind).
+     */
+    public static boolean countHostTensorMemory() {
+        try {
+            return countHostTensors();
+        } catch (UnsatisfiedLinkError e) {
+            return false;
+        }
+    }
+
+    /** CPU tensor bytes allocated now and at most since {@link #resetHostTensorPeakBytes()}, counted as they were asked for. */
+    public static long[] hostTensorBytes() {
+        return hostTensorMemory();
+    }
+
+    /** Starts a new CPU tensor peak from the bytes allocated now. */
+    public static void resetHostTensorPeakBytes() {
+        resetHostTensorPeak();
     }
 
     private static long handle(NDArray x) {
