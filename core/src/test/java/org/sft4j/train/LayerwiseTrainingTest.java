@@ -4,15 +4,22 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sft4j.batch.Batch;
 import org.sft4j.batch.Batcher;
 import org.sft4j.data.TokenizedSet;
 import org.sft4j.model.Decoder;
+import org.sft4j.model.ModelConfig;
 import org.sft4j.model.ModelInputs;
 import org.sft4j.model.Parameter;
 import org.sft4j.model.lora.LoraConfig;
+import org.sft4j.nd.Compute;
+import org.sft4j.nd.DeviceMemory;
+import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.Precision;
 import org.sft4j.nd.StepScope;
 import org.sft4j.nd.Tensors;
 import org.sft4j.testing.Numerics;
@@ -26,6 +33,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Training one decoder layer at a time: the segmented backward gives the gradients of one whole autograd graph, and
@@ -167,10 +175,8 @@ class LayerwiseTrainingTest {
         }
     }
 
-    @Test
-    void checkpointingKeepsOnlyEachLayersInput() throws Exception {
-        int b = 4;
-        int t = 128;
+    /** B rows of T tokens below 503, every token supervised. */
+    private static Batch fullBatch(int b, int t) {
         long[][] ids = new long[b][t];
         long[][] labels = new long[b][t];
         int[][] mask = new int[b][t];
@@ -183,7 +189,14 @@ class LayerwiseTrainingTest {
                 pos[i][j] = j;
             }
         }
-        Batch batch = new Batch(ids, labels, mask, pos, null, b * t, b * (t - 1));
+        return new Batch(ids, labels, mask, pos, null, b * t, b * (t - 1));
+    }
+
+    @Test
+    void checkpointingKeepsOnlyEachLayersInput() throws Exception {
+        int b = 4;
+        int t = 128;
+        Batch batch = fullBatch(b, t);
         Map<Integer, Census> seen = new HashMap<>();
         try (Decoder model = fixture()) {
             int layers = model.numLayers();
@@ -206,5 +219,43 @@ class LayerwiseTrainingTest {
             // only the first layer checkpointed: the others keep their outputs (of two layers, as when all are)
             assertEquals(layers + 3 + (layers - 1), seen.get(1).activations, "first layer checkpointed");
         }
+    }
+
+    /**
+     * In bytes (native extension only: {@link DeviceMemory} counts the CPU's tensors): checkpointing every layer of an
+     * 8-layer model keeps its step's peak of new memory to the layer inputs and one or two layers' activations, where
+     * keeping every layer's activations holds all eight.
+     */
+    @Test
+    void checkpointingEveryLayerCutsTheStepsPeakMemory() throws Exception {
+        assumeTrue(NativeOps.available(), "needs the native extension");
+        Device cpu = Device.cpu();
+        assumeTrue(DeviceMemory.count(cpu), "libtorch's CPU allocator can be counted");
+        ObjectNode n = (ObjectNode) new ObjectMapper().readTree(Shared.fixtures("models/llama/config.json").toFile());
+        n.put("hidden_size", 256).put("intermediate_size", 1024).put("head_dim", 32).put("num_attention_heads", 8)
+                .put("num_key_value_heads", 4).put("num_hidden_layers", 8);
+        Batch batch = fullBatch(4, 128);
+        try (Decoder model = Decoder.randomInit(ModelConfig.fromJson(n), 1, cpu, Compute.fused(Precision.FP32))) {
+            stepPeak(model, batch, 0);   // the first backward allocates the gradients, kept (zeroed) from then on
+            long kept = stepPeak(model, batch, 0);
+            long checkpointed = stepPeak(model, batch, 8);
+            long oneLayerKept = stepPeak(model, batch, 7) - checkpointed;   // 7 of 8: what one more layer keeps
+            assertTrue(kept > 3 * checkpointed, "keeping every layer: " + kept + " B, checkpointing: " + checkpointed);
+            assertEquals(0, oneLayerKept, "the last layer is never recomputed: 7 of 8 checkpointed is every layer");
+        }
+    }
+
+    /** New CPU tensor bytes at the peak of one step of {@code checkpointed} layers; the gradients are zeroed after. */
+    private static long stepPeak(Decoder model, Batch batch, int checkpointed) {
+        Device cpu = Device.cpu();
+        long peak;
+        try (StepScope s = StepScope.open(model.manager())) {
+            long held = DeviceMemory.stats(cpu)[0];
+            DeviceMemory.resetPeak(cpu);
+            new LossStep(model, 256, checkpointed).forwardBackward(batch, 1e-3, s);
+            peak = DeviceMemory.stats(cpu)[1] - held;
+        }
+        model.trainableParameters().forEach(p -> Tensors.zeroGrad(p.array()));
+        return peak;
     }
 }
