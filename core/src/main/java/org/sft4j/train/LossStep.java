@@ -86,12 +86,6 @@ public final class LossStep {
         return total == null ? 0 : Tensors.scalar(total);
     }
 
-    /** As above, seeding LoRA dropout with {@code dropoutSeed} (see {@link #forwardBackwardLazy(Batch, double, StepScope, Runnable, long)}). */
-    double forwardBackward(Batch batch, double scale, StepScope step, Runnable beforeFinalBackward, long dropoutSeed) {
-        NDArray total = forwardBackwardLazy(batch, scale, step, beforeFinalBackward, dropoutSeed);
-        return total == null ? 0 : Tensors.scalar(total);
-    }
-
     public double forwardBackward(Batch batch, double scale, StepScope step) {
         return forwardBackward(batch, scale, step, NOTHING);
     }
@@ -201,12 +195,12 @@ public final class LossStep {
      * for all queued work, so made after the forward (or per chunk) it would leave a GPU idle while the host queues
      * what follows. Each array stays open until the step ends (backward reads the indices, labels and scale again).
      *
-     * @param rows the supervised rows' flat indices; labels: their targets; scale: the loss's factor; count: rows
+     * @param rows the supervised rows' flat indices; labels: their targets; scale: the loss's factor
      */
-    private record LossInputs(NDArray rows, NDArray labels, NDArray scale, long count) {
+    private record LossInputs(NDArray rows, NDArray labels, NDArray scale) {
         static LossInputs of(CausalLmLoss.Targets targets, double scale, NDManager scope) {
             return new LossInputs(scope.create(targets.rows()), scope.create(targets.labels()),
-                    scope.create((float) scale), targets.count());
+                    scope.create((float) scale));
         }
     }
 
@@ -218,7 +212,7 @@ public final class LossStep {
         }
         NDArray detached = leaf(rows);
         NDArray total = null;
-        long n = in.count();
+        long n = detached.getShape().get(0);   // the supervised rows
         UnaryOperator<NDArray> head = model.head();
         for (long start = 0; start < n; start += chunkRows) {
             NDIndex range = new NDIndex(start + ":" + Math.min(n, start + chunkRows));
