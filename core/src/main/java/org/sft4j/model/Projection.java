@@ -48,25 +48,28 @@ public final class Projection {
     }
 
     NDArray apply(NDArray x, boolean training) {
-        // x first: results attach to the manager of the first operand, which is the step's scope
-        if (lora == null) {
-            return compute.linear(x, weight.array(), biasArray());
-        }
-        // the base product, the adapter's and its scaled copy are freed once summed (autograd keeps none of them)
-        return StepScope.freeIntermediates(() -> {
-            NDArray in = compute.productInput(x);   // one 16-bit copy of x for both products (autograd keeps one)
-            return compute.linear(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
-        });
+        return apply(x, training, compute::linear);
     }
 
     /** As {@link #apply}, the result in the product type (see {@link Compute#linearInProductType}). */
     NDArray applyInProductType(NDArray x, boolean training) {
+        return apply(x, training, compute::linearInProductType);
+    }
+
+    /** A base product {@code x W^T + b} of {@link Compute}'s. */
+    private interface Product {
+        NDArray of(NDArray x, NDArray w, NDArray b);
+    }
+
+    private NDArray apply(NDArray x, boolean training, Product product) {
+        // x first: results attach to the manager of the first operand, which is the step's scope
         if (lora == null) {
-            return compute.linearInProductType(x, weight.array(), biasArray());
+            return product.of(x, weight.array(), biasArray());
         }
+        // the base product, the adapter's and its scaled copy are freed once summed (autograd keeps none of them)
         return StepScope.freeIntermediates(() -> {
-            NDArray in = compute.productInput(x);
-            return compute.linearInProductType(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
+            NDArray in = compute.productInput(x);   // one 16-bit copy of x for both products (autograd keeps one)
+            return product.of(in, weight.array(), biasArray()).add(lora.apply(in, training, compute));
         });
     }
 
