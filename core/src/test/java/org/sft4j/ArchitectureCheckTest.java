@@ -18,9 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The model's config.json is read before any data work: an architecture sft4j does not implement, or a LoRA target
- * its family lacks, is the first thing a data, train or eval step says (here the dataset does not even exist, and
- * output_dir is never created).
+ * The model's config.json is read before any data work: an architecture sft4j does not implement, a LoRA target its
+ * family lacks, or (training) more checkpointed layers than it has, is the first thing a data, train or eval step
+ * says (here the dataset does not even exist, and output_dir is never created).
  */
 class ArchitectureCheckTest {
 
@@ -70,6 +70,18 @@ class ArchitectureCheckTest {
         assertTrue(e.getMessage().contains("lora_target 'q_proj' is not a projection of phi3 models; choose from "
                 + "[qkv_proj, o_proj, gate_up_proj, down_proj] or 'all'"), e.getMessage());
         assertFalse(Files.exists(tmp.resolve("run")));
+    }
+
+    @Test
+    void moreCheckpointedLayersThanTheModelHasFailBeforeTheData(@TempDir Path tmp) {
+        Map<String, Object> kv = new HashMap<>(Map.of("model_name_or_path", Shared.fixtures("models/llama").toString(),
+                "template", "chatml", "dataset", tmp.resolve("no-such-data.jsonl").toString(),
+                "output_dir", tmp.resolve("run").toString(), "gradient_checkpointing", true,
+                "gradient_checkpointing_layers", 5));
+        UserError e = assertThrows(UserError.class, () -> Sft.train(SftConfig.of(kv), List.of(), null));
+        assertTrue(e.getMessage().contains("gradient_checkpointing_layers: 5 but the model has 2 decoder layers"),
+                e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("run")), "output_dir is neither claimed nor written");
     }
 
     private interface Executable {

@@ -21,14 +21,16 @@ public final class ArchitectureCheck {
     /**
      * Checks the model of {@code args} (nothing when no model is named, or a local directory has no config.json: the
      * steps that need one say so).
+     *
+     * @return the model's config, for the step's own checks; null where there is none to read
      */
-    public static void run(ModelArgs args, HubClient hub) throws IOException {
+    public static ModelConfig run(ModelArgs args, HubClient hub) throws IOException {
         if (args.modelNameOrPath() == null) {
-            return;
+            return null;
         }
         Path file = Sources.modelConfig(args.modelNameOrPath(), hub);
         if (file == null) {
-            return;
+            return null;
         }
         ModelConfig cfg = ModelConfig.read(file);
         if (args.lora()) {
@@ -39,5 +41,6 @@ public final class ArchitectureCheck {
                 throw new UserError(file + ": " + e.getMessage(), e);
             }
         }
+        return cfg;
     }
 }

@@ -68,7 +68,11 @@ public final class TrainSetup {
         if (args.outputDir() == null) {
             throw new UserError("training needs output_dir");
         }
-        ArchitectureCheck.run(cfg.model(), hub);   // before output_dir is claimed or any data is read
+        // before output_dir is claimed or any data is read: the architecture, and checkpointed layers beyond its depth
+        ModelConfig architecture = ArchitectureCheck.run(cfg.model(), hub);
+        if (architecture != null) {
+            args.checkpointedLayers(architecture.numLayers());
+        }
         Path outDir = Path.of(args.outputDir());
         WorkerEnv worker = WorkerEnv.fromEnvironment();
         if (worker != null && worker.launched()) {
