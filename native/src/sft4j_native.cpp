@@ -11,6 +11,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/Reduction.h>
 #include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/version.h>
 
 #ifdef SFT4J_CUDA
@@ -193,6 +194,45 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_linear(JNIEnv* env, jclass, 
   std::optional<at::Tensor> bias;
   if (b != 0) bias = as(tensor(b), dtype);
   return handle(as(at::linear(as(tensor(x), dtype), as(tensor(w), dtype), bias), outDtype));
+  SFT4J_CATCH(0)
+}
+
+// x W^T + b as autograd sees it, its values not computed: the output is uninitialised memory, its backward gives
+// linear's gradients (as torch's mm backward forms them). For a product a recomputed forward needs only for its
+// graph: in a checkpointed layer's recompute nothing reads the down projection's result (the residual add's
+// backward does not), so its GEMM, the largest of the layer, is skipped, as torch.utils.checkpoint's early stop does.
+struct GraphOnlyLinear : public torch::autograd::Function<GraphOnlyLinear> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w,
+                            const std::optional<at::Tensor>& b) {
+    ctx->save_for_backward({x, w});
+    ctx->saved_data["bias"] = b.has_value();
+    return at::empty({x.size(0), w.size(0)}, x.options());
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& g = grads[0];
+    at::Tensor gx, gw, gb;
+    if (ctx->needs_input_grad(0)) gx = g.mm(saved[1]);
+    if (ctx->needs_input_grad(1)) gw = g.t().mm(saved[0]);
+    if (ctx->saved_data["bias"].toBool() && ctx->needs_input_grad(2)) gb = g.sum(0);
+    return {gx, gw, gb};
+  }
+};
+
+// linear's graph without its values (GraphOnlyLinear), cast as linear casts; outside grad mode, or for an input
+// that is not rows (B T, C), the product itself.
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_linearGraphOnly(JNIEnv* env, jclass, jlong x, jlong w, jlong b,
+                                                                   jint dtype, jint outDtype) {
+  SFT4J_TRY
+  std::optional<at::Tensor> bias;
+  if (b != 0) bias = as(tensor(b), dtype);
+  at::Tensor in = as(tensor(x), dtype);
+  at::Tensor weight = as(tensor(w), dtype);
+  at::Tensor out = c10::GradMode::is_enabled() && in.dim() == 2 ? GraphOnlyLinear::apply(in, weight, bias)
+                                                                : at::linear(in, weight, bias);
+  return handle(as(out, outDtype));
   SFT4J_CATCH(0)
 }
 

@@ -244,6 +244,16 @@ public final class Decoder implements AutoCloseable {
         return layer(i, x, shared, null);
     }
 
+    /**
+     * Decoder layer {@code i}'s forward again, for a backward through it (activation checkpointing): its graph, with
+     * the output's values only where the backward reads them (see DecoderLayer.recompute). Nothing but
+     * {@code backward} may read the result.
+     */
+    public NDArray recomputeLayer(int i, NDArray x, LayerInputs shared) {
+        return layers.get(i).recompute(x, shared.cos().get(i), shared.sin().get(i), shared.masks().get(i),
+                shared.training());
+    }
+
     private NDArray layer(int i, NDArray x, LayerInputs shared, KvCache cache) {
         return layers.get(i).forward(x, shared.cos().get(i), shared.sin().get(i), shared.masks().get(i), cache,
                 shared.training());

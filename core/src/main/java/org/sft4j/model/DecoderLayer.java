@@ -75,11 +75,26 @@ final class DecoderLayer {
      *        (see Compute.implicitCausalMask)
      */
     NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training) {
+        return forward(x, cos, sin, mask, cache, training, false);
+    }
+
+    /**
+     * The forward again, as a checkpointed layer's backward needs it: every gradient's graph, but the output's values
+     * are left uncomputed where nothing reads them. Only the backward of {@code y = h + down(..)} reaches down's
+     * product, and an add's backward reads no values, so its GEMM (a third of the layer's products' work in Llama's
+     * shapes) is skipped; with a post-feedforward norm (Gemma), whose backward reads it, it is computed.
+     */
+    NDArray recompute(NDArray x, NDArray cos, NDArray sin, NDArray mask, boolean training) {
+        return forward(x, cos, sin, mask, null, training, !norms.containsKey(Slot.MLP_OUT_NORM));
+    }
+
+    private NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, KvCache cache, boolean training,
+                            boolean downGraphOnly) {
         Shape shape = x.getShape();                                                                  // (B, T, C)
         NDArray rows = x.reshape(shape.get(0) * shape.get(1), shape.get(2));                        // (B T, C)
         NDArray a = attention(norm(Slot.ATTN_NORM, rows), shape.get(0), shape.get(1), cos, sin, mask, cache, training);
         NDArray h = rows.add(norms.containsKey(Slot.ATTN_OUT_NORM) ? norm(Slot.ATTN_OUT_NORM, a) : a);
-        NDArray m = mlp(norm(Slot.MLP_NORM, h), training);
+        NDArray m = mlp(norm(Slot.MLP_NORM, h), training, downGraphOnly);
         return h.add(norms.containsKey(Slot.MLP_OUT_NORM) ? norm(Slot.MLP_OUT_NORM, m) : m).reshape(shape);
     }
 
@@ -138,7 +153,7 @@ final class DecoderLayer {
         return x.reshape(b, t, heads, hd);
     }
 
-    private NDArray mlp(NDArray x, boolean training) {
+    private NDArray mlp(NDArray x, boolean training, boolean downGraphOnly) {
         NDArray g;
         NDArray u;
         Projection gateUp = projections.get(Slot.GATE_UP);
@@ -151,6 +166,8 @@ final class DecoderLayer {
             u = projections.get(Slot.UP).applyInProductType(x, training);
         }
         NDArray gated = cfg.activation().equals("silu") ? compute.siluMul(g, u) : compute.geluTanhMul(g, u);
-        return projections.get(Slot.DOWN).applyInProductType(gated, training);   // widened by the residual add
+        Projection down = projections.get(Slot.DOWN);
+        return downGraphOnly ? down.applyGraphOnly(gated, training)
+                : down.applyInProductType(gated, training);   // widened by the residual add
     }
 }

@@ -56,6 +56,14 @@ public final class Projection {
         return apply(x, training, compute::linearInProductType);
     }
 
+    /**
+     * As {@link #applyInProductType} for a recompute in backward that reads nothing of the result: the base product's
+     * graph without its values ({@link Compute#linearGraphOnly}); a LoRA adapter's product is computed as usual.
+     */
+    NDArray applyGraphOnly(NDArray x, boolean training) {
+        return apply(x, training, compute::linearGraphOnly);
+    }
+
     /** A base product {@code x W^T + b} of {@link Compute}'s. */
     private interface Product {
         NDArray of(NDArray x, NDArray w, NDArray b);

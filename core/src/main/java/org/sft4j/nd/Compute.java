@@ -128,6 +128,15 @@ public interface Compute {
      */
     NDArray linearInProductType(NDArray x, NDArray w, NDArray b);
 
+    /**
+     * {@link #linearInProductType}'s graph for a backward, its values not necessarily computed: what a checkpointed
+     * layer's recompute uses for a product nothing reads but backward (the down projection before the residual add),
+     * skipping that GEMM. The native path skips it; the portable one computes it.
+     */
+    default NDArray linearGraphOnly(NDArray x, NDArray w, NDArray b) {
+        return linearInProductType(x, w, b);
+    }
+
     /** {@code silu(gate) * up}, Llama's SwiGLU. */
     NDArray siluMul(NDArray gate, NDArray up);
 

@@ -78,6 +78,11 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
     }
 
     @Override
+    public NDArray linearGraphOnly(NDArray x, NDArray w, NDArray b) {
+        return NativeOps.linearGraphOnly(x, w, b, productIn, KEEP);
+    }
+
+    @Override
     public NDArray siluMul(NDArray gate, NDArray up) {
         return NativeOps.siluMul(gate, up);
     }

@@ -44,6 +44,8 @@ public final class NativeOps {
 
     private static native long linear(long x, long w, long b, int dtype, int outDtype);
 
+    private static native long linearGraphOnly(long x, long w, long b, int dtype, int outDtype);
+
     private static native void setTf32(boolean on);
 
     private static native long rmsNorm(long x, long weight, double eps);
@@ -147,6 +149,15 @@ public final class NativeOps {
      */
     public static NDArray linear(NDArray x, NDArray w, NDArray b, int dtype, int outDtype) {
         return wrap(x, linear(handle(x), handle(w), b == null ? 0 : handle(b), dtype, outDtype));
+    }
+
+    /**
+     * As {@link #linear}, recording its graph without computing its values (under grad mode, for rows {@code (N, C)}):
+     * the result holds whatever the allocator gave, its backward gives linear's gradients. For a recomputed forward
+     * whose result only backward reaches, through operations that do not read it (a residual add).
+     */
+    public static NDArray linearGraphOnly(NDArray x, NDArray w, NDArray b, int dtype, int outDtype) {
+        return wrap(x, linearGraphOnly(handle(x), handle(w), b == null ? 0 : handle(b), dtype, outDtype));
     }
 
     /** RMSNorm over the last dimension, one fused kernel: x / sqrt(mean(x^2) + eps) * weight. */

@@ -131,7 +131,8 @@ public final class LossStep {
             inputs[0] = embeddingTrained ? leaf(embedded) : embedded.stopGradient();
             for (int i = 0; i < layers; i++) {
                 hooks.beforeForward(i + 1);
-                NDArray y = layerForward(i, inputs[i], shared, scope, !checkpointed(i), dropoutSeed);
+                NDArray y = layerForward(i, inputs[i], shared, scope, checkpointed(i) ? Pass.NO_GRAPH : Pass.GRAPH,
+                        dropoutSeed);
                 hooks.afterForward(i + 1);
                 if (checkpointed(i)) {
                     y.setRequiresGradient(true);                     // no graph behind it: already a leaf
@@ -147,7 +148,8 @@ public final class LossStep {
                 NDArray gradOut = Tensors.gradOrNull(inputs[i + 1]);
                 hooks.beforeBackward(i + 1);
                 try (StepScope layer = StepScope.open(scope)) {
-                    NDArray y = checkpointed(i) ? layerForward(i, inputs[i], shared, layer.manager(), true, dropoutSeed)
+                    NDArray y = checkpointed(i)
+                            ? layerForward(i, inputs[i], shared, layer.manager(), Pass.RECOMPUTE, dropoutSeed)
                             : outputs[i];
                     Tensors.backward(y, gradOut, false);
                 }
@@ -173,18 +175,22 @@ public final class LossStep {
         }
     }
 
+    /** How a layer's forward runs: with its graph, without (checkpointed), or again in backward for its graph. */
+    private enum Pass { GRAPH, NO_GRAPH, RECOMPUTE }
+
     /**
      * Layer {@code i} on {@code x}; the output is kept in {@code scope}, every other array the layer made is freed
-     * when it returns (what backward needs, autograd holds).
+     * when it returns (what backward needs, autograd holds). A recompute's output is for backward only: values
+     * nothing reads are not computed ({@link Decoder#recomputeLayer}).
      */
-    private NDArray layerForward(int i, NDArray x, Decoder.LayerInputs shared, NDManager scope, boolean graph,
+    private NDArray layerForward(int i, NDArray x, Decoder.LayerInputs shared, NDManager scope, Pass pass,
                                  long dropoutSeed) {
-        boolean was = Tensors.gradMode(graph);
+        boolean was = Tensors.gradMode(pass != Pass.NO_GRAPH);
         try (StepScope layer = StepScope.open(scope)) {
             if (shared.training() && model.loraConfig() != null && model.loraConfig().dropout() > 0) {
                 Engines.seedTorch(dropoutSeed * 1_000_003L + i);   // the recomputed forward draws the same masks
             }
-            return layer.keep(model.layer(i, x, shared));
+            return layer.keep(pass == Pass.RECOMPUTE ? model.recomputeLayer(i, x, shared) : model.layer(i, x, shared));
         } finally {
             Tensors.gradMode(was);
         }
