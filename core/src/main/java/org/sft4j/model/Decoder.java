@@ -56,6 +56,7 @@ public final class Decoder implements AutoCloseable {
     private final Map<RopeConfig, Rope> ropes = new LinkedHashMap<>();
     private final Compute compute;
     private LoraConfig lora;
+    private boolean borrowed;   // computingWith's: another decoder's memory
 
     /** @param embedScale what embeddings are multiplied by (Gemma's √hidden in the weights' type), or null */
     Decoder(ModelConfig config, NDManager manager, DataType dataType, Compute compute, Scalars scalars, Parameter embed,
@@ -111,6 +112,23 @@ public final class Decoder implements AutoCloseable {
     /** As {@link #randomInit(ModelConfig, long, Device)}, computing with {@code compute}. */
     public static Decoder randomInit(ModelConfig config, long seed, Device device, Compute compute) {
         return WeightLoader.randomInit(config, seed, device, DataType.FLOAT32, compute);
+    }
+
+    /**
+     * This model's parameters (the same objects: an update of one is an update of the other), computed with
+     * {@code other}: RoPE tables and Gemma's embedding scale in {@code other}'s types, the adapters shared. For a
+     * sharded run whose working copy computes in bf16 while the masters stay fp32, as DeepSpeed's and FSDP2's bf16
+     * do. Closing it closes nothing: the original owns the memory.
+     */
+    public Decoder computingWith(Compute other) {
+        List<DecoderLayer> ls = new ArrayList<>();
+        layers.forEach(l -> ls.add(l.computingWith(other)));
+        NDArray scale = embedScale == null ? null
+                : store(embedScale.duplicate(), other, manager, false);
+        Decoder d = new Decoder(config, manager, dataType, other, scalars, embed, scale, ls, finalNorm, lmHead);
+        d.lora = lora;
+        d.borrowed = true;
+        return d;
     }
 
     /** How this model computes, chosen when it was loaded; the loss, optimizer and clipping of a run use it too. */
@@ -468,6 +486,9 @@ public final class Decoder implements AutoCloseable {
 
     @Override
     public void close() {
+        if (borrowed) {
+            return;
+        }
         scalars.close();
         manager.close();
     }

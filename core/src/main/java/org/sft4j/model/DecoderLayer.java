@@ -47,6 +47,13 @@ final class DecoderLayer {
         this.compute = compute;
     }
 
+    /** The same weights (and adapters), computed with {@code other}. */
+    DecoderLayer computingWith(Compute other) {
+        Map<Slot, Projection> ps = new EnumMap<>(Slot.class);
+        projections.forEach((slot, p) -> ps.put(slot, p.computingWith(other)));
+        return new DecoderLayer(cfg, index, norms, ps, other);
+    }
+
     /** The linear layers, in checkpoint order (q, k, v, o, gate, up, down; Phi-3: qkv, o, gate_up, down). */
     List<Projection> projections() {
         return List.copyOf(projections.values());

@@ -47,6 +47,13 @@ public final class Projection {
         this.lora = lora;
     }
 
+    /** The same weights, bias and adapter, computed with {@code other}. */
+    Projection computingWith(Compute other) {
+        Projection p = new Projection(name, weight, bias, other);
+        p.lora = lora;
+        return p;
+    }
+
     NDArray apply(NDArray x, boolean training) {
         return apply(x, training, compute::linear);
     }

@@ -49,8 +49,10 @@ final class ShardedModel implements AutoCloseable {
      * @param perLayer ZeRO-3: each part is gathered only while it computes, and projection weights are gathered in
      *     the 16-bit product type of a -mixed precision
      * @param decayAll weight decay on every parameter (not only matrices)
+     * @param workType every parameter's working type whatever its master's (bf16: DeepSpeed's and FSDP2's bf16, the
+     *     whole working copy in bf16 over fp32 masters), or null for the rule above
      */
-    ShardedModel(Decoder model, ProcessGroup group, boolean perLayer, boolean decayAll) {
+    ShardedModel(Decoder model, ProcessGroup group, boolean perLayer, boolean decayAll, DataType workType) {
         this.group = group;
         this.manager = model.manager().newSubManager();
         DataType product = model.compute().precision() == Precision.BF16_MIXED ? DataType.BFLOAT16
@@ -78,7 +80,7 @@ final class ShardedModel implements AutoCloseable {
                 Map<String, Boolean> decay = new LinkedHashMap<>();
                 for (Parameter p : byPart.get(i)) {
                     DataType master = DataTypes.of(p.array());
-                    DataType work = products.contains(p) ? product : master;
+                    DataType work = workType != null ? workType : products.contains(p) ? product : master;
                     boolean decays = p.trainable() && (decayAll || p.array().getShape().dimension() >= 2);
                     String key = (p.trainable() ? (decays ? "decay" : "nodecay") : "frozen") + "-"
                             + typeName(master) + (work == master ? "" : "-as-" + typeName(work));

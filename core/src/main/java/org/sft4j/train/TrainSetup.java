@@ -1,6 +1,7 @@
 package org.sft4j.train;
 
 import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.sft4j.base.JsonFiles;
@@ -22,6 +23,7 @@ import org.sft4j.model.lora.LoraConfig;
 import org.sft4j.nd.Compute;
 import org.sft4j.nd.Distributed;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.Precision;
 import org.sft4j.nd.ProcessGroup;
 import org.sft4j.nd.RendezvousStore;
 import org.slf4j.Logger;
@@ -253,16 +255,26 @@ public final class TrainSetup {
             Replicas replicas;
             ParameterUpdate update;
             CheckpointWriter checkpoints;
+            Decoder computing = model;   // what the passes run: the model, or its bf16 working copy under ZeRO
             if (world > 1 && stage > 0) {
                 Zero zero;
+                // bf16-mixed sharded as DeepSpeed's bf16 and FSDP2's MixedPrecisionPolicy(param_dtype=bf16) shard it:
+                // fp32 master shards, AdamW and gradient sums, a bf16 working copy computing as bf16-true does
+                boolean bf16Working = model.compute().precision() == Precision.BF16_MIXED;
                 try {
-                    zero = Zero.shard(stage, group, model, args.decayNormsAndBiases(), stop::get);
+                    zero = Zero.shard(stage, group, model, args.decayNormsAndBiases(), stop::get,
+                            bf16Working ? DataType.BFLOAT16 : null);
                 } catch (RuntimeException e) {
                     group.close();
                     throw e;
                 }
                 owned.add(zero);
                 zero.watch(watchdog);
+                if (bf16Working) {
+                    computing = model.computingWith(Compute.forPrecision(Precision.BF16_TRUE));
+                    LOG.info("ZeRO stage {} in bf16-mixed: fp32 master weights, moments and gradient sums sharded; the "
+                            + "layers compute in bf16 from a bf16 working copy (DeepSpeed's and FSDP2's bf16)", stage);
+                }
                 ShardedAdamW sharded = new ShardedAdamW(zero, args, model.compute(), model.manager());
                 owned.add(sharded);
                 replicas = zero;
@@ -310,7 +322,7 @@ public final class TrainSetup {
                 all.add(metrics);
                 all.addAll(listeners);
             }
-            return new Trainer(args, model, update, scaling, replicas, cursor, data.val(), schedule, totalSteps,
+            return new Trainer(args, computing, update, scaling, replicas, cursor, data.val(), schedule, totalSteps,
                     checkpoints, resume, stop, all, owned);
         } catch (IOException | RuntimeException e) {
             if (e instanceof RuntimeException re) {

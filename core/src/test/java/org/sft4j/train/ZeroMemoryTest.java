@@ -84,7 +84,7 @@ class ZeroMemoryTest {
         Batcher b = new Batcher(TrainFixtures.random(4, 10, 20, 2, 3), 4, null, false, 0, false);
         Batch batch = b.materialize(b.epochPlan(0).get(0));
         try (Decoder model = Decoder.randomInit(ModelConfig.fromJson(c), 0, Device.cpu());
-             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29731, 0, 1, Device.cpu()), model, false, () -> false)) {
+             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29731, 0, 1, Device.cpu()), model, false, () -> false, null)) {
             assertEquals(List.of(0), List.copyOf(new Census(zero).resident()),
                     "sharded: only the part the first pass needs first is being gathered");
             Census census = new Census(zero);
