@@ -91,7 +91,8 @@ class ShardedRunTest {
         TrainProcess resumed = train(out, Map.of(), "nproc_per_node=2", "master_port=29712", "per_device_train_batch_size=2",
                 "zero_stage=3", "gradient_checkpointing=true", "save_steps=3", "resume_from_checkpoint=auto");
         assertEquals(0, resumed.exitCode(), resumed.output());
-        assertTrue(resumed.lines().get(0).matches("resuming from .*checkpoint-[36] \\(step [36]\\)"), resumed.output());
+        // the workers may save checkpoint 9 before they notice their launcher is gone (a fast native step)
+        assertTrue(resumed.lines().get(0).matches("resuming from .*checkpoint-([369]) \\(step \\1\\)"), resumed.output());
         Map<Integer, Double> after = losses(out);
         assertEquals(10, after.size(), "metrics.jsonl continues where the checkpoint was: " + after.keySet());
         assertTrue(before.size() >= 5, "the killed run got to step 5 at least");

@@ -117,4 +117,42 @@ class ZeroMemoryTest {
             assertTrue(gradients > 0, "the gradients reached the master shards");
         }
     }
+
+    /**
+     * Sharded bf16-mixed (DeepSpeed's and FSDP2's bf16): every parameter's working copy is bf16, half its fp32 master's
+     * bytes per element, and a pass computes in bf16 from it.
+     */
+    @Test
+    void aBf16WorkingCopyHoldsHalfTheMastersBytes() throws Exception {
+        assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", "llama").put("vocab_size", 512).put("hidden_size", 32).put("intermediate_size", 64)
+                .put("num_hidden_layers", 2).put("num_attention_heads", 2).put("num_key_value_heads", 1)
+                .put("rms_norm_eps", 1e-5).put("max_position_embeddings", 128);
+        Batcher b = new Batcher(TrainFixtures.random(4, 10, 20, 2, 3), 4, null, false, 0, false);
+        Batch batch = b.materialize(b.epochPlan(0).get(0));
+        try (Decoder model = Decoder.randomInit(ModelConfig.fromJson(c), 0, Device.cpu(),
+                org.sft4j.nd.Compute.forPrecision(org.sft4j.nd.Precision.BF16_MIXED));
+             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29732, 0, 1, Device.cpu()), model, false, () -> false,
+                     ai.djl.ndarray.types.DataType.BFLOAT16)) {
+            Decoder working = model.computingWith(org.sft4j.nd.Compute.forPrecision(org.sft4j.nd.Precision.BF16_TRUE));
+            for (ShardGroup g : zero.sharded().groups()) {
+                assertEquals(ai.djl.ndarray.types.DataType.FLOAT32, g.masterType(), g.name());
+                assertEquals(ai.djl.ndarray.types.DataType.BFLOAT16, g.workType(), g.name());
+            }
+            zero.sharded().ensure(1);
+            ShardGroup layer = zero.sharded().groups(1).get(0);
+            assertEquals(2 * layer.shard(), FlatBuffers.storageBytes(layer.work()), "2 bytes an element, one rank");
+            assertEquals(4 * layer.shard(), FlatBuffers.storageBytes(layer.master()));
+            try (StepScope s = StepScope.open(model.manager())) {
+                double loss = new LossStep(working, 64, 0, zero).forwardBackward(batch, 0.01, s);
+                assertTrue(Double.isFinite(loss) && loss > 0, "a pass from the bf16 copy: " + loss);
+            }
+            zero.finishGradients();
+            assertTrue(zero.sharded().groups().stream().filter(ShardGroup::trainable)
+                    .allMatch(g -> org.sft4j.nd.Tensors.gradOrNull(g.master()) != null
+                            && org.sft4j.nd.DataTypes.of(org.sft4j.nd.Tensors.gradOrNull(g.master()))
+                            == ai.djl.ndarray.types.DataType.FLOAT32), "fp32 gradient sums reached every master shard");
+        }
+    }
 }
