@@ -273,8 +273,10 @@ public final class LossStep {
             hooks.beforeForward(0);
             NDArray x = null;
             Decoder.LayerInputs shared = null;
+            LossInputs loss = null;
             boolean compute = targets != null && targets.count() > 0;
             if (compute) {
+                loss = LossInputs.of(targets, 1, scope);   // before the forward is queued, as in training
                 ModelInputs in = ModelInputs.of(batch);
                 shared = model.layerInputs(in, scope, false);
                 x = model.embed(in, scope);
@@ -292,8 +294,8 @@ public final class LossStep {
             }
             double[] result = {0, 0};
             if (compute) {
-                NDArray rows = CausalLmLoss.selectRows(model.norm(x), targets, scope);
-                double sum = Tensors.scalar(CausalLmLoss.sum(rows, targets.labels(), model.head(), chunkRows, scope,
+                NDArray rows = CausalLmLoss.selectRows(model.norm(x), loss.rows());
+                double sum = Tensors.scalar(CausalLmLoss.sum(rows, loss.labels(), model.head(), chunkRows, scope,
                         model.compute()));
                 result = new double[] {sum, targets.count()};
             }
