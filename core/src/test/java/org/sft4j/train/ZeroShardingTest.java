@@ -282,4 +282,27 @@ class ZeroShardingTest {
             assertEquals(sharded.losses()[s + 3], resumed.losses()[s], 1e-6 * sharded.losses()[s + 3], "resumed step " + (s + 4));
         }
     }
+
+    /** The same with LoRA on every projection, activation checkpointing and accumulation: fp32 adapters saved. */
+    @Test
+    void bf16MixedShardedLoraFollowsTheUnshardedRun(@TempDir Path tmp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(org.sft4j.nd.NativeOps.available(), "bf16 needs the native extension");
+        LoraConfig lora = new LoraConfig(4, 8, 0.0, List.of("all"));
+        Map<String, Object> alone = job(4, 2, 6);
+        alone.put("precision", "bf16-mixed");
+        Run one = single(tmp.resolve("one"), alone, lora);
+        Map<String, Object> kv = job(2, 2, 6);
+        kv.put("precision", "bf16-mixed");
+        kv.put("zero_stage", 3);
+        kv.put("gradient_checkpointing", true);
+        Run two = sharded(tmp.resolve("zero3"), kv, lora, 2);
+        for (int s = 0; s < 6; s++) {
+            assertTrue(Numerics.relError(two.losses()[s], one.losses()[s]) < 1e-3, "step " + (s + 1) + ": "
+                    + two.losses()[s] + " vs unsharded " + one.losses()[s]);
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(two.checkpoint().resolve("adapter_model.safetensors"))) {
+            assertTrue(!f.tensors().isEmpty() && f.tensors().values().stream()
+                    .allMatch(t -> t.dtype() == org.sft4j.model.io.StDType.F32), "fp32 adapters");
+        }
+    }
 }
