@@ -23,6 +23,11 @@ public interface ProcessGroup extends AutoCloseable {
     /** A collective that completed when it was issued. */
     Pending DONE = () -> { };
 
+    /** The group of a process that is the whole job (world 1): its collectives are copies. */
+    static ProcessGroup alone() {
+        return new SingleRankGroup();
+    }
+
     int rank();
 
     int world();

@@ -251,21 +251,24 @@ public final class TrainSetup {
             List<Parameter> params = model.trainableParameters();
             AtomicBoolean stop = new AtomicBoolean();
             int world = group == null ? 1 : group.world();
-            int stage = world > 1 ? args.zeroStage(world, LOG::warn) : 0;   // one process: nothing to shard
+            int stage = args.zeroStage(world, LOG::warn);
             Replicas replicas;
             ParameterUpdate update;
             CheckpointWriter checkpoints;
             Decoder computing = model;   // what the passes run: the model, or its bf16 working copy under ZeRO
-            if (world > 1 && stage > 0) {
+            if (stage > 0) {
+                // one process alone shards over a group of one, as DeepSpeed does on one GPU: the same precision
+                // rules (and numbers) as on several, the collectives copies
+                ProcessGroup shards = group != null ? group : ProcessGroup.alone();
                 Zero zero;
                 // bf16-mixed sharded as DeepSpeed's bf16 and FSDP2's MixedPrecisionPolicy(param_dtype=bf16) shard it:
                 // fp32 master shards, AdamW and gradient sums, a bf16 working copy computing as bf16-true does
                 boolean bf16Working = model.compute().precision() == Precision.BF16_MIXED;
                 try {
-                    zero = Zero.shard(stage, group, model, args.decayNormsAndBiases(), stop::get,
+                    zero = Zero.shard(stage, shards, model, args.decayNormsAndBiases(), stop::get,
                             bf16Working ? DataType.BFLOAT16 : null);
                 } catch (RuntimeException e) {
-                    group.close();
+                    shards.close();
                     throw e;
                 }
                 owned.add(zero);
@@ -282,9 +285,6 @@ public final class TrainSetup {
                 checkpoints = new ShardedCheckpointer(outDir, model, zero, sharded, args.keepLastNCheckpoints(), source,
                         args.saveDtype());
             } else {
-                if (stage > 0) {
-                    LOG.info("ZeRO stage {} shards a run over several processes; this one runs alone, unsharded", stage);
-                }
                 if (world > 1 && !(group instanceof Distributed)) {
                     group.close();
                     throw new IllegalArgumentException("data parallelism without sharding needs torch.distributed's group");

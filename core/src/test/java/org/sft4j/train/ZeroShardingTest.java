@@ -272,6 +272,13 @@ class ZeroShardingTest {
             assertTrue(Numerics.relError(sharded.losses()[s], mixed.losses()[s]) < 1e-3, "step " + (s + 1) + ": "
                     + sharded.losses()[s] + " vs unsharded bf16-mixed's " + mixed.losses()[s]);
         }
+        alone.put("zero_stage", 3);   // one process, sharded over a group of one: the same rules as two ranks
+        Run one = single(tmp.resolve("one"), alone, null);
+        assertTrue(Numerics.relError(one.losses()[0], bf16True.losses()[0]) < 1e-9, "one process computes in bf16 too");
+        for (int s = 0; s < 6; s++) {   // the ranks' bf16 gradients are summed in another order: 5.8e-5 apart here
+            assertTrue(Numerics.relError(one.losses()[s], sharded.losses()[s]) < 2e-4, "step " + (s + 1) + ": one process "
+                    + one.losses()[s] + ", two ranks " + sharded.losses()[s]);
+        }
         Path three = tmp.resolve("zero3/checkpoint-3");
         try (SafetensorsFile f = SafetensorsFile.open(three.resolve("model.safetensors"))) {
             assertTrue(f.tensors().values().stream().allMatch(t -> t.dtype() == org.sft4j.model.io.StDType.F32),
@@ -304,5 +311,18 @@ class ZeroShardingTest {
             assertTrue(!f.tensors().isEmpty() && f.tensors().values().stream()
                     .allMatch(t -> t.dtype() == org.sft4j.model.io.StDType.F32), "fp32 adapters");
         }
+    }
+
+    /** zero_stage in one process shards over a group of one (as DeepSpeed on one GPU): it trains as the unsharded run. */
+    @Test
+    void oneProcessShardsOverAGroupOfOne(@TempDir Path tmp) throws Exception {
+        Map<String, Object> alone = job(4, 2, 6);
+        Run plain = single(tmp.resolve("plain"), alone, null);
+        alone.put("zero_stage", 3);
+        alone.put("save_steps", 6);
+        Run zero = single(tmp.resolve("zero3"), alone, null);
+        assertSameRun(plain, zero, "ZeRO-3 on one process", false);
+        assertTrue(java.nio.file.Files.exists(tmp.resolve("zero3/checkpoint-6").resolve(OptimizerFiles.rankFile(0, 1))),
+                "its one optimizer shard");
     }
 }
