@@ -197,12 +197,13 @@ final class ShardedModel implements AutoCloseable {
             FlatBuffers.flattenGradients(g.arrays(), flat, true);
             trained.add(g);
             ins.add(flat);
-            outs.add(Tensors.keep(DataTypes.empty(manager, new Shape(g.shard()), type), manager));
+            // one rank: the sum is the flat gradients themselves, no second buffer
+            outs.add(group.world() == 1 ? flat : Tensors.keep(DataTypes.empty(manager, new Shape(g.shard()), type), manager));
         }
         if (trained.isEmpty()) {
             return null;
         }
-        return new Reduction(group.reduceScatter(outs, ins), trained, outs, ins);
+        return new Reduction(group.world() == 1 ? ProcessGroup.DONE : group.reduceScatter(outs, ins), trained, outs, ins);
     }
 
     /** Joins a reduction and adds its sums to the master shards' gradients. */
@@ -211,7 +212,9 @@ final class ShardedModel implements AutoCloseable {
         for (int k = 0; k < r.groups().size(); k++) {
             FlatBuffers.accumulateGradient(r.groups().get(k).master(), r.outs().get(k));
             r.outs().get(k).close();
-            r.ins().get(k).close();
+            if (r.ins().get(k) != r.outs().get(k)) {
+                r.ins().get(k).close();
+            }
         }
     }
 
