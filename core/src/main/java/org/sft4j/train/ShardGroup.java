@@ -17,9 +17,9 @@ import java.util.List;
  * <ul>
  *   <li>{@link #master()}: this rank's slice of the values, in the type the model stores them (fp32, or bf16 under
  *       bf16-true; LoRA adapters fp32); what AdamW updates, its gradient summed over the ranks.</li>
- *   <li>the working buffer: every rank's slices gathered, in the type the layers compute with (under ZeRO-3 and a
- *       -mixed precision the 16-bit product type for projection weights, as FSDP2's bf16 all-gathers); the model's
- *       parameters are views of it.</li>
+ *   <li>the working buffer: every rank's slices gathered, in the type the layers compute with (under bf16-mixed
+ *       bf16 for every parameter, as DeepSpeed's bf16 and FSDP2's bf16 all-gathers; under ZeRO-3 and fp16-mixed fp16
+ *       for projection weights); the model's parameters are views of it.</li>
  * </ul>
  * The parameters of a group share a working type, whether they train and whether weight decay applies to them.
  */
