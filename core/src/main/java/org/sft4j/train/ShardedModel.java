@@ -44,21 +44,20 @@ final class ShardedModel implements AutoCloseable {
     record Reduction(ProcessGroup.Pending pending, List<ShardGroup> groups, List<NDArray> outs, List<NDArray> ins) {}
 
     /**
-     * Shards {@code model} (its parameters become views of working buffers; their old arrays are freed).
+     * Shards {@code model} (its parameters become views of working buffers; their old arrays are freed). The working
+     * types follow the model's precision: under bf16-mixed every parameter works in bf16 over its fp32 master
+     * (DeepSpeed's bf16, FSDP2's {@code param_dtype=bf16}; the passes then compute as bf16-true, see
+     * {@link #bf16Working}); under fp16-mixed and ZeRO-3 projection weights are gathered in fp16; else as stored.
      *
-     * @param perLayer ZeRO-3: each part is gathered only while it computes, and projection weights are gathered in
-     *     the 16-bit product type of a -mixed precision
+     * @param perLayer ZeRO-3: each part is gathered only while it computes
      * @param decayAll weight decay on every parameter (not only matrices)
-     * @param workType every parameter's working type whatever its master's (bf16: DeepSpeed's and FSDP2's bf16, the
-     *     whole working copy in bf16 over fp32 masters), or null for the rule above
      */
-    ShardedModel(Decoder model, ProcessGroup group, boolean perLayer, boolean decayAll, DataType workType) {
+    ShardedModel(Decoder model, ProcessGroup group, boolean perLayer, boolean decayAll) {
         this.group = group;
         this.manager = model.manager().newSubManager();
-        DataType product = model.compute().precision() == Precision.BF16_MIXED ? DataType.BFLOAT16
-                : model.compute().precision() == Precision.FP16_MIXED ? DataType.FLOAT16 : null;
-        Set<Parameter> products = new HashSet<>();
-        if (perLayer && product != null) {
+        DataType every = bf16Working(model) ? DataType.BFLOAT16 : null;
+        Set<Parameter> products = new HashSet<>();   // gathered in fp16
+        if (perLayer && model.compute().precision() == Precision.FP16_MIXED) {
             model.projections().forEach(p -> products.add(p.weight()));
             if (model.lmHead() != model.outerParameters().get(0)) {
                 products.add(model.lmHead());
@@ -80,7 +79,7 @@ final class ShardedModel implements AutoCloseable {
                 Map<String, Boolean> decay = new LinkedHashMap<>();
                 for (Parameter p : byPart.get(i)) {
                     DataType master = DataTypes.of(p.array());
-                    DataType work = workType != null ? workType : products.contains(p) ? product : master;
+                    DataType work = every != null ? every : products.contains(p) ? DataType.FLOAT16 : master;
                     boolean decays = p.trainable() && (decayAll || p.array().getShape().dimension() >= 2);
                     String key = (p.trainable() ? (decays ? "decay" : "nodecay") : "frozen") + "-"
                             + typeName(master) + (work == master ? "" : "-as-" + typeName(work));
@@ -100,6 +99,11 @@ final class ShardedModel implements AutoCloseable {
         } finally {
             Tensors.gradMode(was);
         }
+    }
+
+    /** Whether {@code model}, sharded, works from a bf16 copy of every parameter (its precision is bf16-mixed). */
+    static boolean bf16Working(Decoder model) {
+        return model.compute().precision() == Precision.BF16_MIXED;
     }
 
     private static String typeName(DataType t) {

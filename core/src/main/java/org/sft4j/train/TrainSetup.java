@@ -1,7 +1,6 @@
 package org.sft4j.train;
 
 import ai.djl.Device;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.sft4j.base.JsonFiles;
@@ -263,10 +262,9 @@ public final class TrainSetup {
                 Zero zero;
                 // bf16-mixed sharded as DeepSpeed's bf16 and FSDP2's MixedPrecisionPolicy(param_dtype=bf16) shard it:
                 // fp32 master shards, AdamW and gradient sums, a bf16 working copy computing as bf16-true does
-                boolean bf16Working = model.compute().precision() == Precision.BF16_MIXED;
+                boolean bf16Working = ShardedModel.bf16Working(model);
                 try {
-                    zero = Zero.shard(stage, shards, model, args.decayNormsAndBiases(), stop::get,
-                            bf16Working ? DataType.BFLOAT16 : null);
+                    zero = Zero.shard(stage, shards, model, args.decayNormsAndBiases(), stop::get);
                 } catch (RuntimeException e) {
                     shards.close();
                     throw e;

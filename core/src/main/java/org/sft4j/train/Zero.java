@@ -1,7 +1,6 @@
 package org.sft4j.train;
 
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.ProcessGroup;
@@ -43,15 +42,13 @@ final class Zero extends ProcessReplicas implements LayerHooks {
      * Shards {@code decoder} over {@code group} at {@code stage} (1, 2 or 3), starting from rank 0's weights.
      *
      * @param decayAll weight decay on every parameter, not only matrices
-     * @param workType the working copy's type for every parameter (see {@link ShardedModel}), or null
      */
-    static Zero shard(int stage, ProcessGroup group, Decoder decoder, boolean decayAll, BooleanSupplier stopRequested,
-                      DataType workType) {
+    static Zero shard(int stage, ProcessGroup group, Decoder decoder, boolean decayAll, BooleanSupplier stopRequested) {
         if (stage < 1 || stage > 3) {
             throw new IllegalArgumentException("ZeRO stage " + stage);
         }
         takeRankZerosWeights(group, decoder);
-        ShardedModel sharded = new ShardedModel(decoder, group, stage == 3, decayAll, workType);
+        ShardedModel sharded = new ShardedModel(decoder, group, stage == 3, decayAll);
         Zero zero = new Zero(stage, group, sharded, decoder.manager().newSubManager(), stopRequested);
         zero.afterUpdate();
         return zero;

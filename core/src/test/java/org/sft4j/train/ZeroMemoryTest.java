@@ -74,17 +74,27 @@ class ZeroMemoryTest {
         }
     }
 
+    /** A Llama of width 32 with {@code layers} decoder layers. */
+    private static ModelConfig tinyLlama(int layers) {
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", "llama").put("vocab_size", 512).put("hidden_size", 32).put("intermediate_size", 64)
+                .put("num_hidden_layers", layers).put("num_attention_heads", 2).put("num_key_value_heads", 1)
+                .put("rms_norm_eps", 1e-5).put("max_position_embeddings", 128);
+        return ModelConfig.fromJson(c);
+    }
+
+    /** The first batch of four random examples. */
+    private static Batch oneBatch() {
+        Batcher b = new Batcher(TrainFixtures.random(4, 10, 20, 2, 3), 4, null, false, 0, false);
+        return b.materialize(b.epochPlan(0).get(0));
+    }
+
     @Test
     void zeroThreeHoldsALayerOnlyAroundItsForwardAndBackward() throws Exception {
         assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");
-        ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "llama").put("vocab_size", 512).put("hidden_size", 32).put("intermediate_size", 64)
-                .put("num_hidden_layers", 4).put("num_attention_heads", 2).put("num_key_value_heads", 1)
-                .put("rms_norm_eps", 1e-5).put("max_position_embeddings", 128);
-        Batcher b = new Batcher(TrainFixtures.random(4, 10, 20, 2, 3), 4, null, false, 0, false);
-        Batch batch = b.materialize(b.epochPlan(0).get(0));
-        try (Decoder model = Decoder.randomInit(ModelConfig.fromJson(c), 0, Device.cpu());
-             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29731, 0, 1, Device.cpu()), model, false, () -> false, null)) {
+        Batch batch = oneBatch();
+        try (Decoder model = Decoder.randomInit(tinyLlama(4), 0, Device.cpu());
+             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29731, 0, 1, Device.cpu()), model, false, () -> false)) {
             assertEquals(List.of(0), List.copyOf(new Census(zero).resident()),
                     "sharded: only the part the first pass needs first is being gathered");
             Census census = new Census(zero);
@@ -125,16 +135,10 @@ class ZeroMemoryTest {
     @Test
     void aBf16WorkingCopyHoldsHalfTheMastersBytes() throws Exception {
         assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");
-        ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "llama").put("vocab_size", 512).put("hidden_size", 32).put("intermediate_size", 64)
-                .put("num_hidden_layers", 2).put("num_attention_heads", 2).put("num_key_value_heads", 1)
-                .put("rms_norm_eps", 1e-5).put("max_position_embeddings", 128);
-        Batcher b = new Batcher(TrainFixtures.random(4, 10, 20, 2, 3), 4, null, false, 0, false);
-        Batch batch = b.materialize(b.epochPlan(0).get(0));
-        try (Decoder model = Decoder.randomInit(ModelConfig.fromJson(c), 0, Device.cpu(),
+        Batch batch = oneBatch();
+        try (Decoder model = Decoder.randomInit(tinyLlama(2), 0, Device.cpu(),
                 org.sft4j.nd.Compute.forPrecision(org.sft4j.nd.Precision.BF16_MIXED));
-             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29732, 0, 1, Device.cpu()), model, false, () -> false,
-                     ai.djl.ndarray.types.DataType.BFLOAT16)) {
+             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29732, 0, 1, Device.cpu()), model, false, () -> false)) {
             Decoder working = model.computingWith(org.sft4j.nd.Compute.forPrecision(org.sft4j.nd.Precision.BF16_TRUE));
             for (ShardGroup g : zero.sharded().groups()) {
                 assertEquals(ai.djl.ndarray.types.DataType.FLOAT32, g.masterType(), g.name());
