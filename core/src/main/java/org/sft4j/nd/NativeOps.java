@@ -378,15 +378,30 @@ public final class NativeOps {
         if (lib == null) {
             return false;
         }
-        Engines.pytorch();   // libtorch first: the extension links against the same libraries
+        String running = Engines.pytorch().getVersion();   // libtorch first: the extension links against the same libraries
         try {
             System.load(lib.toAbsolutePath().toString());
-            return true;
         } catch (UnsatisfiedLinkError e) {
             LoggerFactory.getLogger(NativeOps.class).warn("native extension {} did not load ({}); using the portable path",
                     lib, e.getMessage());
             return false;
         }
+        // C++ classes change layout between libtorch releases: an extension built for another one crashes the JVM
+        String built = torchVersion();
+        if (!release(built).equals(release(running))) {
+            LoggerFactory.getLogger(NativeOps.class).warn("native extension {} was built against libtorch {}, but this "
+                    + "run uses libtorch {}; using the portable path (rebuild it with native/build.sh against the libtorch "
+                    + "the run uses, or set PYTORCH_LIBRARY_PATH and PYTORCH_VERSION to the one it was built against)",
+                    lib, built, running);
+            return false;
+        }
+        return true;
+    }
+
+    /** major.minor.patch of a version such as {@code 2.11.0+cu130}. */
+    private static String release(String version) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(\\d+\\.\\d+\\.\\d+)").matcher(version);
+        return m.find() ? m.group(1) : version;
     }
 
     private static Path locate() {
