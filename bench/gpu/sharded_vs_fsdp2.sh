@@ -8,6 +8,7 @@
 # CKPT_LAYERS (with ckpt: sft4j checkpoints only the first N layers, its gradient_checkpointing_layers).
 # NPROC 1: FSDP2 over a group of one (fsdp2_one_gpu.py; hf_scale_bench.py alone would use autocast without FSDP2)
 # beside sft4j's ZeRO over a group of one: the same compute paths, no communication.
+# OFFLOAD=1: FSDP2 with CPUOffloadPolicy beside sft4j with DeepSpeed's offload_optimizer: cpu (-Dsft4j.benchOffload).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cfg="$1"; n="$2"; b="$3"; t="$4"; mode="$5"; stage="$6"; ckpt="$7"
@@ -15,11 +16,11 @@ hf="${HF_SCALE_BENCH:-$ROOT/../shared/fixtures/generate/hf_scale_bench.py}"
 cp="${SFT4J_CP:-$ROOT/bench/target/classes:$ROOT/bench/target/lib/*}"
 export NCCL_NVLS_ENABLE="${NCCL_NVLS_ENABLE:-0}"
 ckpt_arg=""; [ "$ckpt" = "ckpt" ] && ckpt_arg="ckpt"
-one=""; [ "$n" = 1 ] && one="$ROOT/bench/gpu/fsdp2_one_gpu.py"
-fsdp="$(torchrun --nproc_per_node "$n" $one "$hf" "$cfg" "$b" "$t" "$mode" 0 $ckpt_arg | grep '^{' | tail -1)"
+one=""; { [ "$n" = 1 ] || [ "${OFFLOAD:-0}" = 1 ]; } && one="$ROOT/bench/gpu/fsdp2_one_gpu.py"
+fsdp="$(FSDP2_OFFLOAD="${OFFLOAD:-0}" torchrun --nproc_per_node "$n" $one "$hf" "$cfg" "$b" "$t" "$mode" 0 $ckpt_arg | grep '^{' | tail -1)"
 out="$(mktemp -d)"
 # hf_scale_bench.py trains on one batch every step: so does sft4j here ("same")
-ours="$("${JAVA:-java}" -Xmx24g ${CKPT_LAYERS:+-Dsft4j.benchCkptLayers=$CKPT_LAYERS} -cp "$cp" org.sft4j.bench.ShardedBench "$cfg" "$n" "$b" "$t" "$mode" "$stage" "$ckpt" 10 "$out" same \
+ours="$("${JAVA:-java}" -Xmx24g -Dsft4j.benchOffload=$([ "${OFFLOAD:-0}" = 1 ] && echo true || echo false) ${CKPT_LAYERS:+-Dsft4j.benchCkptLayers=$CKPT_LAYERS} -cp "$cp" org.sft4j.bench.ShardedBench "$cfg" "$n" "$b" "$t" "$mode" "$stage" "$ckpt" 10 "$out" same \
         | grep '^{' | tail -1)"
 rm -rf "$out"
 python3 - "$fsdp" "$ours" <<'PY'

@@ -41,7 +41,8 @@ import java.util.Map;
  * <pre>java ... ShardedBench CONFIG_DIR NPROC B T bf16-mixed|pure-bf16 ZERO_STAGE ckpt|nockpt [STEPS] [OUT_DIR] [SAME_BATCH]</pre>
  * ({@code -Dsft4j.benchCkptLayers=N} with {@code ckpt}: only the first N layers checkpointed;
  * {@code -Dsft4j.benchProfile=TRACE}: rank 0's timed steps under PyTorch's profiler, the Chrome trace to TRACE and the
- * time by kernel and by operator to TRACE.txt.)
+ * time by kernel and by operator to TRACE.txt; {@code -Dsft4j.benchOffload=true}: the stage through a DeepSpeed JSON
+ * with {@code offload_optimizer: {device: cpu}}.)
  * With {@code SAME_BATCH} ({@code same}) every step trains on the same batch, as hf_scale_bench.py does; otherwise each
  * step gets new tokens, and the global batch (not its split over the GPUs) is the same for any NPROC, so runs on 1 and
  * 2 GPUs can be compared step by step.
@@ -80,7 +81,16 @@ public final class ShardedBench {
         job.put("cutoff_len", t);
         job.put("max_steps", WARMUP + steps);
         job.put("precision", mode.equals("pure-bf16") ? "bf16-true" : mode);
-        job.put("zero_stage", stage);
+        boolean offload = Boolean.getBoolean("sft4j.benchOffload");
+        if (offload) {
+            Path ds = Files.createTempFile("sharded-bench-offload", ".json");
+            ds.toFile().deleteOnExit();
+            Files.writeString(ds, "{\"zero_optimization\": {\"stage\": " + stage
+                    + ", \"offload_optimizer\": {\"device\": \"cpu\", \"pin_memory\": true}}}");
+            job.put("deepspeed", ds.toAbsolutePath().toString());
+        } else {
+            job.put("zero_stage", stage);
+        }
         job.put("gradient_checkpointing", ckpt);
         String ckptLayers = System.getProperty("sft4j.benchCkptLayers");   // gradient_checkpointing_layers
         if (ckpt && ckptLayers != null) {
@@ -129,7 +139,8 @@ public final class ShardedBench {
                 .put("params", mc.parameterCount()).put("tokens_per_s", Math.round(tps))
                 .put("peak_gib_per_gpu", Math.round(peak * 10) / 10.0)
                 .put("tflops_6N_per_gpu", Math.round(6.0 * mc.parameterCount() * tps / nproc / 1e11) / 10.0)
-                .put("loss", Math.round(last[0] * 1e4) / 1e4).put("zero_stage", stage).put("tool", "sft4j")
+                .put("loss", Math.round(last[0] * 1e4) / 1e4).put("zero_stage", stage).put("offload_optimizer", offload)
+                .put("tool", "sft4j")
                 .put("status", r.status().name());
         System.out.println(line);
     }

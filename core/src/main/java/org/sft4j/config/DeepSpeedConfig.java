@@ -18,15 +18,17 @@ import java.util.regex.Pattern;
 
 /**
  * What a DeepSpeed JSON ({@code deepspeed: PATH}, as the seeds' LLaMA-Factory YAMLs name one) asks of sft4j: the ZeRO
- * stage of {@code zero_optimization.stage}. Values set to {@code "auto"} take the run's own settings, as the HF
- * Trainer fills them in; a value set to something else must agree with the run's setting, or the run stops with the
- * mismatch named (the HF Trainer's rule). Optimizer or parameter offload to CPU/NVMe is not built: asking for it is
- * an error, not a silent change.
+ * stage of {@code zero_optimization.stage}, and whether {@code zero_optimization.offload_optimizer.device} is
+ * {@code cpu} (the fp32 master weights, their gradients and the AdamW moments kept and updated in host memory).
+ * Values set to {@code "auto"} take the run's own settings, as the HF Trainer fills them in; a value set to something
+ * else must agree with the run's setting, or the run stops with the mismatch named (the HF Trainer's rule). NVMe
+ * offload is not built and is an error; {@code offload_param} to the CPU runs with a warning, each rank's 16-bit shard
+ * of the parameters staying on its GPU.
  *
  * <p>LLaMA-Factory's own example files ({@code examples/deepspeed/ds_z3_config.json} and its siblings) are known by
- * name: a YAML that names one where the file is absent runs at that file's stage, with a warning.
+ * name: a YAML that names one where the file is absent runs at that file's stage (and offload), with a warning.
  */
-public record DeepSpeedConfig(int stage, List<String> warnings) {
+public record DeepSpeedConfig(int stage, boolean offloadOptimizer, List<String> warnings) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern LLAMA_FACTORY_EXAMPLE = Pattern.compile("ds_z([0-3])(_offload)?_config\\.json");
@@ -34,8 +36,8 @@ public record DeepSpeedConfig(int stage, List<String> warnings) {
     /**
      * Reads {@code path} for a run of {@code world} processes with {@code args}.
      *
-     * @throws UserError when the file cannot be read, sets a stage other than 0-3, asks for offload, or sets a value
-     *     that contradicts the run's settings
+     * @throws UserError when the file cannot be read, sets a stage other than 0-3, asks for NVMe or for offload at
+     *     stage 0, or sets a value that contradicts the run's settings
      */
     public static DeepSpeedConfig read(String path, TrainArgs args, int world) {
         Path file = Path.of(path);
@@ -44,12 +46,14 @@ public record DeepSpeedConfig(int stage, List<String> warnings) {
             if (!m.matches()) {
                 throw new UserError("deepspeed: " + path + " does not exist");
             }
-            if (m.group(2) != null) {
-                throw offload(path, "offload_optimizer");
+            boolean offload = m.group(2) != null;
+            if (offload && m.group(1).equals("0")) {
+                throw offloadWithoutStage(path);
             }
-            return new DeepSpeedConfig(Integer.parseInt(m.group(1)), List.of("deepspeed: " + path + " is not here; "
-                    + "LLaMA-Factory's example of that name sets ZeRO stage " + m.group(1) + " with every value \"auto\", "
-                    + "which is what sft4j runs"));
+            return new DeepSpeedConfig(Integer.parseInt(m.group(1)), offload, List.of("deepspeed: " + path + " is not "
+                    + "here; LLaMA-Factory's example of that name sets ZeRO stage " + m.group(1)
+                    + (offload ? " with the optimizer offloaded to the CPU" : "") + " and every value \"auto\", which is "
+                    + "what sft4j runs"));
         }
         JsonNode root;
         try {
@@ -70,11 +74,15 @@ public record DeepSpeedConfig(int stage, List<String> warnings) {
         if (!stageNode.isMissingNode() && (!stageNode.canConvertToInt() || stage < 0 || stage > 3)) {
             throw new UserError("deepspeed: " + path + ": zero_optimization.stage is " + stageNode + "; sft4j runs stages 0 to 3");
         }
-        for (String offload : List.of("offload_optimizer", "offload_param")) {
-            String device = zero.path(offload).path("device").asText("none");
-            if (!device.equals("none")) {
-                throw offload(path, offload);
-            }
+        List<String> warnings = new ArrayList<>();
+        boolean offload = offloadsToCpu(path, zero, "offload_optimizer");
+        if (offloadsToCpu(path, zero, "offload_param")) {
+            warnings.add("deepspeed: " + path + ": offload_param is not built: each rank keeps its 16-bit shard of the "
+                    + "parameters on its GPU" + (offload ? "; the optimizer state and fp32 master weights are offloaded"
+                    : ""));
+        }
+        if (offload && stage == 0) {
+            throw offloadWithoutStage(path);
         }
         List<String> mismatches = new ArrayList<>();
         boolean bf16 = args.precision() == Precision.BF16_MIXED || args.precision() == Precision.BF16_TRUE;
@@ -109,16 +117,26 @@ public record DeepSpeedConfig(int stage, List<String> warnings) {
         if (!optimizer.isEmpty() && !optimizer.equalsIgnoreCase("AdamW") && !optimizer.equalsIgnoreCase("Adam")) {
             throw new UserError("deepspeed: " + path + ": optimizer.type " + optimizer + " is not supported; sft4j trains with AdamW");
         }
-        List<String> warnings = new ArrayList<>();
         if (root.has("scheduler")) {
             warnings.add("deepspeed: " + path + ": its scheduler is not used; lr_scheduler_type and warmup set the schedule");
         }
-        return new DeepSpeedConfig(stage, warnings);
+        return new DeepSpeedConfig(stage, offload, warnings);
     }
 
-    private static UserError offload(String path, String key) {
-        return new UserError("deepspeed: " + path + " asks for zero_optimization." + key + " to CPU or NVMe, which sft4j "
-                + "does not do (the sharded state stays on the GPUs); use a config without " + key + ", or more GPUs");
+    private static UserError offloadWithoutStage(String path) {
+        return new UserError("deepspeed: " + path + ": zero_optimization.offload_optimizer needs a ZeRO stage (1, 2 or 3); "
+                + "zero_optimization.stage is 0");
+    }
+
+    /** Whether {@code zero_optimization.<key>.device} is cpu ({@code none} or absent: no; anything else: an error). */
+    private static boolean offloadsToCpu(String path, JsonNode zero, String key) {
+        String device = zero.path(key).path("device").asText("none");
+        return switch (device) {
+            case "none" -> false;
+            case "cpu" -> true;
+            default -> throw new UserError("deepspeed: " + path + ": zero_optimization." + key + ".device is " + device
+                    + "; sft4j offloads to cpu only (NVMe offload is not built)");
+        };
     }
 
     private static JsonNode at(JsonNode root, String dotted) {

@@ -183,14 +183,25 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         return gradientCheckpointingLayers;
     }
 
+    /** How a run is sharded: its ZeRO stage (0: not at all) and whether the optimizer state lives in host memory. */
+    public record Sharding(int stage, boolean offloadOptimizer) {}
+
     /**
      * The ZeRO stage of a run of {@code world} processes: {@code zero_stage}, or the stage of the {@code deepspeed}
      * JSON (read now, its "auto" values resolved against this config); the two disagreeing is an error. Warnings about
      * the JSON go to {@code warnings}.
      */
     public int zeroStage(int world, java.util.function.Consumer<String> warnings) {
+        return sharding(world, warnings).stage();
+    }
+
+    /**
+     * The ZeRO stage (see {@link #zeroStage}) and, from the {@code deepspeed} JSON, whether the optimizer is offloaded
+     * to the CPU ({@code zero_optimization.offload_optimizer.device: cpu}).
+     */
+    public Sharding sharding(int world, java.util.function.Consumer<String> warnings) {
         if (deepspeed == null || deepspeed.isBlank()) {
-            return zeroStage == null ? 0 : zeroStage;
+            return new Sharding(zeroStage == null ? 0 : zeroStage, false);
         }
         DeepSpeedConfig ds = DeepSpeedConfig.read(deepspeed, this, world);
         if (zeroStage != null && zeroStage != ds.stage()) {
@@ -198,7 +209,7 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                     + ds.stage() + ") disagree; keep one of them");
         }
         ds.warnings().forEach(warnings);
-        return ds.stage();
+        return new Sharding(ds.stage(), ds.offloadOptimizer());
     }
 
     /** Whether the run continues from a checkpoint ({@code resume_from_checkpoint} set and not false). */

@@ -22,6 +22,10 @@ import java.util.List;
  *       for projection weights); the model's parameters are views of it.</li>
  * </ul>
  * The parameters of a group share a working type, whether they train and whether weight decay applies to them.
+ *
+ * <p>Offloaded (DeepSpeed's {@code offload_optimizer: cpu}), a trainable group's master slice lives in host memory,
+ * where AdamW updates it; the device keeps the slice in the working type ({@link #gatherInput()}), uploaded after each
+ * update ({@link #upload()}), as DeepSpeed keeps each rank's 16-bit partition on its GPU.
  */
 final class ShardGroup {
 
@@ -35,13 +39,16 @@ final class ShardGroup {
     private final boolean decays;
     private final NDArray master;
     private final NDArray work;
+    private final NDArray uploaded;   // offloaded: this rank's slice in the working type, on the device; else null
 
     /**
      * Copies this rank's slice of {@code params}' current values into a new master shard and makes the parameters
      * views of a new working buffer (their old arrays are closed; the buffer's values are gathered before use).
+     *
+     * @param host where an offloaded master slice lives (a manager on the CPU), or null: on {@code manager}'s device
      */
     ShardGroup(String name, List<Parameter> params, DataType workType, boolean decays, int rank, int world,
-               NDManager manager) {
+               NDManager manager, NDManager host) {
         this.name = name;
         this.params = List.copyOf(params);
         this.rank = rank;
@@ -54,13 +61,28 @@ final class ShardGroup {
         }
         this.shard = (offsets[params.size()] + world - 1) / world;
         DataType masterType = DataTypes.of(params.get(0).array());
-        this.master = Tensors.keep(FlatBuffers.zeros(manager, shard, masterType), manager);
+        NDArray slice = Tensors.keep(FlatBuffers.zeros(manager, shard, masterType), manager);
         for (int k = 0; k < params.size(); k++) {
             long from = Math.max(offsets[k], start());
             long to = Math.min(offsets[k + 1], start() + shard);
             if (from < to) {
-                FlatBuffers.copySlice(master, from - start(), params.get(k).array(), from - offsets[k], to - from);
+                FlatBuffers.copySlice(slice, from - start(), params.get(k).array(), from - offsets[k], to - from);
             }
+        }
+        if (host != null && trainable) {
+            // a copy even where the host is the device (CPU runs: DJL's toDevice would alias), so that CPU tests run
+            // the offloaded path with its own buffers
+            NDArray onHost = slice.getDevice().equals(host.getDevice()) ? slice.duplicate()
+                    : slice.toDevice(host.getDevice(), false);
+            this.master = Tensors.keep(onHost, host);
+            NDArray cast = DataTypes.cast(slice, workType);
+            this.uploaded = Tensors.keep(cast, manager);
+            if (cast != slice) {
+                slice.close();
+            }
+        } else {
+            this.master = slice;
+            this.uploaded = null;
         }
         master.setRequiresGradient(trainable);
         this.work = Tensors.keep(FlatBuffers.zeros(manager, shard * world, workType), manager);
@@ -124,9 +146,51 @@ final class ShardGroup {
         return offsets[k];
     }
 
-    /** What the working buffer gathers from this rank: the master slice in the working type (a new array, or itself). */
+    /**
+     * What the working buffer gathers from this rank: the master slice in the working type, on the device (a new
+     * array, unless {@link #owns} it).
+     */
     NDArray gatherInput() {
-        return DataTypes.cast(master, workType);
+        return uploaded != null ? uploaded : DataTypes.cast(master, workType);
+    }
+
+    /** Whether {@code a} is one of this group's own buffers (not to be closed by whoever was handed it). */
+    boolean owns(NDArray a) {
+        return a == master || a == uploaded;
+    }
+
+    /** Whether the master slice lives in host memory, away from the working buffer's device. */
+    boolean offloaded() {
+        return uploaded != null;
+    }
+
+    /** The master slice on the working buffer's device, for a collective (a new array when offloaded, else itself). */
+    NDArray masterOnDevice() {
+        return uploaded != null ? master.toDevice(work.getDevice(), true) : master;
+    }
+
+    /** Offloaded: copies the updated master slice to the device's working-type slice. */
+    void upload() {
+        if (uploaded == null) {
+            return;
+        }
+        boolean was = Tensors.gradMode(false);
+        NDArray cast = DataTypes.cast(master, workType);
+        try {
+            NDArray moved = cast.toDevice(uploaded.getDevice(), false);
+            try {
+                FlatBuffers.overwrite(uploaded, moved);
+            } finally {
+                if (moved != cast) {
+                    moved.close();
+                }
+            }
+        } finally {
+            if (cast != master) {
+                cast.close();
+            }
+            Tensors.gradMode(was);
+        }
     }
 
     /** The parameters of this group whose elements overlap this rank's slice, with the overlap. */

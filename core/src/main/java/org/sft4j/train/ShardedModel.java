@@ -1,5 +1,6 @@
 package org.sft4j.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -24,7 +25,8 @@ import java.util.Set;
  * part i + 1: decoder layer i, as FSDP2 wraps each layer and the root), each part's parameters in a few
  * {@link ShardGroup}s. A part's working buffers are gathered from the master shards before the part computes
  * ({@link #prefetch}, {@link #ensure}) and, under ZeRO-3, given back after ({@link #release}); its gradients are
- * reduce-scattered into the master shards' gradients ({@link #reduce}).
+ * reduce-scattered into the master shards' gradients ({@link #reduce}). With the optimizer offloaded, trainable master
+ * shards and their gradients live in host memory (see {@link ShardGroup}): each reduced sum is copied there.
  */
 final class ShardedModel implements AutoCloseable {
 
@@ -51,10 +53,12 @@ final class ShardedModel implements AutoCloseable {
      *
      * @param perLayer ZeRO-3: each part is gathered only while it computes
      * @param decayAll weight decay on every parameter (not only matrices)
+     * @param offload trainable master shards, their gradients (and so AdamW's moments) in host memory
      */
-    ShardedModel(Decoder model, ProcessGroup group, boolean perLayer, boolean decayAll) {
+    ShardedModel(Decoder model, ProcessGroup group, boolean perLayer, boolean decayAll, boolean offload) {
         this.group = group;
         this.manager = model.manager().newSubManager();
+        NDManager host = offload ? manager.newSubManager(Device.cpu()) : null;
         DataType every = bf16Working(model) ? DataType.BFLOAT16 : null;
         Set<Parameter> products = new HashSet<>();   // gathered in fp16
         if (perLayer && model.compute().precision() == Precision.FP16_MIXED) {
@@ -89,7 +93,7 @@ final class ShardedModel implements AutoCloseable {
                 }
                 for (Map.Entry<String, List<Parameter>> e : keyed.entrySet()) {
                     part.groups.add(new ShardGroup(partName + "." + e.getKey(), e.getValue(), workTypes.get(e.getKey()),
-                            decay.get(e.getKey()), group.rank(), group.world(), manager));
+                            decay.get(e.getKey()), group.rank(), group.world(), manager, host));
                 }
                 parts.add(part);
                 if (perLayer) {
@@ -143,7 +147,7 @@ final class ShardedModel implements AutoCloseable {
         part.resident = true;
         part.gathering = group.allGather(outs, ins);
         for (int k = 0; k < ins.size(); k++) {
-            if (ins.get(k) != part.groups.get(k).master()) {
+            if (!part.groups.get(k).owns(ins.get(k))) {
                 ins.get(k).close();   // the collective holds what it still reads
             }
         }
@@ -178,9 +182,15 @@ final class ShardedModel implements AutoCloseable {
         part.current = false;
     }
 
-    /** The master shards changed (an optimizer step, a restore): every working buffer must be gathered again. */
+    /**
+     * The master shards changed (an optimizer step, a restore): offloaded ones are copied to the device, and every
+     * working buffer must be gathered again.
+     */
     void invalidate() {
-        parts.forEach(p -> p.current = false);
+        for (Part p : parts) {
+            p.groups.forEach(ShardGroup::upload);
+            p.current = false;
+        }
     }
 
     /**
@@ -210,12 +220,18 @@ final class ShardedModel implements AutoCloseable {
         return new Reduction(group.world() == 1 ? ProcessGroup.DONE : group.reduceScatter(outs, ins), trained, outs, ins);
     }
 
-    /** Joins a reduction and adds its sums to the master shards' gradients. */
+    /** Joins a reduction and adds its sums to the master shards' gradients (offloaded: copied to host memory first). */
     static void accumulate(Reduction r) {
         r.pending().join();
         for (int k = 0; k < r.groups().size(); k++) {
-            FlatBuffers.accumulateGradient(r.groups().get(k).master(), r.outs().get(k));
-            r.outs().get(k).close();
+            ShardGroup g = r.groups().get(k);
+            NDArray sum = r.outs().get(k);
+            NDArray there = g.offloaded() ? sum.toDevice(g.master().getDevice(), true) : sum;
+            FlatBuffers.accumulateGradient(g.master(), there);
+            if (there != sum) {
+                there.close();
+            }
+            sum.close();
             if (r.ins().get(k) != r.outs().get(k)) {
                 r.ins().get(k).close();
             }
@@ -240,9 +256,14 @@ final class ShardedModel implements AutoCloseable {
         List<NDArray> ins = new ArrayList<>();
         for (ShardGroup g : groups) {
             outs.add(Tensors.keep(FlatBuffers.zeros(manager, g.shard() * group.world(), g.masterType()), manager));
-            ins.add(g.master());
+            ins.add(g.masterOnDevice());
         }
         group.allGather(outs, ins).join();
+        for (int k = 0; k < ins.size(); k++) {
+            if (ins.get(k) != groups.get(k).master()) {
+                ins.get(k).close();
+            }
+        }
         return outs;
     }
 

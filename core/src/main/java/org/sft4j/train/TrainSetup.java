@@ -250,7 +250,8 @@ public final class TrainSetup {
             List<Parameter> params = model.trainableParameters();
             AtomicBoolean stop = new AtomicBoolean();
             int world = group == null ? 1 : group.world();
-            int stage = args.zeroStage(world, LOG::warn);
+            TrainArgs.Sharding sharding = args.sharding(world, LOG::warn);
+            int stage = sharding.stage();
             Replicas replicas;
             ParameterUpdate update;
             CheckpointWriter checkpoints;
@@ -264,13 +265,19 @@ public final class TrainSetup {
                 // fp32 master shards, AdamW and gradient sums, a bf16 working copy computing as bf16-true does
                 boolean bf16Working = ShardedModel.bf16Working(model);
                 try {
-                    zero = Zero.shard(stage, shards, model, args.decayNormsAndBiases(), stop::get);
+                    zero = Zero.shard(stage, shards, model, args.decayNormsAndBiases(), sharding.offloadOptimizer(),
+                            stop::get);
                 } catch (RuntimeException e) {
                     shards.close();
                     throw e;
                 }
                 owned.add(zero);
                 zero.watch(watchdog);
+                if (sharding.offloadOptimizer()) {
+                    LOG.info("ZeRO stage {} with the optimizer offloaded: fp32 master weights, their gradients and the "
+                            + "AdamW moments in host memory, updated there; each rank's working-type shard on {}", stage,
+                            model.manager().getDevice());
+                }
                 if (bf16Working) {
                     computing = model.computingWith(Compute.forPrecision(Precision.BF16_TRUE));
                     LOG.info("ZeRO stage {} in bf16-mixed: fp32 master weights, moments and gradient sums sharded; the "

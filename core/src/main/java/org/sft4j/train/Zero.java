@@ -42,13 +42,15 @@ final class Zero extends ProcessReplicas implements LayerHooks {
      * Shards {@code decoder} over {@code group} at {@code stage} (1, 2 or 3), starting from rank 0's weights.
      *
      * @param decayAll weight decay on every parameter, not only matrices
+     * @param offload the optimizer's shards (fp32 masters, their gradients, AdamW's moments) in host memory
      */
-    static Zero shard(int stage, ProcessGroup group, Decoder decoder, boolean decayAll, BooleanSupplier stopRequested) {
+    static Zero shard(int stage, ProcessGroup group, Decoder decoder, boolean decayAll, boolean offload,
+                      BooleanSupplier stopRequested) {
         if (stage < 1 || stage > 3) {
             throw new IllegalArgumentException("ZeRO stage " + stage);
         }
         takeRankZerosWeights(group, decoder);
-        ShardedModel sharded = new ShardedModel(decoder, group, stage == 3, decayAll);
+        ShardedModel sharded = new ShardedModel(decoder, group, stage == 3, decayAll, offload);
         Zero zero = new Zero(stage, group, sharded, decoder.manager().newSubManager(), stopRequested);
         zero.afterUpdate();
         return zero;

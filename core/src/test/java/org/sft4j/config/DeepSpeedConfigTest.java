@@ -87,12 +87,32 @@ class DeepSpeedConfigTest {
     }
 
     @Test
-    void offloadIsRefusedAndBrokenFilesAreNamedWithTheirLine(@TempDir Path tmp) throws Exception {
-        Path offload = Files.writeString(tmp.resolve("off.json"), DS_Z3.replace("\"stage\": 3,",
-                "\"stage\": 3, \"offload_optimizer\": {\"device\": \"cpu\", \"pin_memory\": true},"));
-        UserError e = assertThrows(UserError.class, () -> args(offload).zeroStage(2, w -> { }));
-        assertTrue(e.getMessage().contains("asks for zero_optimization.offload_optimizer to CPU or NVMe, which sft4j does not do"),
-                e.getMessage());
+    void optimizerOffloadToTheCpuIsReadNvmeAndStageZeroAreRefused(@TempDir Path tmp) throws Exception {
+        // LLaMA-Factory's ds_z3_offload_config.json: ds_z3_config.json with both offloads to the CPU
+        Path offload = Files.writeString(tmp.resolve("ds_z3_offload_config.json"), DS_Z3.replace("\"stage\": 3,",
+                "\"stage\": 3, \"offload_optimizer\": {\"device\": \"cpu\", \"pin_memory\": true}, "
+                + "\"offload_param\": {\"device\": \"cpu\", \"pin_memory\": true},"));
+        List<String> warnings = new ArrayList<>();
+        assertEquals(new TrainArgs.Sharding(3, true), args(offload).sharding(2, warnings::add));
+        assertEquals(1, warnings.size());
+        assertTrue(warnings.get(0).contains("offload_param is not built: each rank keeps its 16-bit shard of the parameters "
+                + "on its GPU; the optimizer state and fp32 master weights are offloaded"), warnings.get(0));
+        assertEquals(new TrainArgs.Sharding(3, false), args(Files.writeString(tmp.resolve("z3.json"), DS_Z3))
+                .sharding(2, w -> { }), "no offload key: the states stay on the devices");
+        Path nvme = Files.writeString(tmp.resolve("nvme.json"), DS_Z3.replace("\"stage\": 3,",
+                "\"stage\": 3, \"offload_optimizer\": {\"device\": \"nvme\", \"nvme_path\": \"/local_nvme\"},"));
+        UserError e = assertThrows(UserError.class, () -> args(nvme).zeroStage(2, w -> { }));
+        assertEquals("deepspeed: " + nvme + ": zero_optimization.offload_optimizer.device is nvme; sft4j offloads to cpu "
+                + "only (NVMe offload is not built)", e.getMessage());
+        Path zero = Files.writeString(tmp.resolve("z0.json"), DS_Z3.replace("\"stage\": 3,",
+                "\"stage\": 0, \"offload_optimizer\": {\"device\": \"cpu\"},"));
+        UserError z = assertThrows(UserError.class, () -> args(zero).zeroStage(2, w -> { }));
+        assertEquals("deepspeed: " + zero + ": zero_optimization.offload_optimizer needs a ZeRO stage (1, 2 or 3); "
+                + "zero_optimization.stage is 0", z.getMessage());
+    }
+
+    @Test
+    void brokenAndMissingFilesAreNamedWithTheirLine(@TempDir Path tmp) throws Exception {
         Path broken = Files.writeString(tmp.resolve("broken.json"), "{\n  \"zero_optimization\": {\"stage\": 3,,}\n}");
         UserError b = assertThrows(UserError.class, () -> args(broken).zeroStage(2, w -> { }));
         assertTrue(b.getMessage().startsWith("deepspeed: " + broken + " line 2 column"), b.getMessage());
@@ -107,8 +127,9 @@ class DeepSpeedConfigTest {
         assertEquals(2, seed.zeroStage(8, warnings::add));
         assertEquals(1, warnings.size());
         assertTrue(warnings.get(0).contains("LLaMA-Factory's example of that name sets ZeRO stage 2"), warnings.get(0));
-        UserError e = assertThrows(UserError.class, () -> SftConfig.of(Map.of("deepspeed",
-                "examples/deepspeed/ds_z3_offload_config.json")).train().zeroStage(8, w -> { }));
-        assertTrue(e.getMessage().contains("offload_optimizer"), e.getMessage());
+        warnings.clear();
+        assertEquals(new TrainArgs.Sharding(3, true), SftConfig.of(Map.of("deepspeed",
+                "examples/deepspeed/ds_z3_offload_config.json")).train().sharding(8, warnings::add));
+        assertTrue(warnings.get(0).contains("sets ZeRO stage 3 with the optimizer offloaded to the CPU"), warnings.get(0));
     }
 }

@@ -49,7 +49,7 @@ class ZeroShardingTest {
         }
     }
 
-    private static Map<String, Object> job(int perDevice, int accumulation, int steps) {
+    static Map<String, Object> job(int perDevice, int accumulation, int steps) {
         Map<String, Object> kv = new HashMap<>();
         kv.put("learning_rate", 3e-3);
         kv.put("max_steps", steps);
@@ -137,7 +137,7 @@ class ZeroShardingTest {
         }
     }
 
-    private static void assertSameRun(Run one, Run two, String what, boolean lora) throws Exception {
+    static void assertSameRun(Run one, Run two, String what, boolean lora) throws Exception {
         assertEquals(one.losses().length, two.losses().length, what + ": steps");
         for (int s = 0; s < one.losses().length; s++) {
             assertTrue(Numerics.relError(two.losses()[s], one.losses()[s]) < 1e-5, what + ": loss of step " + (s + 1) + " "
