@@ -178,6 +178,25 @@ public final class FlatBuffers {
         }
     }
 
+    /**
+     * A copy of {@code src} on {@code manager}'s device, owned by it: between host and GPU, or on the same device.
+     * DJL's own device copy cannot carry bf16 (its JNI has no bf16 type), so natively this is one {@code copy_}.
+     */
+    public static NDArray copyTo(NDArray src, NDManager manager) {
+        boolean was = Tensors.gradMode(false);
+        try {
+            if (NativeOps.available()) {
+                NDArray out = DataTypes.empty(manager, src.getShape(), DataTypes.of(src));
+                NativeOps.copyInto(out, src);
+                return out;
+            }
+            boolean here = src.getDevice().equals(manager.getDevice());
+            return Tensors.keep(here ? src.duplicate() : src.toDevice(manager.getDevice(), false), manager);
+        } finally {
+            Tensors.gradMode(was);
+        }
+    }
+
     /** Whether {@link #release} gives memory back here (the distributed library is loaded). */
     public static boolean releasable() {
         return nativeBuffers();

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.DataTypes;
 import org.sft4j.nd.FlatBuffers;
+import org.sft4j.nd.NativeOps;
 import org.sft4j.nd.Tensors;
 
 import java.util.ArrayList;
@@ -70,11 +71,9 @@ final class ShardGroup {
             }
         }
         if (host != null && trainable) {
-            // a copy even where the host is the device (CPU runs: DJL's toDevice would alias), so that CPU tests run
-            // the offloaded path with its own buffers
-            NDArray onHost = slice.getDevice().equals(host.getDevice()) ? slice.duplicate()
-                    : slice.toDevice(host.getDevice(), false);
-            this.master = Tensors.keep(onHost, host);
+            // a copy even where the host is the device (CPU runs), so that CPU tests run the offloaded path with its
+            // own buffers
+            this.master = Tensors.keep(FlatBuffers.copyTo(slice, host), host);
             NDArray cast = DataTypes.cast(slice, workType);
             this.uploaded = Tensors.keep(cast, manager);
             if (cast != slice) {
@@ -166,7 +165,7 @@ final class ShardGroup {
 
     /** The master slice on the working buffer's device, for a collective (a new array when offloaded, else itself). */
     NDArray masterOnDevice() {
-        return uploaded != null ? master.toDevice(work.getDevice(), true) : master;
+        return uploaded != null ? FlatBuffers.copyTo(master, work.getManager()) : master;
     }
 
     /** Offloaded: copies the updated master slice to the device's working-type slice. */
@@ -174,17 +173,14 @@ final class ShardGroup {
         if (uploaded == null) {
             return;
         }
+        if (NativeOps.available()) {
+            NativeOps.copyInto(uploaded, master);   // to the device and to the working type in one copy_
+            return;
+        }
         boolean was = Tensors.gradMode(false);
         NDArray cast = DataTypes.cast(master, workType);
-        try {
-            NDArray moved = cast.toDevice(uploaded.getDevice(), false);
-            try {
-                FlatBuffers.overwrite(uploaded, moved);
-            } finally {
-                if (moved != cast) {
-                    moved.close();
-                }
-            }
+        try (NDArray moved = FlatBuffers.copyTo(cast, uploaded.getManager())) {
+            FlatBuffers.overwrite(uploaded, moved);
         } finally {
             if (cast != master) {
                 cast.close();

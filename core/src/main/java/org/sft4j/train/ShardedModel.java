@@ -226,7 +226,7 @@ final class ShardedModel implements AutoCloseable {
         for (int k = 0; k < r.groups().size(); k++) {
             ShardGroup g = r.groups().get(k);
             NDArray sum = r.outs().get(k);
-            NDArray there = g.offloaded() ? sum.toDevice(g.master().getDevice(), true) : sum;
+            NDArray there = g.offloaded() ? FlatBuffers.copyTo(sum, g.master().getManager()) : sum;
             FlatBuffers.accumulateGradient(g.master(), there);
             if (there != sum) {
                 there.close();

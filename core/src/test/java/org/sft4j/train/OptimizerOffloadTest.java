@@ -54,23 +54,31 @@ class OptimizerOffloadTest {
         }
     }
 
-    /** bf16-mixed: the bf16 working copy is uploaded from the offloaded fp32 masters; losses equal the run without. */
+    /**
+     * bf16-mixed (a bf16 working copy uploaded from offloaded fp32 masters) and bf16-true (bf16 masters and moments
+     * offloaded, Kahan buffers too): the losses of the run whose shards stay on the device.
+     */
     @Test
-    void bf16MixedOffloadedTrainsAsTheShardsOnTheDevice(@TempDir Path tmp) throws Exception {
+    void bf16OffloadedTrainsAsTheShardsOnTheDevice(@TempDir Path tmp) throws Exception {
         assumeTrue(NativeOps.available(), "bf16 needs the native extension");
-        Map<String, Object> kv = ZeroShardingTest.job(4, 2, 6);
-        kv.put("precision", "bf16-mixed");
-        kv.put("gradient_checkpointing", true);
-        kv.put("zero_stage", 3);
-        ZeroShardingTest.Run onDevice = ZeroShardingTest.single(tmp.resolve("device"), kv, null);
-        Map<String, Object> off = new HashMap<>(kv);
-        off.remove("zero_stage");
-        off.put("deepspeed", offloadConfig(tmp.resolve("cfg"), 3).toString());
-        ZeroShardingTest.Run offloaded = ZeroShardingTest.single(tmp.resolve("offloaded"), off, null);
-        assertEquals(6, offloaded.losses().length);
-        for (int s = 0; s < 6; s++) {
-            assertEquals(onDevice.losses()[s], offloaded.losses()[s], 1e-7 * onDevice.losses()[s], "step " + (s + 1));
+        for (String precision : new String[] {"bf16-mixed", "bf16-true"}) {
+            Map<String, Object> kv = ZeroShardingTest.job(4, 2, 6);
+            kv.put("precision", precision);
+            kv.put("bf16_update", "kahan");
+            kv.put("gradient_checkpointing", true);
+            kv.put("zero_stage", 3);
+            ZeroShardingTest.Run onDevice = ZeroShardingTest.single(tmp.resolve(precision + "-device"), kv, null);
+            Map<String, Object> off = new HashMap<>(kv);
+            off.remove("zero_stage");
+            off.put("deepspeed", offloadConfig(tmp.resolve(precision + "-cfg"), 3).toString());
+            ZeroShardingTest.Run offloaded = ZeroShardingTest.single(tmp.resolve(precision + "-offloaded"), off, null);
+            assertEquals(6, offloaded.losses().length);
+            for (int s = 0; s < 6; s++) {
+                assertEquals(onDevice.losses()[s], offloaded.losses()[s], 1e-7 * onDevice.losses()[s],
+                        precision + " step " + (s + 1));
+            }
+            assertTrue(onDevice.losses()[5] < onDevice.losses()[0] - 0.05, precision + " learns: "
+                    + Arrays.toString(onDevice.losses()));
         }
-        assertTrue(onDevice.losses()[5] < onDevice.losses()[0] - 0.05, "it learns: " + Arrays.toString(onDevice.losses()));
     }
 }
