@@ -5,7 +5,10 @@
 #include "handles.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
+#include <c10/core/Stream.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_NCCL
@@ -44,6 +47,7 @@ namespace {
 
 using sft4j::tensor;
 using sft4j::tensors;
+using sft4j::handle;
 using Group = c10::intrusive_ptr<c10d::Backend>;
 
 // A joined process group: its backend, the store it rendezvoused through, and where its collectives run.
@@ -474,6 +478,64 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_accumulateGradient(JNIEnv* 
     p.mutable_grad() = tensor(g);
   }
   SFT4J_CATCH()
+}
+
+// ---- optimizer offload: host copies of master shards, gradients brought over, working shards sent back ----------
+
+// A copy of src in host memory: page-locked where a GPU is present (copies to and from it can be asynchronous).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_FlatBuffers_hostCopy(JNIEnv* env, jclass, jlong src) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  const at::Tensor& s = tensor(src);
+  at::Tensor out = at::empty(s.sizes(), s.options().device(at::kCPU).pinned_memory(at::hasCUDA()));
+  out.copy_(s);
+  return handle(out);
+  SFT4J_CATCH(0)
+}
+
+// param.grad (in host memory) receives g: overwritten (asynchronously from a GPU into page-locked memory, ordered on
+// the GPU's stream: see awaitDevice) or added to (g copied over first, which waits for it).
+JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_gradientToHost(JNIEnv* env, jclass, jlong param, jlong g,
+                                                                    jboolean overwrite) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  at::Tensor& p = tensor(param);
+  const at::Tensor& sum = tensor(g);
+  if (!p.grad().defined()) {
+    p.mutable_grad() = at::empty(p.sizes(), p.options().pinned_memory(p.is_pinned()));
+    overwrite = true;
+  }
+  if (overwrite) {
+    p.mutable_grad().copy_(sum.reshape(p.sizes()), /*non_blocking=*/true);
+  } else {
+    p.mutable_grad().add_(sum.reshape(p.sizes()).to(at::kCPU));
+  }
+  SFT4J_CATCH()
+}
+
+// dst (a device's working-type shard) takes src (a host master shard): copied over in src's type (asynchronously
+// from page-locked memory), then cast on the device.
+JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_upload(JNIEnv* env, jclass, jlong dst, jlong src) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  at::Tensor& d = tensor(dst);
+  d.copy_(tensor(src).to(d.device(), tensor(src).scalar_type(), /*non_blocking=*/true).reshape(d.sizes()));
+  SFT4J_CATCH()
+}
+
+// Waits until the work queued on x's device (its current stream) is done; nothing for a CPU tensor.
+JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_awaitDevice(JNIEnv* env, jclass, jlong x) {
+  SFT4J_TRY
+  const at::Tensor& t = tensor(x);
+  if (t.device().is_cpu()) return;
+  c10::impl::VirtualGuardImpl impl(t.device().type());
+  impl.getStream(t.device()).synchronize();
+  SFT4J_CATCH()
+}
+
+// The threads PyTorch's CPU operators use (the offloaded AdamW runs on them).
+JNIEXPORT jint JNICALL Java_org_sft4j_nd_FlatBuffers_numHostThreads(JNIEnv* env, jclass) {
+  return at::get_num_threads();
 }
 
 // dst.copy_(src) as a collective writes its output: the autograd version stays (see Pending).

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 
 import java.util.List;
@@ -33,6 +34,16 @@ public final class FlatBuffers {
     private static native void reserve(long tensor);
 
     private static native long storageBytes(long tensor);
+
+    private static native long hostCopy(long src);
+
+    private static native void gradientToHost(long param, long gradient, boolean overwrite);
+
+    private static native void upload(long dst, long src);
+
+    private static native void awaitDevice(long tensor);
+
+    private static native int numHostThreads();
 
     private static boolean nativeBuffers() {
         return NativeOps.available() && Distributed.available();
@@ -195,6 +206,61 @@ public final class FlatBuffers {
         } finally {
             Tensors.gradMode(was);
         }
+    }
+
+    // ---- optimizer offload ----------------------------------------------------------------------------------------
+
+    /** A copy of {@code src} in host memory, owned by {@code host}: natively page-locked where a GPU is present. */
+    public static NDArray hostCopy(NDArray src, NDManager host) {
+        if (nativeBuffers()) {
+            return new PtNDArray((PtNDManager) host, hostCopy(handle(src)));
+        }
+        return copyTo(src, host);
+    }
+
+    /**
+     * The host-memory gradient of {@code param} receives {@code gradient} (a device's sum): natively overwritten when
+     * {@code overwrite} (asynchronously from a GPU: {@link #awaitDevice} before reading it) or added to; on the portable
+     * path always added to (the caller zeroed it).
+     */
+    public static void gradientToHost(NDArray param, NDArray gradient, boolean overwrite) {
+        if (nativeBuffers()) {
+            gradientToHost(handle(param), handle(gradient), overwrite);
+            return;
+        }
+        try (NDArray there = copyTo(gradient, param.getManager())) {
+            accumulateGradient(param, there);
+        }
+    }
+
+    /** {@code dst} (a device's working-type shard) takes the values of {@code src} (a host shard), cast. */
+    public static void upload(NDArray dst, NDArray src) {
+        if (nativeBuffers()) {
+            upload(handle(dst), handle(src));
+            return;
+        }
+        boolean was = Tensors.gradMode(false);
+        NDArray cast = DataTypes.cast(src, DataTypes.of(dst));
+        try (NDArray moved = copyTo(cast, dst.getManager())) {
+            overwrite(dst, moved);
+        } finally {
+            if (cast != src) {
+                cast.close();
+            }
+            Tensors.gradMode(was);
+        }
+    }
+
+    /** Waits for the work queued on {@code x}'s GPU (the asynchronous copies above); nothing on a CPU or portably. */
+    public static void awaitDevice(NDArray x) {
+        if (nativeBuffers()) {
+            awaitDevice(handle(x));
+        }
+    }
+
+    /** The threads PyTorch's CPU operators use, or -1 where that is not known (the portable path). */
+    public static int hostThreads() {
+        return nativeBuffers() ? numHostThreads() : -1;
     }
 
     /** Whether {@link #release} gives memory back here (the distributed library is loaded). */

@@ -41,6 +41,7 @@ final class ShardGroup {
     private final NDArray master;
     private final NDArray work;
     private final NDArray uploaded;   // offloaded: this rank's slice in the working type, on the device; else null
+    private boolean gradientStale;    // offloaded: the master's gradient holds an earlier step's values
 
     /**
      * Copies this rank's slice of {@code params}' current values into a new master shard and makes the parameters
@@ -73,7 +74,7 @@ final class ShardGroup {
         if (host != null && trainable) {
             // a copy even where the host is the device (CPU runs), so that CPU tests run the offloaded path with its
             // own buffers
-            this.master = Tensors.keep(FlatBuffers.copyTo(slice, host), host);
+            this.master = Tensors.keep(FlatBuffers.hostCopy(slice, host), host);
             NDArray cast = DataTypes.cast(slice, workType);
             this.uploaded = Tensors.keep(cast, manager);
             if (cast != slice) {
@@ -170,23 +171,35 @@ final class ShardGroup {
 
     /** Offloaded: copies the updated master slice to the device's working-type slice. */
     void upload() {
-        if (uploaded == null) {
-            return;
+        if (uploaded != null) {
+            FlatBuffers.upload(uploaded, master);
         }
-        if (NativeOps.available()) {
-            NativeOps.copyInto(uploaded, master);   // to the device and to the working type in one copy_
-            return;
+    }
+
+    /**
+     * Offloaded: the master's gradient receives {@code sum} (this rank's reduced slice, on the device), replacing an
+     * earlier step's values or adding to this step's (gradient accumulation).
+     */
+    void receiveGradient(NDArray sum) {
+        FlatBuffers.gradientToHost(master, sum, gradientStale);
+        gradientStale = false;
+    }
+
+    /**
+     * Offloaded: the step is over; the next sum received replaces the gradient instead of adding to it (natively: no
+     * pass over host memory to zero it). Returns false where it must be zeroed instead (the portable path adds).
+     */
+    boolean markGradientStale() {
+        if (uploaded == null || FlatBuffers.hostThreads() < 0) {
+            return false;
         }
-        boolean was = Tensors.gradMode(false);
-        NDArray cast = DataTypes.cast(master, workType);
-        try (NDArray moved = FlatBuffers.copyTo(cast, uploaded.getManager())) {
-            FlatBuffers.overwrite(uploaded, moved);
-        } finally {
-            if (cast != master) {
-                cast.close();
-            }
-            Tensors.gradMode(was);
-        }
+        gradientStale = true;
+        return true;
+    }
+
+    /** Whether no sum reached the master's gradient since {@link #markGradientStale}. */
+    boolean gradientStale() {
+        return gradientStale;
     }
 
     /** The parameters of this group whose elements overlap this rank's slice, with the overlap. */

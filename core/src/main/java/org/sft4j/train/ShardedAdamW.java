@@ -83,7 +83,8 @@ final class ShardedAdamW implements ParameterUpdate {
 
     @Override
     public void zeroGradients() {
-        compute.zeroGradients(masters());
+        // offloaded shards' gradients are overwritten by the next step's first sums instead
+        compute.zeroGradients(trained.stream().filter(g -> !g.markGradientStale()).map(ShardGroup::master).toList());
     }
 
     @Override

@@ -226,15 +226,34 @@ final class ShardedModel implements AutoCloseable {
         for (int k = 0; k < r.groups().size(); k++) {
             ShardGroup g = r.groups().get(k);
             NDArray sum = r.outs().get(k);
-            NDArray there = g.offloaded() ? FlatBuffers.copyTo(sum, g.master().getManager()) : sum;
-            FlatBuffers.accumulateGradient(g.master(), there);
-            if (there != sum) {
-                there.close();
+            if (g.offloaded()) {
+                g.receiveGradient(sum);
+            } else {
+                FlatBuffers.accumulateGradient(g.master(), sum);
             }
             sum.close();
             if (r.ins().get(k) != r.outs().get(k)) {
                 r.ins().get(k).close();
             }
+        }
+    }
+
+    /**
+     * Offloaded: waits until every gradient sent to host memory has arrived (the copies are asynchronous), and zeroes
+     * the gradient of a group that received none this step. Before the optimizer reads them.
+     */
+    void awaitHostGradients() {
+        boolean any = false;
+        for (ShardGroup g : groups()) {
+            if (g.offloaded()) {
+                any = true;
+                if (g.gradientStale()) {
+                    Tensors.zeroGrad(g.master());
+                }
+            }
+        }
+        if (any) {
+            FlatBuffers.awaitDevice(parts.get(0).groups.get(0).work());
         }
     }
 

@@ -274,9 +274,9 @@ public final class TrainSetup {
                 owned.add(zero);
                 zero.watch(watchdog);
                 if (sharding.offloadOptimizer()) {
-                    LOG.info("ZeRO stage {} with the optimizer offloaded: fp32 master weights, their gradients and the "
-                            + "AdamW moments in host memory, updated there; each rank's working-type shard on {}", stage,
-                            model.manager().getDevice());
+                    LOG.info("ZeRO stage {} with the optimizer offloaded: master weights, their gradients and the AdamW "
+                            + "moments in host memory, updated there on {} CPU threads; each rank's working-type shard on "
+                            + "{}", stage, org.sft4j.nd.FlatBuffers.hostThreads(), model.manager().getDevice());
                 }
                 if (bf16Working) {
                     computing = model.computingWith(Compute.forPrecision(Precision.BF16_TRUE));

@@ -86,6 +86,7 @@ final class Zero extends ProcessReplicas implements LayerHooks {
         while (!reducing.isEmpty()) {
             ShardedModel.accumulate(reducing.poll());
         }
+        model.awaitHostGradients();
         finalMicroBatch = false;
     }
 
