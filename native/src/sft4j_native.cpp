@@ -348,29 +348,6 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_crossEntropySum(JNIEnv* env,
   SFT4J_CATCH(0)
 }
 
-// ||g||_2 of a large contiguous fp32 host tensor, over every CPU thread, summed in double: torch's CPU norm read an
-// offloaded optimizer's gradients at ~5 GB/s (1.25 s a step for Qwen2.5-3B, more than its fused AdamW).
-static at::Tensor hostNorm(const at::Tensor& g) {
-  const float* p = g.data_ptr<float>();
-  const int64_t n = g.numel();
-  const int64_t chunks = std::min<int64_t>(int64_t(at::get_num_threads()) * 8, n / 65536 + 1);
-  std::vector<double> partial(chunks, 0.0);
-  at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t c = begin; c < end; c++) {
-      double sum = 0;
-      for (int64_t i = n * c / chunks, hi = n * (c + 1) / chunks; i < hi; i++) sum += double(p[i]) * p[i];
-      partial[c] = sum;
-    }
-  });
-  double total = 0;
-  for (double x : partial) total += x;
-  return at::scalar_tensor(std::sqrt(total), at::kFloat);
-}
-
-static bool isLargeHostFp32(const at::Tensor& g) {
-  return g.device().is_cpu() && g.scalar_type() == at::kFloat && g.is_contiguous() && g.numel() >= (int64_t(1) << 22);
-}
-
 // torch.nn.utils.clip_grad_norm_ on the device: per-tensor norms (foreach, by dtype), the norm of those norms,
 // and one in-place scale by min(1, maxNorm / (norm + 1e-6)) when maxNorm > 0. No host sync: the total norm
 // comes back as an fp32 scalar tensor for the caller to read when it needs it.
@@ -381,17 +358,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_NativeOps_clipGradNorm(JNIEnv* env, jc
   for (auto& g : tensors(env, grads)) byType[g.scalar_type()].push_back(g);
   std::vector<at::Tensor> norms;
   for (auto& [type, group] : byType) {
-    std::vector<at::Tensor> rest;
-    for (auto& g : group) {
-      if (isLargeHostFp32(g)) {
-        norms.push_back(hostNorm(g));
-      } else {
-        rest.push_back(g);
-      }
-    }
-    if (!rest.empty()) {
-      for (auto& n : at::_foreach_norm(rest, 2)) norms.push_back(n);
-    }
+    for (auto& n : at::_foreach_norm(group, 2)) norms.push_back(n);
   }
   if (norms.empty()) return handle(at::zeros({}, at::kFloat));
   at::Tensor total = at::linalg_vector_norm(at::stack(norms), 2);

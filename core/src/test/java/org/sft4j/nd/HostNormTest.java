@@ -12,8 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Gradient clipping over large fp32 host tensors (an offloaded optimizer's gradients) takes the native path's own
- * threaded norm: the same norm as a double-precision sum, beside the small tensors torch's norm still takes.
+ * Gradient clipping over large fp32 host tensors (an offloaded optimizer's gradients) beside small ones: the norm of
+ * a double-precision sum, and every element scaled by the clipping coefficient.
  */
 class HostNormTest {
 
