@@ -273,7 +273,10 @@ public final class TrainSetup {
                 }
                 owned.add(zero);
                 zero.watch(watchdog);
-                if (sharding.offloadOptimizer()) {
+                if (sharding.offloadOptimizer() && !model.manager().getDevice().isGpu()) {
+                    LOG.warn("offload_optimizer: this run is on the CPU, where the optimizer state already is; "
+                            + "offloading only adds a copy of each shard (about 2 to 4 bytes a parameter)");
+                } else if (sharding.offloadOptimizer()) {
                     LOG.info("ZeRO stage {} with the optimizer offloaded: master weights, their gradients and the AdamW "
                             + "moments in host memory, updated there on {} CPU threads; each rank's working-type shard on "
                             + "{}", stage, org.sft4j.nd.FlatBuffers.hostThreads(), model.manager().getDevice());

@@ -2,6 +2,7 @@ package org.sft4j.train;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sft4j.model.lora.LoraConfig;
 import org.sft4j.nd.NativeOps;
 import org.sft4j.testing.Numerics;
 
@@ -9,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -52,6 +54,18 @@ class OptimizerOffloadTest {
                 }
             }
         }
+    }
+
+    /** LoRA: only the adapters' shards are offloaded (the frozen base keeps its shards on the device). */
+    @Test
+    void offloadedLoraWithCheckpointingTrainsAsOneProcess(@TempDir Path tmp) throws Exception {
+        LoraConfig lora = new LoraConfig(4, 8, 0.0, List.of("all"));
+        ZeroShardingTest.Run one = ZeroShardingTest.single(tmp.resolve("one"), ZeroShardingTest.job(4, 2, 6), lora);
+        Map<String, Object> kv = ZeroShardingTest.job(2, 2, 6);
+        kv.put("deepspeed", offloadConfig(tmp.resolve("cfg"), 3).toString());
+        kv.put("gradient_checkpointing", true);
+        ZeroShardingTest.assertSameRun(one, ZeroShardingTest.sharded(tmp.resolve("zero3"), kv, lora, 2),
+                "ZeRO-3 LoRA offloaded, checkpointed", true);
     }
 
     /**
