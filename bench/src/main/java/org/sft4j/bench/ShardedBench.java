@@ -190,15 +190,16 @@ public final class ShardedBench {
         }
         Device device = Engines.device(cfg.model().device());
         Device mine = device.isGpu() ? Device.gpu(local) : device;
+        DeviceMemory.count(mine);   // on the CPU: libtorch's tensor bytes, so a Gloo run reports its peak too
         try (Decoder model = Decoder.randomInit(mc, 0, mine, Compute.forPrecision(cfg.train().precision()));
              Trainer t = TrainSetup.trainer(cfg.train(), model, TrainData.of(train), ModelSource.of(modelDir, "random-init"),
                      ResumePoint.none(), listeners)) {
-            boolean gpu = DeviceMemory.measurable(mine);
-            if (gpu) {
+            boolean measured = DeviceMemory.measurable(mine);
+            if (measured) {
                 DeviceMemory.resetPeak(mine);   // sharded: what training holds, not the whole model random init made
             }
             t.fit();
-            if (gpu) {
+            if (measured) {
                 Files.writeString(out.resolve("peak-rank-" + rank + ".txt"),
                         String.valueOf(DeviceMemory.stats(mine)[1] / (double) (1L << 30)));
             }

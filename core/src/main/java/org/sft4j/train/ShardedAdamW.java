@@ -81,10 +81,14 @@ final class ShardedAdamW implements ParameterUpdate {
         zero.afterUpdate();
     }
 
+    /**
+     * Frees the master shards' gradients, as {@code zero_grad(set_to_none=True)}: no gradient memory is held through
+     * the next forward, and each part's first reduced sum becomes its gradient without a copy. Offloaded shards keep
+     * their page-locked gradients, which the next step's first sums overwrite.
+     */
     @Override
     public void zeroGradients() {
-        // offloaded shards' gradients are overwritten by the next step's first sums instead
-        compute.zeroGradients(trained.stream().filter(g -> !g.markGradientStale()).map(ShardGroup::master).toList());
+        compute.releaseGradients(trained.stream().filter(g -> !g.markGradientStale()).map(ShardGroup::master).toList());
     }
 
     @Override

@@ -129,6 +129,37 @@ class ZeroMemoryTest {
     }
 
     /**
+     * After an update the master shards hold no gradients (zero_grad(set_to_none=True), as the unsharded run and
+     * FSDP2's users do): the next forward runs without 4 bytes a trainable weight per rank of gradient memory, and the
+     * next backward's sums become the gradients again.
+     */
+    @Test
+    void noGradientMemoryIsHeldThroughTheNextForward() throws Exception {
+        assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");
+        Batch batch = oneBatch();
+        org.sft4j.config.TrainArgs args = org.sft4j.config.SftConfig.of(java.util.Map.of("learning_rate", 1e-3)).train();
+        try (Decoder model = Decoder.randomInit(tinyLlama(2), 0, Device.cpu());
+             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29733, 0, 1, Device.cpu()), model, false, false, () -> false);
+             ShardedAdamW adamW = new ShardedAdamW(zero, args, model.compute(), model.manager())) {
+            double[] losses = new double[2];
+            for (int step = 0; step < 2; step++) {
+                try (StepScope s = StepScope.open(model.manager())) {
+                    losses[step] = new LossStep(model, 64, 0, zero).forwardBackward(batch, 0.01, s);
+                }
+                zero.finishGradients();
+                assertTrue(zero.sharded().groups().stream().filter(ShardGroup::trainable)
+                        .allMatch(g -> org.sft4j.nd.Tensors.gradOrNull(g.master()) != null), "step " + step + ": summed");
+                adamW.clipGradients(1.0, 1);
+                adamW.step(1e-3);
+                adamW.zeroGradients();
+                assertTrue(zero.sharded().groups().stream().filter(ShardGroup::trainable)
+                        .allMatch(g -> org.sft4j.nd.Tensors.gradOrNull(g.master()) == null), "step " + step + ": freed");
+            }
+            assertTrue(losses[1] < losses[0], "the update applied: " + losses[0] + " then " + losses[1]);
+        }
+    }
+
+    /**
      * Sharded bf16-mixed (DeepSpeed's and FSDP2's bf16): every parameter's working copy is bf16, half its fp32 master's
      * bytes per element, and a pass computes in bf16 from it.
      */
