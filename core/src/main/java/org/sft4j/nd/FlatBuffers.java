@@ -219,14 +219,20 @@ public final class FlatBuffers {
     }
 
     /**
-     * The host-memory gradient of {@code param} receives {@code gradient} (a device's sum): natively overwritten when
-     * {@code overwrite} (asynchronously from a GPU: {@link #awaitDevice} before reading it) or added to; on the portable
-     * path always added to (the caller zeroed it).
+     * The host-memory gradient of {@code param} receives {@code gradient} (a device's sum): overwritten when
+     * {@code overwrite} (natively asynchronously from a GPU: {@link #awaitDevice} before reading it), else added to.
      */
     public static void gradientToHost(NDArray param, NDArray gradient, boolean overwrite) {
         if (nativeBuffers()) {
             gradientToHost(handle(param), handle(gradient), overwrite);
             return;
+        }
+        if (overwrite) {
+            try (NDArray old = Tensors.gradOrNull(param)) {
+                if (old != null) {
+                    Tensors.zeroGrad(param);
+                }
+            }
         }
         try (NDArray there = copyTo(gradient, param.getManager())) {
             accumulateGradient(param, there);

@@ -6,7 +6,6 @@ import ai.djl.ndarray.types.DataType;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.DataTypes;
 import org.sft4j.nd.FlatBuffers;
-import org.sft4j.nd.NativeOps;
 import org.sft4j.nd.Tensors;
 
 import java.util.ArrayList;
@@ -186,15 +185,12 @@ final class ShardGroup {
     }
 
     /**
-     * Offloaded: the step is over; the next sum received replaces the gradient instead of adding to it (natively: no
-     * pass over host memory to zero it). Returns false where it must be zeroed instead (the portable path adds).
+     * Offloaded: the step is over; the next sum received replaces the gradient instead of adding to it (no pass over
+     * host memory to zero it). Returns whether this group is offloaded (else its gradient is for the caller to free).
      */
     boolean markGradientStale() {
-        if (uploaded == null || FlatBuffers.hostThreads() < 0) {
-            return false;
-        }
-        gradientStale = true;
-        return true;
+        gradientStale = uploaded != null;
+        return gradientStale;
     }
 
     /** Whether no sum reached the master's gradient since {@link #markGradientStale}. */

@@ -22,6 +22,7 @@ import org.sft4j.model.lora.LoraConfig;
 import org.sft4j.nd.Compute;
 import org.sft4j.nd.Distributed;
 import org.sft4j.nd.Engines;
+import org.sft4j.nd.FlatBuffers;
 import org.sft4j.nd.Precision;
 import org.sft4j.nd.ProcessGroup;
 import org.sft4j.nd.RendezvousStore;
@@ -279,7 +280,7 @@ public final class TrainSetup {
                 } else if (sharding.offloadOptimizer()) {
                     LOG.info("ZeRO stage {} with the optimizer offloaded: master weights, their gradients and the AdamW "
                             + "moments in host memory, updated there on {} CPU threads; each rank's working-type shard on "
-                            + "{}", stage, org.sft4j.nd.FlatBuffers.hostThreads(), model.manager().getDevice());
+                            + "{}", stage, FlatBuffers.hostThreads(), model.manager().getDevice());
                 }
                 if (bf16Working) {
                     computing = model.computingWith(Compute.forPrecision(Precision.BF16_TRUE));
