@@ -6,8 +6,10 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/core/Event.h>
 #include <c10/core/GradMode.h>
 #include <c10/core/Stream.h>
+#include <c10/core/StreamGuard.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -22,8 +24,10 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -493,22 +497,67 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_FlatBuffers_hostCopy(JNIEnv* env, jcla
   SFT4J_CATCH(0)
 }
 
-// param.grad (in host memory) receives g: overwritten (asynchronously from a GPU into page-locked memory, ordered on
-// the GPU's stream: see awaitDevice) or added to (g copied over first, which waits for it).
+// The stream offloaded gradients travel to host memory on, one per GPU (from the pool, taken once): on the compute
+// stream each copy would wait for the backward queued before it and hold up the backward queued after it.
+static std::mutex copyStreamsLock;
+static std::map<std::pair<int, int>, c10::Stream> copyStreams;   // by device type and index
+
+static c10::Stream copyStream(const c10::Device& device) {
+  std::lock_guard<std::mutex> lock(copyStreamsLock);
+  std::pair<int, int> key{static_cast<int>(device.type()), device.index()};
+  auto it = copyStreams.find(key);
+  if (it == copyStreams.end()) {
+    c10::impl::VirtualGuardImpl impl(device.type());
+    it = copyStreams.emplace(key, impl.getStreamFromGlobalPool(device, false)).first;
+  }
+  return it->second;
+}
+
+// Waits until every gradient copy queued for device has arrived in host memory (nothing if none was).
+static void awaitCopies(const c10::Device& device) {
+  std::optional<c10::Stream> stream;
+  {
+    std::lock_guard<std::mutex> lock(copyStreamsLock);
+    auto it = copyStreams.find({static_cast<int>(device.type()), device.index()});
+    if (it != copyStreams.end()) stream = it->second;
+  }
+  if (stream) stream->synchronize();
+}
+
+// param.grad (in host memory) receives g: overwritten (from a GPU into page-locked memory asynchronously, on the copy
+// stream once g's producers on the compute stream are done: see awaitDevice) or added to (the earlier copies and g
+// awaited first).
 JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_gradientToHost(JNIEnv* env, jclass, jlong param, jlong g,
                                                                     jboolean overwrite) {
   SFT4J_TRY
   c10::NoGradGuard noGrad;
   at::Tensor& p = tensor(param);
-  const at::Tensor& sum = tensor(g);
+  at::Tensor sum = tensor(g).reshape(p.sizes());
   if (!p.grad().defined()) {
     p.mutable_grad() = at::empty(p.sizes(), p.options().pinned_memory(p.is_pinned()));
     overwrite = true;
   }
-  if (overwrite) {
-    p.mutable_grad().copy_(sum.reshape(p.sizes()), /*non_blocking=*/true);
+  if (sum.device().is_cpu()) {
+    if (overwrite) {
+      p.mutable_grad().copy_(sum);
+    } else {
+      p.mutable_grad().add_(sum);
+    }
+  } else if (overwrite) {
+    c10::impl::VirtualGuardImpl impl(sum.device().type());
+    c10::Stream side = copyStream(sum.device());
+    c10::Event ready(sum.device().type());
+    ready.record(impl.getStream(sum.device()));
+    ready.block(side);
+    {
+      c10::StreamGuard onSide(side);
+      p.mutable_grad().copy_(sum, /*non_blocking=*/p.is_pinned());
+    }
+    // g's memory goes back to the caching allocator when the caller frees it: not reused before this copy is done
+    impl.recordDataPtrOnStream(sum.storage().data_ptr(), side);
   } else {
-    p.mutable_grad().add_(sum.reshape(p.sizes()).to(at::kCPU));
+    awaitCopies(sum.device());
+    p.mutable_grad().add_(sum.to(at::kCPU));
   }
   SFT4J_CATCH()
 }
@@ -523,14 +572,24 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_upload(JNIEnv* env, jclass,
   SFT4J_CATCH()
 }
 
-// Waits until the work queued on x's device (its current stream) is done; nothing for a CPU tensor.
+// Waits until the work queued on x's device (its current stream) and the gradient copies to host memory are done;
+// nothing for a CPU tensor.
 JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_awaitDevice(JNIEnv* env, jclass, jlong x) {
   SFT4J_TRY
   const at::Tensor& t = tensor(x);
   if (t.device().is_cpu()) return;
   c10::impl::VirtualGuardImpl impl(t.device().type());
   impl.getStream(t.device()).synchronize();
+  awaitCopies(t.device());
   SFT4J_CATCH()
+}
+
+// The squared 2-norm of x as an fp32 scalar on x's device (an offloaded gradient's, taken before it leaves).
+JNIEXPORT jlong JNICALL Java_org_sft4j_nd_FlatBuffers_squaredNorm(JNIEnv* env, jclass, jlong x) {
+  SFT4J_TRY
+  c10::NoGradGuard noGrad;
+  return handle(at::linalg_vector_norm(tensor(x).reshape({-1}), 2, std::nullopt, false, at::kFloat).square());
+  SFT4J_CATCH(0)
 }
 
 // The threads PyTorch's CPU operators use (the offloaded AdamW runs on them).

@@ -259,11 +259,12 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_setTf32(JNIEnv* env, jclass, 
 }
 
 // One AdamW step over all given parameters (PyTorch's fused kernel, as torch.optim.AdamW(fused=True)).
-// steps: one float32 scalar tensor per parameter, incremented by the kernel.
+// steps: one float32 scalar tensor per parameter holding the 1-based step (the kernel reads it). gradCoef != 1: the
+// gradients are multiplied by it first, as the kernel's grad_scale (it divides by 1 / gradCoef).
 JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_fusedAdamW(JNIEnv* env, jclass, jlongArray params, jlongArray grads,
                                                              jlongArray m, jlongArray v, jlongArray steps, jdouble lr,
                                                              jdouble beta1, jdouble beta2, jdouble weightDecay,
-                                                             jdouble eps) {
+                                                             jdouble eps, jdouble gradCoef) {
   SFT4J_TRY
   c10::NoGradGuard noGrad;
   auto p = tensors(env, params);
@@ -272,7 +273,9 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_NativeOps_fusedAdamW(JNIEnv* env, jclas
   auto vs = tensors(env, v);
   auto st = tensors(env, steps);
   std::vector<at::Tensor> none;
-  at::_fused_adamw_(p, g, ms, vs, none, st, lr, beta1, beta2, weightDecay, eps, false, false, std::nullopt, std::nullopt);
+  std::optional<at::Tensor> gradScale;
+  if (gradCoef != 1.0 && !p.empty()) gradScale = at::full({}, 1.0 / gradCoef, p[0].options().dtype(at::kFloat));
+  at::_fused_adamw_(p, g, ms, vs, none, st, lr, beta1, beta2, weightDecay, eps, false, false, gradScale, std::nullopt);
   SFT4J_CATCH()
 }
 

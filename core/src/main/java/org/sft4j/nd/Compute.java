@@ -283,6 +283,7 @@ public interface Compute {
      * weight), with m and v its moments, updated in place: a function of these tensors only, so it applies to whole
      * weights and to shards alike. {@code compensation} holds one Kahan buffer per parameter when
      * {@code step.bf16()} is {@link Bf16Update#KAHAN} (null for a weight that is not bf16), and may be empty otherwise.
+     * The gradients are multiplied by {@code step.gradCoef()} first, and may be left so.
      */
     void adamW(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v, List<NDArray> compensation,
                AdamWStep step);

@@ -43,6 +43,8 @@ public final class FlatBuffers {
 
     private static native void awaitDevice(long tensor);
 
+    private static native long squaredNorm(long tensor);
+
     private static native int numHostThreads();
 
     private static boolean nativeBuffers() {
@@ -252,6 +254,26 @@ public final class FlatBuffers {
         } finally {
             if (cast != src) {
                 cast.close();
+            }
+            Tensors.gradMode(was);
+        }
+    }
+
+    /**
+     * The squared 2-norm of {@code x} as an fp32 scalar on its device, owned by {@code x}'s manager (an offloaded
+     * gradient's, taken while it is still on the GPU: the clipping norm then needs no pass over host memory).
+     */
+    public static NDArray squaredNorm(NDArray x) {
+        if (nativeBuffers()) {
+            return new PtNDArray((PtNDManager) x.getManager(), squaredNorm(handle(x)));
+        }
+        boolean was = Tensors.gradMode(false);
+        NDArray fp32 = x.toType(DataType.FLOAT32, false);
+        try (NDArray squares = fp32.square()) {
+            return squares.sum();
+        } finally {
+            if (fp32 != x) {
+                fp32.close();
             }
             Tensors.gradMode(was);
         }

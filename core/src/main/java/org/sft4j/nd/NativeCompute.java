@@ -206,10 +206,13 @@ record NativeCompute(Precision precision, int productIn, int productOut, int att
             try (NDScope scope = new NDScope()) {
                 NDArray stepTensor = params.get(0).getManager().create((float) step.step());
                 NativeOps.fusedAdamW(pick(params, torch), pick(grads, torch), pick(m, torch), pick(v, torch), stepTensor,
-                        step.lr(), step.beta1(), step.beta2(), step.weightDecay(), step.eps());
+                        step.lr(), step.beta1(), step.beta2(), step.weightDecay(), step.eps(), step.gradCoef());
             }
         }
         if (!own.isEmpty()) {
+            if (step.gradCoef() != 1) {
+                NativeOps.mulAll(pick(grads, own), step.gradCoef());
+            }
             warnWithoutKernel(params.get(own.get(0)));
             NativeOps.adamWBf16(pick(params, own), pick(grads, own), pick(m, own), pick(v, own),
                     step.bf16() == Bf16Update.KAHAN ? pick(compensation, own) : List.of(), step);

@@ -62,7 +62,7 @@ public final class NativeOps {
                                                    double cap, int dtype, int outDtype);
 
     private static native void fusedAdamW(long[] params, long[] grads, long[] m, long[] v, long[] steps, double lr,
-                                          double beta1, double beta2, double weightDecay, double eps);
+                                          double beta1, double beta2, double weightDecay, double eps, double gradCoef);
 
     private static native void adamWBf16(long[] params, long[] grads, long[] m, long[] v, long[] comp, int step, double lr,
                                          double beta1, double beta2, double weightDecay, double eps, int rule, long seed,
@@ -200,12 +200,18 @@ public final class NativeOps {
         setTf32(on);
     }
 
-    /** One AdamW update of all {@code params} with PyTorch's fused kernel; {@code step} is a scalar tensor. */
+    /**
+     * One AdamW update of all {@code params} with PyTorch's fused kernel; {@code step} is a scalar tensor. The
+     * gradients are multiplied by {@code gradCoef} first (the kernel's {@code grad_scale}, 1 / gradCoef: it divides
+     * them as it reads them, and writes them back so).
+     */
     public static void fusedAdamW(List<NDArray> params, List<NDArray> grads, List<NDArray> m, List<NDArray> v,
-                                  NDArray step, double lr, double beta1, double beta2, double weightDecay, double eps) {
+                                  NDArray step, double lr, double beta1, double beta2, double weightDecay, double eps,
+                                  double gradCoef) {
         long[] steps = new long[params.size()];
         java.util.Arrays.fill(steps, handle(step));   // the kernel only reads the step
-        fusedAdamW(handles(params), handles(grads), handles(m), handles(v), steps, lr, beta1, beta2, weightDecay, eps);
+        fusedAdamW(handles(params), handles(grads), handles(m), handles(v), steps, lr, beta1, beta2, weightDecay, eps,
+                gradCoef);
     }
 
     /**

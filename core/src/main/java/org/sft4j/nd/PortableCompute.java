@@ -211,6 +211,9 @@ final class PortableCompute implements Compute {
                       List<NDArray> compensation, AdamWStep step) {
         boolean was = Tensors.gradMode(false);
         try (NDScope scope = new NDScope()) {                                  // frees every temporary of the update
+            if (step.gradCoef() != 1) {
+                grads.forEach(g -> g.muli(step.gradCoef()));
+            }
             for (int i = 0; i < params.size(); i++) {
                 NDArray w = params.get(i);
                 if (DataTypes.of(w) == DataType.FLOAT32) {

@@ -89,6 +89,14 @@ public final class AdamW implements AutoCloseable {
 
     /** One update with learning rate {@code lr}; gradients must already be scaled and clipped. */
     public void step(double lr) {
+        step(lr, 1);
+    }
+
+    /**
+     * One update with learning rate {@code lr} of the gradients multiplied by {@code gradCoef} (a clipping coefficient
+     * applied as the update reads them, instead of a pass of its own; the gradients may be left so).
+     */
+    public void step(double lr, double gradCoef) {
         step++;
         boolean was = Tensors.gradMode(false);
         try (StepScope scope = StepScope.open(manager)) {                      // frees the gradient handles
@@ -111,7 +119,7 @@ public final class AdamW implements AutoCloseable {
                 if (!ws.isEmpty()) {
                     long groupSeed = (seed * 1_000_003L + step) * 2 + (decayGroup ? 1 : 0);
                     compute.adamW(ws, gs, ms, vs, cs, new AdamWStep(step, lr, beta1, beta2,
-                            decayGroup ? weightDecay : 0, eps, bf16, groupSeed));
+                            decayGroup ? weightDecay : 0, eps, bf16, groupSeed, gradCoef));
                 }
             }
         } finally {

@@ -11,7 +11,8 @@ interface ParameterUpdate extends AutoCloseable {
 
     /**
      * Divides the gradients by {@code lossScale}, takes their global L2 norm (over every rank's shard) and, when
-     * {@code maxNorm > 0} and the norm exceeds it, scales them down to it; returns the norm before clipping.
+     * {@code maxNorm > 0} and the norm exceeds it, scales them down to it (now, or as {@link #step} reads them);
+     * returns the norm before clipping.
      */
     double clipGradients(double maxNorm, double lossScale);
 

@@ -41,6 +41,8 @@ final class ShardGroup {
     private final NDArray work;
     private final NDArray uploaded;   // offloaded: this rank's slice in the working type, on the device; else null
     private boolean gradientStale;    // offloaded: the master's gradient holds an earlier step's values
+    private NDArray gradientSquares;  // offloaded: the squared norm of this step's one sum, on the device; else null
+    private boolean summedOnHost;     // offloaded: this step's gradient is a sum of several (accumulation)
 
     /**
      * Copies this rank's slice of {@code params}' current values into a new master shard and makes the parameters
@@ -84,6 +86,7 @@ final class ShardGroup {
             this.uploaded = null;
         }
         master.setRequiresGradient(trainable);
+        this.gradientStale = uploaded != null;   // there is no gradient yet: the first sum is the gradient
         this.work = Tensors.keep(FlatBuffers.zeros(manager, shard * world, workType), manager);
         for (int k = 0; k < params.size(); k++) {
             Parameter p = params.get(k);
@@ -177,9 +180,12 @@ final class ShardGroup {
 
     /**
      * Offloaded: the master's gradient receives {@code sum} (this rank's reduced slice, on the device), replacing an
-     * earlier step's values or adding to this step's (gradient accumulation).
+     * earlier step's values or adding to this step's (gradient accumulation). The first sum's squared norm is taken
+     * on the device on the way (see {@link #gradientSquares}).
      */
     void receiveGradient(NDArray sum) {
+        setGradientSquares(gradientStale ? FlatBuffers.squaredNorm(sum) : null);
+        summedOnHost = !gradientStale;
         FlatBuffers.gradientToHost(master, sum, gradientStale);
         gradientStale = false;
     }
@@ -190,12 +196,33 @@ final class ShardGroup {
      */
     boolean markGradientStale() {
         gradientStale = uploaded != null;
+        summedOnHost = false;
+        setGradientSquares(null);
         return gradientStale;
     }
 
     /** Whether no sum reached the master's gradient since {@link #markGradientStale}. */
     boolean gradientStale() {
         return gradientStale;
+    }
+
+    /**
+     * Offloaded: the squared 2-norm of the gradient this step gave the master (0 when none), as taken on the device
+     * before the gradient left it; NaN when it is not known there (several sums added in host memory, or not
+     * offloaded). Reading it waits for the device.
+     */
+    double gradientSquares() {
+        if (uploaded == null || summedOnHost) {
+            return Double.NaN;
+        }
+        return gradientSquares == null ? 0 : Tensors.scalar(gradientSquares);
+    }
+
+    private void setGradientSquares(NDArray squares) {
+        if (gradientSquares != null) {
+            gradientSquares.close();
+        }
+        gradientSquares = squares == null ? null : Tensors.keep(squares, work.getManager());
     }
 
     /** The parameters of this group whose elements overlap this rank's slice, with the overlap. */

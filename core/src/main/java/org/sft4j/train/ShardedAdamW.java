@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import org.sft4j.config.TrainArgs;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.Compute;
-import org.sft4j.nd.FlatBuffers;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -28,6 +27,7 @@ final class ShardedAdamW implements ParameterUpdate {
     private final List<ShardGroup> trained;
     private final AdamW decaying;
     private final AdamW plain;
+    private double clipCoef = 1;   // the clipping coefficient the next update applies as it reads the gradients
 
     ShardedAdamW(Zero zero, TrainArgs args, Compute compute, NDManager parent) {
         this.zero = zero;
@@ -63,21 +63,36 @@ final class ShardedAdamW implements ParameterUpdate {
     @Override
     public double clipGradients(double maxNorm, double lossScale) {
         List<NDArray> masters = masters();
-        double local = compute.clipGradients(masters, 0, lossScale);   // unscaled; this shard's norm
+        double local = lossScale == 1 ? normTakenOnDevice() : Double.NaN;
+        if (Double.isNaN(local)) {
+            local = compute.clipGradients(masters, 0, lossScale);   // unscaled; this shard's norm
+        }
         double total = Math.sqrt(zero.sum(local * local)[0]);
+        clipCoef = 1;
         if (maxNorm > 0 && Double.isFinite(total)) {
-            double coef = maxNorm / (total + 1e-6);
-            if (coef < 1) {
-                FlatBuffers.scaleGradients(masters, coef);
-            }
+            // applied by the update as it reads the gradients: one pass over them (GBs of host memory offloaded)
+            clipCoef = Math.min(1, maxNorm / (total + 1e-6));
         }
         return total;
     }
 
+    /**
+     * Offloaded: this shard's gradient norm from the squared norms taken on the device as the sums left it (no pass
+     * over host memory); NaN when one of them is not known there.
+     */
+    private double normTakenOnDevice() {
+        double squares = trained.isEmpty() ? Double.NaN : 0;
+        for (ShardGroup g : trained) {
+            squares += g.gradientSquares();
+        }
+        return Math.sqrt(squares);
+    }
+
     @Override
     public void step(double lr) {
-        decaying.step(lr);
-        plain.step(lr);
+        decaying.step(lr, clipCoef);
+        plain.step(lr, clipCoef);
+        clipCoef = 1;
         zero.afterUpdate();
     }
 
@@ -88,6 +103,7 @@ final class ShardedAdamW implements ParameterUpdate {
      */
     @Override
     public void zeroGradients() {
+        clipCoef = 1;   // a step skipped (fp16 overflow) applies no clipping to the next
         compute.releaseGradients(trained.stream().filter(g -> !g.markGradientStale()).map(ShardGroup::master).toList());
     }
 

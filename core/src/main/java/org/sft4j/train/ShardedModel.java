@@ -240,7 +240,7 @@ final class ShardedModel implements AutoCloseable {
 
     /**
      * Offloaded: waits until every gradient sent to host memory has arrived (the copies are asynchronous), and zeroes
-     * the gradient of a group that received none this step. Before the optimizer reads them.
+     * the gradient of a group that received none this step (one that never received any keeps none). Before the optimizer reads them.
      */
     void awaitHostGradients() {
         boolean any = false;
@@ -248,7 +248,11 @@ final class ShardedModel implements AutoCloseable {
             if (g.offloaded()) {
                 any = true;
                 if (g.gradientStale()) {
-                    Tensors.zeroGrad(g.master());
+                    try (NDArray old = Tensors.gradOrNull(g.master())) {
+                        if (old != null) {
+                            Tensors.zeroGrad(g.master());   // an earlier step's: this one sent none
+                        }
+                    }
                 }
             }
         }

@@ -166,7 +166,7 @@ class Bf16UpdateTest {
                 NDArray grad = bf16(manager, g);
                 NativeOps.adamWBf16(List.of(ours.w), List.of(grad), List.of(ours.m), List.of(ours.v), List.of(), step);
                 NativeOps.fusedAdamW(List.of(torch.w), List.of(grad), List.of(torch.m), List.of(torch.v),
-                        manager.create((float) s), 1e-2, 0.9, 0.999, 0.1, 1e-8);
+                        manager.create((float) s), 1e-2, 0.9, 0.999, 0.1, 1e-8, 1);
             }
             float[] a = ours.weights();
             float[] b = torch.weights();

@@ -114,4 +114,49 @@ class ComputeTest {
         }
         return out;
     }
+
+    /**
+     * A clipping coefficient folded into the update ({@code AdamWStep.gradCoef}, the fused kernel's grad_scale) moves
+     * the weights as the gradients scaled first do, on every compute offered here, fp32 and bf16 weights alike.
+     */
+    @Test
+    void aCoefficientFoldedIntoTheUpdateEqualsGradientsScaledFirst() {
+        double coef = 0.37123;
+        for (Compute c : Compute.offered()) {
+            for (ai.djl.ndarray.types.DataType type : c == Compute.portable()
+                    ? List.of(ai.djl.ndarray.types.DataType.FLOAT32)
+                    : List.of(ai.djl.ndarray.types.DataType.FLOAT32, ai.djl.ndarray.types.DataType.BFLOAT16)) {
+                try (NDManager m = Engines.newManager(Device.cpu())) {
+                    m.getEngine().setRandomSeed(7);
+                    NDArray w0 = m.randomNormal(0, 1, new ai.djl.ndarray.types.Shape(1003), ai.djl.ndarray.types.DataType.FLOAT32);
+                    NDArray g0 = m.randomNormal(0, 1e-2f, new ai.djl.ndarray.types.Shape(1003), ai.djl.ndarray.types.DataType.FLOAT32);
+                    float[][] out = new float[2][];
+                    for (int folded = 0; folded < 2; folded++) {
+                        NDArray w = DataTypes.cast(w0.duplicate(), type);
+                        NDArray mt = c.moment(w);
+                        NDArray vt = c.moment(w);
+                        for (int step = 1; step <= 3; step++) {
+                            NDArray g = DataTypes.cast(g0.mul(step), type);
+                            if (folded == 0) {
+                                g.muli(coef);
+                            }
+                            c.adamW(List.of(w), List.of(g), List.of(mt), List.of(vt), List.of(), new AdamWStep(step, 1e-2,
+                                    0.9, 0.999, 0.01, 1e-8, Bf16Update.NEAREST, 0, folded == 1 ? coef : 1));
+                        }
+                        out[folded] = DataTypes.cast(w, ai.djl.ndarray.types.DataType.FLOAT32).toFloatArray();
+                    }
+                    float[] before = w0.toFloatArray();
+                    double worst = 0;
+                    double moved = 0;
+                    for (int i = 0; i < before.length; i++) {
+                        worst = Math.max(worst, Math.abs(out[1][i] - out[0][i]));
+                        moved = Math.max(moved, Math.abs(out[0][i] - before[i]));
+                    }
+                    double ulps = type == ai.djl.ndarray.types.DataType.BFLOAT16 ? 3.2e-2 : 4.8e-7;   // one rounding step at |w| < 8
+                    assertTrue(moved > 1e-3, c.describe() + " " + type + ": the weights move");
+                    assertTrue(worst <= ulps, c.describe() + " " + type + ": folded differs by " + worst);
+                }
+            }
+        }
+    }
 }

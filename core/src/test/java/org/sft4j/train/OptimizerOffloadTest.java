@@ -56,6 +56,24 @@ class OptimizerOffloadTest {
         }
     }
 
+    /**
+     * Without gradient accumulation each offloaded gradient's squared norm is taken on the device as it leaves, and
+     * the clipping norm is made of those (no pass over host memory): the norms, losses and weights of one process.
+     */
+    @Test
+    void clippingNormTakenOnTheDeviceIsOneProcesssNorm(@TempDir Path tmp) throws Exception {
+        ZeroShardingTest.Run one = ZeroShardingTest.single(tmp.resolve("one"), ZeroShardingTest.job(4, 1, 6), null);
+        Map<String, Object> kv = ZeroShardingTest.job(2, 1, 6);
+        kv.put("deepspeed", offloadConfig(tmp.resolve("cfg"), 3).toString());
+        ZeroShardingTest.Run two = ZeroShardingTest.sharded(tmp.resolve("zero3"), kv, null, 2);
+        for (int s = 0; s < 6; s++) {
+            assertTrue(one.gradNorms()[s] > 0.5, "clipping engages at step " + (s + 1) + ": " + one.gradNorms()[s]);
+            assertTrue(Numerics.relError(two.gradNorms()[s], one.gradNorms()[s]) < 1e-5, "norm of step " + (s + 1)
+                    + ": " + two.gradNorms()[s] + " vs one process's " + one.gradNorms()[s]);
+        }
+        ZeroShardingTest.assertSameRun(one, two, "ZeRO-3 offloaded, no accumulation", false);
+    }
+
     /** LoRA: only the adapters' shards are offloaded (the frozen base keeps its shards on the device). */
     @Test
     void offloadedLoraWithCheckpointingTrainsAsOneProcess(@TempDir Path tmp) throws Exception {

@@ -42,10 +42,11 @@ class ZeroShardingTest {
     }
 
     /** What a run leaves: its losses, its validation losses and its last checkpoint. */
-    record Run(double[] losses, double[] vals, Path checkpoint) {
+    record Run(double[] losses, double[] gradNorms, double[] vals, Path checkpoint) {
         Run(TrainFixtures.Recorder rec, Path checkpoint) {
-            this(rec.steps.stream().mapToDouble(StepLog::loss).toArray(), rec.vals.stream().mapToDouble(v -> v[1]).toArray(),
-                    checkpoint);
+            this(rec.steps.stream().mapToDouble(StepLog::loss).toArray(),
+                    rec.steps.stream().mapToDouble(StepLog::gradNorm).toArray(),
+                    rec.vals.stream().mapToDouble(v -> v[1]).toArray(), checkpoint);
         }
     }
 
