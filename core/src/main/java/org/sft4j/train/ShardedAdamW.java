@@ -3,13 +3,10 @@ package org.sft4j.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.sft4j.config.TrainArgs;
-import org.sft4j.model.Parameter;
 import org.sft4j.nd.Compute;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -25,8 +22,7 @@ final class ShardedAdamW implements ParameterUpdate {
     private final Compute compute;
     private final NDManager manager;
     private final List<ShardGroup> trained;
-    private final AdamW decaying;
-    private final AdamW plain;
+    private final ShardUpdates updates;
     private double clipCoef = 1;   // the clipping coefficient the next update applies as it reads the gradients
 
     ShardedAdamW(Zero zero, TrainArgs args, Compute compute, NDManager parent) {
@@ -34,26 +30,14 @@ final class ShardedAdamW implements ParameterUpdate {
         this.compute = compute;
         this.manager = parent.newSubManager();
         this.trained = zero.sharded().groups().stream().filter(ShardGroup::trainable).toList();
-        List<Parameter> decay = new ArrayList<>();
-        List<Parameter> noDecay = new ArrayList<>();
-        for (ShardGroup g : trained) {
-            (g.decays() ? decay : noDecay).add(new Parameter(g.name(), g.master(), true));
-        }
-        // one AdamW per decay group: the shards are flat, so AdamW cannot tell matrices from norms by their shape
-        // a rank's own seed: stochastic rounding of bf16 shards draws independent noise on each slice
-        long seed = args.seed() + 7919L * zero.rank();
-        AdamW d = new AdamW(decay, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), args.weightDecay(), true,
-                compute, manager, args.bf16Update(), seed);
-        AdamW p;
         try {
-            p = new AdamW(noDecay, args.adamBeta1(), args.adamBeta2(), args.adamEpsilon(), 0, true, compute, manager,
-                    args.bf16Update(), seed);
+            this.updates = trained.stream().anyMatch(ShardGroup::offloaded)
+                    ? new ShardUpdates.Offloaded(zero.sharded(), args, compute, manager, zero.rank())
+                    : new ShardUpdates.OnDevice(trained, args, compute, manager, zero.rank());
         } catch (RuntimeException e) {
-            d.close();
+            manager.close();
             throw e;
         }
-        this.decaying = d;
-        this.plain = p;
     }
 
     private List<NDArray> masters() {
@@ -62,6 +46,7 @@ final class ShardedAdamW implements ParameterUpdate {
 
     @Override
     public double clipGradients(double maxNorm, double lossScale) {
+        updates.awaitAll();
         List<NDArray> masters = masters();
         double local = lossScale == 1 ? normTakenOnDevice() : Double.NaN;
         if (Double.isNaN(local)) {
@@ -88,10 +73,10 @@ final class ShardedAdamW implements ParameterUpdate {
         return Math.sqrt(squares);
     }
 
+    /** Offloaded, the update runs on while the next step starts: the model waits for each part before gathering it. */
     @Override
     public void step(double lr) {
-        decaying.step(lr, clipCoef);
-        plain.step(lr, clipCoef);
+        updates.step(lr, clipCoef);
         clipCoef = 1;
         zero.afterUpdate();
     }
@@ -109,16 +94,12 @@ final class ShardedAdamW implements ParameterUpdate {
 
     @Override
     public int stepCount() {
-        return decaying.stepCount();
+        return updates.stepCount();
     }
 
     /** This rank's optimizer state by shard group: {@code m.<group>}, {@code v.<group>}, Kahan's {@code c.<group>}. */
     Map<String, NDArray> moments() {
-        Map<String, NDArray> all = new LinkedHashMap<>(decaying.moments());
-        all.putAll(plain.moments());
-        all.putAll(decaying.compensation());
-        all.putAll(plain.compensation());
-        return all;
+        return updates.moments();
     }
 
     @Override
@@ -137,8 +118,7 @@ final class ShardedAdamW implements ParameterUpdate {
                 }
             }
         }
-        decaying.setStepCount(adamStep);
-        plain.setStepCount(adamStep);
+        updates.setStepCount(adamStep);
     }
 
     /** Writes this rank's moments into {@code file} (see {@link OptimizerFiles}). */
@@ -148,8 +128,10 @@ final class ShardedAdamW implements ParameterUpdate {
 
     @Override
     public void close() {
-        decaying.close();
-        plain.close();
-        manager.close();
+        try {
+            updates.close();
+        } finally {
+            manager.close();
+        }
     }
 }

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A model whose parameters are sharded over the ranks, part by part (part 0: embedding, final norm and LM head;
@@ -33,6 +34,7 @@ final class ShardedModel implements AutoCloseable {
     private final ProcessGroup group;
     private final NDManager manager;
     private final List<Part> parts = new ArrayList<>();
+    private List<CompletableFuture<Void>> updating = List.of();   // by part: an offloaded update still in flight
 
     /** One part's groups and where its working buffers stand. */
     private static final class Part {
@@ -129,12 +131,31 @@ final class ShardedModel implements AutoCloseable {
         return parts.get(part).groups;
     }
 
+    /**
+     * An update of the master shards runs on elsewhere (offloaded: on the host, part by part): {@code done.get(i)}
+     * completes when part i's shards are updated and on their way to the device. Part i is gathered only after.
+     */
+    void updating(List<CompletableFuture<Void>> done) {
+        this.updating = List.copyOf(done);
+    }
+
+    private void awaitUpdate(int i) {
+        if (!updating.isEmpty()) {
+            ShardUpdates.await(updating.get(i));
+        }
+    }
+
+    private void awaitUpdates() {
+        updating.forEach(ShardUpdates::await);
+    }
+
     /** Starts gathering part {@code i}'s current values into its working buffers, unless they hold them already. */
     void prefetch(int i) {
         Part part = parts.get(i);
         if (part.current || part.gathering != null) {
             return;
         }
+        awaitUpdate(i);
         List<NDArray> outs = new ArrayList<>();
         List<NDArray> ins = new ArrayList<>();
         for (ShardGroup g : part.groups) {
@@ -183,12 +204,11 @@ final class ShardedModel implements AutoCloseable {
     }
 
     /**
-     * The master shards changed (an optimizer step, a restore): offloaded ones are copied to the device, and every
-     * working buffer must be gathered again.
+     * The master shards changed (an optimizer step): every working buffer must be gathered again (offloaded shards
+     * are sent to the device by whoever updated them, see {@link #updating}).
      */
     void invalidate() {
         for (Part p : parts) {
-            p.groups.forEach(ShardGroup::upload);
             p.current = false;
         }
     }
@@ -243,6 +263,7 @@ final class ShardedModel implements AutoCloseable {
      * the gradient of a group that received none this step (one that never received any keeps none). Before the optimizer reads them.
      */
     void awaitHostGradients() {
+        awaitUpdates();
         boolean any = false;
         for (ShardGroup g : groups()) {
             if (g.offloaded()) {
@@ -275,6 +296,7 @@ final class ShardedModel implements AutoCloseable {
      * by group, the full flat values; the caller closes them.
      */
     List<NDArray> gatherMasters(List<ShardGroup> groups) {
+        awaitUpdates();
         List<NDArray> outs = new ArrayList<>();
         List<NDArray> ins = new ArrayList<>();
         for (ShardGroup g : groups) {
@@ -304,6 +326,7 @@ final class ShardedModel implements AutoCloseable {
 
     @Override
     public void close() {
+        updating.forEach(f -> f.exceptionally(t -> null).join());   // its failure was reported where it was awaited
         for (Part p : parts) {
             if (p.gathering != null) {
                 p.gathering.join();
