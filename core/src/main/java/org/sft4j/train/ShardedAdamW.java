@@ -32,8 +32,8 @@ final class ShardedAdamW implements ParameterUpdate {
         this.trained = zero.sharded().groups().stream().filter(ShardGroup::trainable).toList();
         try {
             this.updates = trained.stream().anyMatch(ShardGroup::offloaded)
-                    ? new ShardUpdates.Offloaded(zero.sharded(), args, compute, manager, zero.rank())
-                    : new ShardUpdates.OnDevice(trained, args, compute, manager, zero.rank());
+                    ? new OffloadedShardUpdates(zero.sharded(), args, compute, manager, zero.rank())
+                    : new DeviceShardUpdates(trained, args, compute, manager, zero.rank());
         } catch (RuntimeException e) {
             manager.close();
             throw e;
