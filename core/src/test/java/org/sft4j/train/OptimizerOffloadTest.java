@@ -113,4 +113,35 @@ class OptimizerOffloadTest {
                     + Arrays.toString(onDevice.losses()));
         }
     }
+
+    /**
+     * fp16-mixed: the gradients reach host memory still multiplied by the loss scale, so the clipping norm is taken
+     * there after unscaling them (not from the squared norms taken on the device); offloaded, the run is the one whose
+     * shards stay on the device, norms included.
+     */
+    @Test
+    void fp16OffloadedUnscalesOnTheHostAndTrainsAsTheShardsOnTheDevice(@TempDir Path tmp) throws Exception {
+        assumeTrue(NativeOps.available(), "fp16 needs the native extension");
+        Map<String, Object> kv = ZeroShardingTest.job(4, 1, 6);
+        kv.put("precision", "fp16-mixed");
+        kv.put("zero_stage", 3);
+        ZeroShardingTest.Run onDevice = ZeroShardingTest.single(tmp.resolve("device"), kv, null);
+        Map<String, Object> off = new HashMap<>(kv);
+        off.remove("zero_stage");
+        off.put("deepspeed", offloadConfig(tmp.resolve("cfg"), 3).toString());
+        ZeroShardingTest.Run offloaded = ZeroShardingTest.single(tmp.resolve("offloaded"), off, null);
+        assertEquals(6, offloaded.losses().length);
+        for (int s = 0; s < 6; s++) {
+            assertEquals(onDevice.losses()[s], offloaded.losses()[s], 1e-7 * onDevice.losses()[s], "fp16 step " + (s + 1));
+            assertEquals(onDevice.gradNorms()[s], offloaded.gradNorms()[s], 1e-6 * onDevice.gradNorms()[s],
+                    "fp16 norm of step " + (s + 1));
+        }
+        Map<String, Object> plain = new HashMap<>(kv);
+        plain.remove("zero_stage");
+        ZeroShardingTest.Run unsharded = ZeroShardingTest.single(tmp.resolve("plain"), plain, null);
+        for (int s = 0; s < 6; s++) {
+            assertTrue(Numerics.relError(offloaded.losses()[s], unsharded.losses()[s]) < 1e-5, "fp16 step " + (s + 1)
+                    + ": " + offloaded.losses()[s] + " vs the unsharded run's " + unsharded.losses()[s]);
+        }
+    }
 }
