@@ -35,6 +35,7 @@ final class ShardedModel implements AutoCloseable {
     private final NDManager manager;
     private final List<Part> parts = new ArrayList<>();
     private List<CompletableFuture<Void>> updating = List.of();   // by part: an offloaded update still in flight
+    private final boolean offloaded;
 
     /** One part's groups and where its working buffers stand. */
     private static final class Part {
@@ -105,6 +106,7 @@ final class ShardedModel implements AutoCloseable {
         } finally {
             Tensors.gradMode(was);
         }
+        this.offloaded = groups().stream().anyMatch(ShardGroup::offloaded);
     }
 
     /** Whether {@code model}, sharded, works from a bf16 copy of every parameter (its precision is bf16-mixed). */
@@ -118,6 +120,11 @@ final class ShardedModel implements AutoCloseable {
 
     int parts() {
         return parts.size();
+    }
+
+    /** Whether the optimizer's shards are in host memory (see {@link ShardGroup#offloaded}). */
+    boolean offloaded() {
+        return offloaded;
     }
 
     /** Every group of every part, part by part. */

@@ -95,7 +95,7 @@ final class Zero extends ProcessReplicas implements LayerHooks {
     @Override
     public void beforeForward(int part) {
         model.ensure(part);
-        if (stage == 3 && part + 1 < model.parts()) {
+        if ((stage == 3 || model.offloaded()) && part + 1 < model.parts()) {
             model.prefetch(part + 1);   // gathered while this part computes
         }
     }
@@ -140,11 +140,12 @@ final class Zero extends ProcessReplicas implements LayerHooks {
 
     /**
      * The master shards were updated: the working weights are gathered again, stages 1 and 2 all at once, now;
-     * stage 3 starts with the part the next pass needs first.
+     * stage 3, and any stage whose optimizer is offloaded (its update still running on the host, part by part),
+     * starts with the part the next pass needs first and gathers each next part as the forward reaches the one before.
      */
     void afterUpdate() {
         model.invalidate();
-        for (int i = 0; i < (stage < 3 ? model.parts() : 1); i++) {
+        for (int i = 0; i < (stage < 3 && !model.offloaded() ? model.parts() : 1); i++) {
             model.prefetch(i);
         }
     }

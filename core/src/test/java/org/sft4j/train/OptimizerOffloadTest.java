@@ -32,11 +32,11 @@ class OptimizerOffloadTest {
                 + "\"pin_memory\": true}}}");
     }
 
-    /** Offloaded ZeRO-2 and ZeRO-3 on two ranks train as one unsharded process; an offloaded checkpoint resumes. */
+    /** Offloaded ZeRO-1, 2 and 3 on two ranks train as one unsharded process; an offloaded checkpoint resumes. */
     @Test
     void offloadedStagesTrainAsOneProcessAndResume(@TempDir Path tmp) throws Exception {
         ZeroShardingTest.Run one = ZeroShardingTest.single(tmp.resolve("one"), ZeroShardingTest.job(4, 2, 6), null);
-        for (int stage : new int[] {2, 3}) {
+        for (int stage : new int[] {1, 2, 3}) {
             Map<String, Object> kv = ZeroShardingTest.job(2, 2, 6);
             kv.put("deepspeed", offloadConfig(tmp.resolve("cfg" + stage), stage).toString());
             kv.put("save_steps", 3);
