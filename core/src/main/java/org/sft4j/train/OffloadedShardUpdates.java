@@ -55,7 +55,7 @@ final class OffloadedShardUpdates implements ShardUpdates {
         }
         inFlight = done;
         model.updating(done);
-        worker.execute(() -> {
+        Runnable update = () -> {
             for (int i = 0; i < parts.size(); i++) {
                 try {
                     for (AdamW a : adamWs.get(i)) {
@@ -68,7 +68,13 @@ final class OffloadedShardUpdates implements ShardUpdates {
                     return;
                 }
             }
-        });
+        };
+        try {
+            worker.execute(update);
+        } catch (RuntimeException e) {   // the thread is gone (closed): no part would ever be ready
+            done.forEach(f -> f.completeExceptionally(e));
+            throw e;
+        }
     }
 
     @Override

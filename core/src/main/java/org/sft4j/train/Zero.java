@@ -159,10 +159,13 @@ final class Zero extends ProcessReplicas implements LayerHooks {
     public void close() {
         try {
             finishGradients();
-            model.close();
-            manager.close();
         } finally {
-            group.close();
+            try {
+                model.close();   // after an offloaded update still running, if any (it fails finishGradients again)
+                manager.close();
+            } finally {
+                group.close();
+            }
         }
     }
 }
