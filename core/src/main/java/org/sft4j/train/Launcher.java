@@ -89,6 +89,7 @@ public final class Launcher implements Stoppable {
             Map<String, String> env = pb.environment();
             env.put("RANK", String.valueOf(rank));
             env.put("LOCAL_RANK", String.valueOf(i));
+            env.put("LOCAL_WORLD_SIZE", String.valueOf(local));   // as torchrun: the ranks sharing this node
             env.put("WORLD_SIZE", String.valueOf(world));
             env.put("MASTER_ADDR", a.masterAddr());
             env.put("MASTER_PORT", String.valueOf(a.masterPort()));

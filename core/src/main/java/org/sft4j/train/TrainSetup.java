@@ -235,6 +235,16 @@ public final class TrainSetup {
         return trainer(args, model, data, source, resume, listeners, scaling, group, null);
     }
 
+    /** An offloaded optimizer's host memory, refused before any is taken when this node lacks it. */
+    private static void checkHostMemory(TrainArgs args, List<Parameter> trained, int world) {
+        java.util.OptionalLong free = OffloadMemory.available();
+        if (free.isPresent()) {
+            OffloadMemory.check(OffloadMemory.bytesPerRank(trained, args.bf16Update(), world),
+                    OffloadMemory.ranksOnThisNode(System.getenv(), world, args.nnodes()), free.getAsLong(),
+                    trained.stream().mapToLong(p -> p.array().size()).sum(), "deepspeed: " + args.deepspeed());
+        }
+    }
+
     private static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
                                    List<TrainListener> listeners, LossScaling scaling, Joined joined) throws IOException {
         return joined == null ? trainer(args, model, data, source, resume, listeners, scaling, null, null)
@@ -266,6 +276,9 @@ public final class TrainSetup {
                 // fp32 master shards, AdamW and gradient sums, a bf16 working copy computing as bf16-true does
                 boolean bf16Working = ShardedModel.bf16Working(model);
                 try {
+                    if (sharding.offloadOptimizer() && model.manager().getDevice().isGpu()) {
+                        checkHostMemory(args, params, world);
+                    }
                     zero = Zero.shard(stage, shards, model, args.decayNormsAndBiases(), sharding.offloadOptimizer(),
                             stop::get);
                 } catch (RuntimeException e) {
