@@ -22,11 +22,14 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <malloc.h>
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -122,9 +125,24 @@ void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, co
   const uint16_t* gp = bits(g);
   uint16_t* mp = bits(m);
   uint16_t* vp = bits(v);
-  at::parallel_for(0, n, 1 << 14, [&](int64_t begin, int64_t end) {
+  auto range = [=, &h](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) sft4j::adamw::update(pp, gp, mp, vp, comp, i, h);
-  });
+  };
+  // Threads of our own, as many as PyTorch's CPU operators use: this extension is compiled without OpenMP, so
+  // at::parallel_for would run on this thread alone (an offloaded bf16-true update is GBs). Each element's result
+  // depends only on its index (stochastic rounding's hash too), so any split gives the same bits.
+  int64_t threads = std::min<int64_t>(at::get_num_threads(), n >> 18);   // at least 256 K elements each
+  if (threads <= 1) {
+    range(0, n);
+    return;
+  }
+  int64_t per = (n + threads - 1) / threads;
+  std::vector<std::thread> others;
+  for (int64_t t = 1; t < threads; t++) {
+    others.emplace_back(range, t * per, std::min(n, (t + 1) * per));
+  }
+  range(0, per);
+  for (auto& t : others) t.join();
 }
 
 }  // namespace

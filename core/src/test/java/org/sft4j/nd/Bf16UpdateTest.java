@@ -121,6 +121,56 @@ class Bf16UpdateTest {
         }
     }
 
+    /**
+     * The host loop splits a large tensor over threads (from 2 x 256 K elements): every element is updated once, as
+     * when the same values are updated slice by slice on one thread (nearest, Kahan), and stochastic rounding keeps
+     * each element's own random bits (the composed operations, which hash the same indices, agree).
+     */
+    @Test
+    void aLargeTensorSplitOverHostThreadsIsUpdatedAsOnOneThread() {
+        assumeTrue(NativeOps.available(), "bf16 weights need the native extension");
+        int n = 1 << 20;
+        int slices = 8;   // 128 K each: below the threshold, one thread
+        Random r = new Random(5);
+        float[] w0 = new float[n];
+        float[] g0 = new float[n];
+        for (int i = 0; i < n; i++) {
+            w0[i] = (float) (r.nextGaussian() * 0.02);
+            g0[i] = (float) (r.nextGaussian() * 1e-3);
+        }
+        for (Bf16Update rule : List.of(Bf16Update.NEAREST, Bf16Update.KAHAN, Bf16Update.STOCHASTIC)) {
+            try (NDManager manager = Engines.newManager(Device.cpu())) {
+                AdamWStep step = new AdamWStep(1, 1e-3, 0.9, 0.999, 0.01, 1e-8, rule, 11);
+                State whole = State.of(manager, w0, rule);
+                NativeOps.adamWBf16(List.of(whole.w), List.of(bf16(manager, g0)), List.of(whole.m), List.of(whole.v),
+                        rule == Bf16Update.KAHAN ? List.of(whole.comp) : List.of(), step);
+                float[] a = whole.weights();
+                float[] b = new float[n];
+                if (rule == Bf16Update.STOCHASTIC) {
+                    State composed = State.of(manager, w0, rule);
+                    NativeOps.adamWBf16(List.of(composed.w), List.of(bf16(manager, g0)), List.of(composed.m),
+                            List.of(composed.v), List.of(), step, true);
+                    b = composed.weights();
+                } else {
+                    int per = n / slices;
+                    for (int k = 0; k < slices; k++) {
+                        State slice = State.of(manager, java.util.Arrays.copyOfRange(w0, k * per, (k + 1) * per), rule);
+                        NativeOps.adamWBf16(List.of(slice.w), List.of(bf16(manager, java.util.Arrays.copyOfRange(g0,
+                                k * per, (k + 1) * per))), List.of(slice.m), List.of(slice.v),
+                                rule == Bf16Update.KAHAN ? List.of(slice.comp) : List.of(), step);
+                        System.arraycopy(slice.weights(), 0, b, k * per, per);
+                    }
+                }
+                int same = 0;
+                for (int i = 0; i < n; i++) {
+                    same += a[i] == b[i] ? 1 : 0;
+                }
+                double bound = rule == Bf16Update.STOCHASTIC ? 0.999 : 1.0;
+                assertTrue(same >= n * bound, rule + ": " + same + " of " + n + " weights as on one thread");
+            }
+        }
+    }
+
     @Test
     void aGpuWithoutTheKernelGetsTheSameUpdateFromComposedOperations() {
         assumeTrue(NativeOps.available(), "bf16 weights need the native extension");
