@@ -500,11 +500,15 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_FlatBuffers_hostCopy(JNIEnv* env, jcla
 // The stream offloaded gradients travel to host memory on, one per GPU (from the pool, taken once): on the compute
 // stream each copy would wait for the backward queued before it and hold up the backward queued after it.
 static std::mutex copyStreamsLock;
-static std::map<std::pair<int, int>, c10::Stream> copyStreams;   // by device type and index
+static std::map<std::pair<int, int>, c10::Stream> copyStreams;
+
+static std::pair<int, int> streamKey(const c10::Device& device) {
+  return {static_cast<int>(device.type()), device.index()};
+}
 
 static c10::Stream copyStream(const c10::Device& device) {
   std::lock_guard<std::mutex> lock(copyStreamsLock);
-  std::pair<int, int> key{static_cast<int>(device.type()), device.index()};
+  std::pair<int, int> key = streamKey(device);
   auto it = copyStreams.find(key);
   if (it == copyStreams.end()) {
     c10::impl::VirtualGuardImpl impl(device.type());
@@ -518,7 +522,7 @@ static void awaitCopies(const c10::Device& device) {
   std::optional<c10::Stream> stream;
   {
     std::lock_guard<std::mutex> lock(copyStreamsLock);
-    auto it = copyStreams.find({static_cast<int>(device.type()), device.index()});
+    auto it = copyStreams.find(streamKey(device));
     if (it != copyStreams.end()) stream = it->second;
   }
   if (stream) stream->synchronize();

@@ -25,9 +25,6 @@ final class DeviceShardUpdates implements ShardUpdates {
     }
 
     @Override
-    public void awaitAll() {}
-
-    @Override
     public Map<String, NDArray> moments() {
         return ShardUpdates.moments(List.of(adamWs));
     }

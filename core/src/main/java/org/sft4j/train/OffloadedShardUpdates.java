@@ -29,7 +29,6 @@ final class OffloadedShardUpdates implements ShardUpdates {
         t.setDaemon(true);
         return t;
     });
-    private List<CompletableFuture<Void>> inFlight = List.of();
 
     OffloadedShardUpdates(ShardedModel model, TrainArgs args, Compute compute, NDManager manager, int rank) {
         this.model = model;
@@ -48,12 +47,11 @@ final class OffloadedShardUpdates implements ShardUpdates {
 
     @Override
     public void step(double lr, double gradCoef) {
-        awaitAll();
+        model.awaitUpdates();
         List<CompletableFuture<Void>> done = new ArrayList<>();
         for (int i = 0; i < parts.size(); i++) {
             done.add(new CompletableFuture<>());
         }
-        inFlight = done;
         model.updating(done);
         Runnable update = () -> {
             for (int i = 0; i < parts.size(); i++) {
@@ -78,13 +76,8 @@ final class OffloadedShardUpdates implements ShardUpdates {
     }
 
     @Override
-    public void awaitAll() {
-        inFlight.forEach(ShardUpdates::await);
-    }
-
-    @Override
     public Map<String, NDArray> moments() {
-        awaitAll();
+        model.awaitUpdates();
         List<AdamW> all = new ArrayList<>();
         adamWs.forEach(a -> all.addAll(List.of(a)));
         return ShardUpdates.moments(all);
@@ -92,20 +85,20 @@ final class OffloadedShardUpdates implements ShardUpdates {
 
     @Override
     public int stepCount() {
-        awaitAll();
+        model.awaitUpdates();
         return adamWs.stream().filter(a -> a.length > 0).findFirst().map(a -> a[0].stepCount()).orElse(0);
     }
 
     @Override
     public void setStepCount(int step) {
-        awaitAll();
+        model.awaitUpdates();
         adamWs.forEach(pair -> List.of(pair).forEach(a -> a.setStepCount(step)));
     }
 
     @Override
     public void close() {
         try {
-            inFlight.forEach(f -> f.exceptionally(t -> null).join());   // what failed was reported where it was awaited
+            model.settleUpdates();   // what failed was reported where it was awaited
         } finally {
             worker.shutdownNow();
             adamWs.forEach(pair -> List.of(pair).forEach(AdamW::close));

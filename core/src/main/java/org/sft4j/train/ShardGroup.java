@@ -41,8 +41,8 @@ final class ShardGroup {
     private final NDArray work;
     private final NDArray uploaded;   // offloaded: this rank's slice in the working type, on the device; else null
     private boolean gradientStale;    // offloaded: the master's gradient holds an earlier step's values
-    private NDArray gradientSquares;  // offloaded: the squared norm of this step's one sum, on the device; else null
-    private boolean summedOnHost;     // offloaded: this step's gradient is a sum of several (accumulation)
+    private NDArray gradientSquares;  // offloaded: the squared norm of this step's one sum, on the device; null
+                                      // before any sum and once several were added in host memory (accumulation)
 
     /**
      * Copies this rank's slice of {@code params}' current values into a new master shard and makes the parameters
@@ -185,7 +185,6 @@ final class ShardGroup {
      */
     void receiveGradient(NDArray sum) {
         setGradientSquares(gradientStale ? FlatBuffers.squaredNorm(sum) : null);
-        summedOnHost = !gradientStale;
         FlatBuffers.gradientToHost(master, sum, gradientStale);
         gradientStale = false;
     }
@@ -196,7 +195,6 @@ final class ShardGroup {
      */
     boolean markGradientStale() {
         gradientStale = uploaded != null;
-        summedOnHost = false;
         setGradientSquares(null);
         return gradientStale;
     }
@@ -212,10 +210,13 @@ final class ShardGroup {
      * offloaded). Reading it waits for the device.
      */
     double gradientSquares() {
-        if (uploaded == null || summedOnHost) {
+        if (uploaded == null) {
             return Double.NaN;
         }
-        return gradientSquares == null ? 0 : Tensors.scalar(gradientSquares);
+        if (gradientStale) {
+            return 0;
+        }
+        return gradientSquares == null ? Double.NaN : Tensors.scalar(gradientSquares);
     }
 
     private void setGradientSquares(NDArray squares) {

@@ -23,9 +23,6 @@ interface ShardUpdates extends AutoCloseable {
     /** Starts (offloaded) or makes (on the device) one update; the gradients are multiplied by {@code gradCoef}. */
     void step(double lr, double gradCoef);
 
-    /** Waits until an update in flight is done (its shards back on the device); rethrows what stopped it. */
-    void awaitAll();
-
     /** AdamW's state by shard group ({@code m.<group>}, {@code v.<group>}, Kahan's {@code c.<group>}). */
     Map<String, NDArray> moments();
 

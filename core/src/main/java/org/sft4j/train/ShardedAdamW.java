@@ -46,7 +46,6 @@ final class ShardedAdamW implements ParameterUpdate {
 
     @Override
     public double clipGradients(double maxNorm, double lossScale) {
-        updates.awaitAll();
         List<NDArray> masters = masters();
         double local = lossScale == 1 ? normTakenOnDevice() : Double.NaN;
         if (Double.isNaN(local)) {

@@ -152,8 +152,14 @@ final class ShardedModel implements AutoCloseable {
         }
     }
 
-    private void awaitUpdates() {
+    /** Waits until an update in flight is done (its shards back on the device); rethrows what stopped it. */
+    void awaitUpdates() {
         updating.forEach(ShardUpdates::await);
+    }
+
+    /** Waits until an update in flight has ended, however: its failure was reported where it was awaited. */
+    void settleUpdates() {
+        updating.forEach(f -> f.exceptionally(t -> null).join());
     }
 
     /** Starts gathering part {@code i}'s current values into its working buffers, unless they hold them already. */
@@ -215,9 +221,7 @@ final class ShardedModel implements AutoCloseable {
      * are sent to the device by whoever updated them, see {@link #updating}).
      */
     void invalidate() {
-        for (Part p : parts) {
-            p.current = false;
-        }
+        parts.forEach(p -> p.current = false);
     }
 
     /**
@@ -333,7 +337,7 @@ final class ShardedModel implements AutoCloseable {
 
     @Override
     public void close() {
-        updating.forEach(f -> f.exceptionally(t -> null).join());   // its failure was reported where it was awaited
+        settleUpdates();
         for (Part p : parts) {
             if (p.gathering != null) {
                 p.gathering.join();

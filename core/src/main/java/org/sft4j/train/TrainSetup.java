@@ -37,6 +37,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
@@ -237,7 +238,7 @@ public final class TrainSetup {
 
     /** An offloaded optimizer's host memory, refused before any is taken when this node lacks it. */
     private static void checkHostMemory(TrainArgs args, List<Parameter> trained, int world) {
-        java.util.OptionalLong free = OffloadMemory.available();
+        OptionalLong free = OffloadMemory.available();
         if (free.isPresent()) {
             OffloadMemory.check(OffloadMemory.bytesPerRank(trained, args.bf16Update(), world),
                     OffloadMemory.ranksOnThisNode(System.getenv(), world, args.nnodes()), free.getAsLong(),
