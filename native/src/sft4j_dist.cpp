@@ -3,6 +3,7 @@
 // all-gather and reduce-scatter of sharded training, and the flat buffers it keeps parameters and gradients in. Built as
 // its own library so the rest of the extension does not depend on NCCL headers (USE_C10D_NCCL where found).
 #include "handles.h"
+#include "pinned_host.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -491,7 +492,7 @@ JNIEXPORT jlong JNICALL Java_org_sft4j_nd_FlatBuffers_hostCopy(JNIEnv* env, jcla
   SFT4J_TRY
   c10::NoGradGuard noGrad;
   const at::Tensor& s = tensor(src);
-  at::Tensor out = at::empty(s.sizes(), s.options().device(at::kCPU).pinned_memory(at::hasCUDA()));
+  at::Tensor out = sft4j::pinned::empty(s.sizes(), s.options());
   out.copy_(s);
   return handle(out);
   SFT4J_CATCH(0)
@@ -538,7 +539,7 @@ JNIEXPORT void JNICALL Java_org_sft4j_nd_FlatBuffers_gradientToHost(JNIEnv* env,
   at::Tensor& p = tensor(param);
   at::Tensor sum = tensor(g).reshape(p.sizes());
   if (!p.grad().defined()) {
-    p.mutable_grad() = at::empty(p.sizes(), p.options().pinned_memory(p.is_pinned()));
+    p.mutable_grad() = p.is_pinned() ? sft4j::pinned::empty(p.sizes(), p.options()) : at::empty(p.sizes(), p.options());
     overwrite = true;
   }
   if (sum.device().is_cpu()) {

@@ -124,10 +124,15 @@ public final class ShardedBench {
         TrainResult r = Launcher.run(SftConfig.of(job), List.of(console), null, worker);
         ModelConfig mc = ModelConfig.read(configDir);
         double peak = 0;
+        double host = 0;   // the node's: every rank's resident peak summed (an offloaded optimizer lives there)
         for (int rank = 0; rank < nproc; rank++) {
             Path f = out.resolve("peak-rank-" + rank + ".txt");
             if (Files.exists(f)) {
                 peak = Math.max(peak, Double.parseDouble(Files.readString(f).trim()));
+            }
+            Path h = out.resolve("host-rank-" + rank + ".txt");
+            if (Files.exists(h)) {
+                host += Double.parseDouble(Files.readString(h).trim());
             }
         }
         // step time: the harmonic mean of the per-step rates is the rate over all timed steps
@@ -137,7 +142,7 @@ public final class ShardedBench {
         line.put("gpus", nproc).put("B_per_gpu", b).put("T", t).put("mode", mode).put("lora_rank", 0).put("act_ckpt", ckpt)
                 .put("ckpt_layers", SftConfig.of(job).train().checkpointedLayers(mc.numLayers()))
                 .put("params", mc.parameterCount()).put("tokens_per_s", Math.round(tps))
-                .put("peak_gib_per_gpu", Math.round(peak * 10) / 10.0)
+                .put("peak_gib_per_gpu", Math.round(peak * 10) / 10.0).put("peak_host_gib", Math.round(host * 10) / 10.0)
                 .put("tflops_6N_per_gpu", Math.round(6.0 * mc.parameterCount() * tps / nproc / 1e11) / 10.0)
                 .put("loss", Math.round(last[0] * 1e4) / 1e4).put("zero_stage", stage).put("offload_optimizer", offload)
                 .put("tool", "sft4j")
@@ -204,5 +209,20 @@ public final class ShardedBench {
                         String.valueOf(DeviceMemory.stats(mine)[1] / (double) (1L << 30)));
             }
         }
+        Files.writeString(out.resolve("host-rank-" + rank + ".txt"), String.valueOf(residentPeakGib()));
+    }
+
+    /** This process's peak resident memory (VmHWM in /proc/self/status), in GiB; 0 where that file is missing. */
+    private static double residentPeakGib() throws java.io.IOException {
+        Path status = Path.of("/proc/self/status");
+        if (!Files.exists(status)) {
+            return 0;
+        }
+        for (String line : Files.readAllLines(status)) {
+            if (line.startsWith("VmHWM:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) / (double) (1L << 20);   // kB
+            }
+        }
+        return 0;
     }
 }
