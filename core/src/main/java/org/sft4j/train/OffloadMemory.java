@@ -1,10 +1,13 @@
 package org.sft4j.train;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import org.sft4j.base.UserError;
 import org.sft4j.model.Parameter;
 import org.sft4j.nd.Bf16Update;
 import org.sft4j.nd.DataTypes;
+import org.sft4j.nd.ProcessGroup;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,6 +16,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
  * The host memory an offloaded optimizer (DeepSpeed's {@code offload_optimizer: cpu}) takes on this node, checked
@@ -66,6 +72,43 @@ final class OffloadMemory {
             return available(Files.readString(Path.of("/proc/meminfo")));
         } catch (IOException | RuntimeException e) {
             return OptionalLong.empty();
+        }
+    }
+
+    /**
+     * {@link #check} on every rank of {@code group} together: all read their node's available memory ({@code available})
+     * between two synchronisations, before any rank takes its share (a rank that had would be counted twice by a slower
+     * one), and all refuse if one does (a rank left to go on alone would wait for the others in its first collective).
+     * {@code manager} holds the one small tensor the ranks agree through.
+     */
+    static void checkAllRanks(ProcessGroup group, NDManager manager, Supplier<OptionalLong> available, long perRank,
+                              int ranks, long trainedParameters, String source) {
+        group.barrier();
+        OptionalLong free = available.get();
+        UserError mine = null;
+        try {
+            if (free.isPresent()) {
+                check(perRank, ranks, free.getAsLong(), trainedParameters, source);
+            }
+        } catch (UserError e) {
+            mine = e;
+        }
+        float[] refused = new float[group.world()];
+        refused[group.rank()] = mine == null ? 0 : 1;
+        float[] all;
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray flags = scope.create(refused);
+            group.allReduceSum(List.of(flags));
+            all = flags.toFloatArray();
+        }
+        if (mine != null) {
+            throw mine;
+        }
+        String lacking = IntStream.range(0, all.length).filter(r -> all[r] > 0).mapToObj(String::valueOf)
+                .collect(Collectors.joining(", "));
+        if (!lacking.isEmpty()) {
+            throw new UserError(String.format(Locale.ROOT, "%s: offload_optimizer: rank %s found too little host memory "
+                    + "on its node (its own message says how much and what to change); every rank stops", source, lacking));
         }
     }
 

@@ -1,6 +1,7 @@
 package org.sft4j.train;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.sft4j.base.JsonFiles;
@@ -37,7 +38,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
@@ -236,14 +236,13 @@ public final class TrainSetup {
         return trainer(args, model, data, source, resume, listeners, scaling, group, null);
     }
 
-    /** An offloaded optimizer's host memory, refused before any is taken when this node lacks it. */
-    private static void checkHostMemory(TrainArgs args, List<Parameter> trained, int world) {
-        OptionalLong free = OffloadMemory.available();
-        if (free.isPresent()) {
-            OffloadMemory.check(OffloadMemory.bytesPerRank(trained, args.bf16Update(), world),
-                    OffloadMemory.ranksOnThisNode(System.getenv(), world, args.nnodes()), free.getAsLong(),
-                    trained.stream().mapToLong(p -> p.array().size()).sum(), "deepspeed: " + args.deepspeed());
-        }
+    /** An offloaded optimizer's host memory, refused on every rank before any is taken when a node lacks it. */
+    private static void checkHostMemory(TrainArgs args, List<Parameter> trained, ProcessGroup group, NDManager manager) {
+        int world = group.world();
+        OffloadMemory.checkAllRanks(group, manager, OffloadMemory::available,
+                OffloadMemory.bytesPerRank(trained, args.bf16Update(), world),
+                OffloadMemory.ranksOnThisNode(System.getenv(), world, args.nnodes()),
+                trained.stream().mapToLong(p -> p.array().size()).sum(), "deepspeed: " + args.deepspeed());
     }
 
     private static Trainer trainer(TrainArgs args, Decoder model, TrainData data, ModelSource source, ResumePoint resume,
@@ -278,7 +277,7 @@ public final class TrainSetup {
                 boolean bf16Working = ShardedModel.bf16Working(model);
                 try {
                     if (sharding.offloadOptimizer() && model.manager().getDevice().isGpu()) {
-                        checkHostMemory(args, params, world);
+                        checkHostMemory(args, params, shards, model.manager());
                     }
                     zero = Zero.shard(stage, shards, model, args.decayNormsAndBiases(), sharding.offloadOptimizer(),
                             stop::get);

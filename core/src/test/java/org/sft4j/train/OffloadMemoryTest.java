@@ -11,9 +11,15 @@ import org.sft4j.nd.Bf16Update;
 import org.sft4j.nd.DataTypes;
 import org.sft4j.nd.Engines;
 import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.ProcessGroup;
 
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -63,5 +69,40 @@ class OffloadMemoryTest {
                 + "trained parameters, in shards) and 117.8 GB is available; train fewer parameters (finetuning_type: "
                 + "lora), use precision: bf16-true (half the bytes), run on more nodes, or keep the optimizer on the GPU "
                 + "(no offload_optimizer)", e.getMessage());
+    }
+
+    @Test
+    void everyRankReadsTheMemoryBeforeAnyTakesItAndAllStopWhenOneNodeLacksIt() throws Exception {
+        long params = 7_615_616_512L;
+        long perRank = params * 16 / 2;   // two ranks, each on a node of its own
+        List<ProcessGroup> ranks = InProcessGroup.ranks(2);
+        AtomicBoolean slowRankArrived = new AtomicBoolean();
+        AtomicBoolean readAfterBothArrived = new AtomicBoolean();
+        try (NDManager m = Engines.newManager(Device.cpu())) {
+            CompletableFuture<Void> fast = CompletableFuture.runAsync(() -> OffloadMemory.checkAllRanks(ranks.get(0), m,
+                    () -> {
+                        readAfterBothArrived.set(slowRankArrived.get());
+                        return OptionalLong.of(130_000_000_000L);
+                    }, perRank, 1, params, "deepspeed: ds_z3_offload_config.json"));
+            CompletableFuture<Void> slow = CompletableFuture.runAsync(() -> {
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                slowRankArrived.set(true);
+                OffloadMemory.checkAllRanks(ranks.get(1), m, () -> OptionalLong.of(40_000_000_000L), perRank, 1, params,
+                        "deepspeed: ds_z3_offload_config.json");
+            });
+            ExecutionException slowError = assertThrows(ExecutionException.class, () -> slow.get(60, TimeUnit.SECONDS));
+            assertTrue(slowError.getCause().getMessage().contains("needs about 60.9 GB of host memory on this node"),
+                    slowError.getCause().getMessage());
+            ExecutionException fastError = assertThrows(ExecutionException.class, () -> fast.get(60, TimeUnit.SECONDS));
+            assertEquals(UserError.class, fastError.getCause().getClass());
+            assertEquals("deepspeed: ds_z3_offload_config.json: offload_optimizer: rank 1 found too little host memory "
+                    + "on its node (its own message says how much and what to change); every rank stops",
+                    fastError.getCause().getMessage());
+            assertTrue(readAfterBothArrived.get(), "rank 0 read its memory before rank 1 had come to the check");
+        }
     }
 }
