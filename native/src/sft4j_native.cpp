@@ -93,6 +93,31 @@ void adamwBf16Composed(const at::Tensor& p, const at::Tensor& g, const at::Tenso
   }
 }
 
+// Elements [begin, end) of one tensor's bf16 AdamW update on the CPU, one loop per rounding rule so that each
+// vectorises. Compiled for AVX-512 and AVX2 beside the baseline, picked by the CPU at load (GCC's function
+// multiversioning): the loop is compute-bound (stochastic rounding's hash, the square root and division), and an
+// offloaded bf16-true update runs it over every weight each step. Without FMA contraction every version gives the
+// baseline's bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+void hostAdamwBf16(uint16_t* __restrict p, const uint16_t* __restrict g, uint16_t* __restrict m,
+                   uint16_t* __restrict v, uint16_t* __restrict c, int64_t begin, int64_t end,
+                   const sft4j::adamw::Hyper& shared) {
+  const sft4j::adamw::Hyper h = shared;   // a local copy: the rule is seen not to change inside the loops
+  switch (h.rule) {
+    case sft4j::adamw::STOCHASTIC:
+      for (int64_t i = begin; i < end; i++) sft4j::adamw::update(p, g, m, v, c, i, h);
+      break;
+    case sft4j::adamw::KAHAN:
+      for (int64_t i = begin; i < end; i++) sft4j::adamw::update(p, g, m, v, c, i, h);
+      break;
+    default:
+      for (int64_t i = begin; i < end; i++) sft4j::adamw::update(p, g, m, v, c, i, h);
+      break;
+  }
+}
+
 // One tensor's bf16 AdamW update (adamw_bf16.h): a parallel loop on CPU, the CUDA kernel on a GPU, or the composed
 // operations (on a GPU the kernel could not be built for, or when asked, to check one against the other).
 void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, const at::Tensor& v,
@@ -125,9 +150,7 @@ void adamwBf16(const at::Tensor& p, const at::Tensor& g, const at::Tensor& m, co
   const uint16_t* gp = bits(g);
   uint16_t* mp = bits(m);
   uint16_t* vp = bits(v);
-  auto range = [=, &h](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) sft4j::adamw::update(pp, gp, mp, vp, comp, i, h);
-  };
+  auto range = [=, &h](int64_t begin, int64_t end) { hostAdamwBf16(pp, gp, mp, vp, comp, begin, end, h); };
   // Threads of our own, as many as PyTorch's CPU operators use: this extension is compiled without OpenMP, so
   // at::parallel_for would run on this thread alone (an offloaded bf16-true update is GBs). Each element's result
   // depends only on its index (stochastic rounding's hash too), so any split gives the same bits.

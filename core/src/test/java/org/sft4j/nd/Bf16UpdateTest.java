@@ -171,6 +171,125 @@ class Bf16UpdateTest {
         }
     }
 
+    /**
+     * The host loop (vectorised, in whichever version this CPU picks) gives, bit for bit, adamw_bf16.h's scalar
+     * arithmetic as written here in Java's IEEE float operations (no fused multiply-add): weights, moments and Kahan's
+     * compensation, two steps, over a tensor split across threads with an odd tail, NaN and infinities included.
+     */
+    @Test
+    void theHostLoopGivesTheScalarArithmeticsBits() {
+        assumeTrue(NativeOps.available(), "bf16 weights need the native extension");
+        int n = (1 << 19) + 7;
+        Random r = new Random(9);
+        float[][] start = new float[5][n];   // weight, moments, compensation; then the gradient
+        double[] scales = {1, 1e-3, 1e-3, 1e-4, 1e-2};
+        for (int k = 0; k < 5; k++) {
+            for (int i = 0; i < n; i++) {
+                start[k][i] = (float) (r.nextGaussian() * scales[k]);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            start[2][i] = Math.abs(start[2][i]);   // v >= 0
+        }
+        start[0][3] = Float.NaN;
+        start[0][4] = Float.POSITIVE_INFINITY;
+        start[4][5] = Float.NEGATIVE_INFINITY;
+        for (Bf16Update rule : Bf16Update.values()) {
+            try (NDManager manager = Engines.newManager(Device.cpu())) {
+                NDArray[] t = new NDArray[5];
+                int[][] expected = new int[5][];
+                for (int k = 0; k < 5; k++) {
+                    t[k] = bf16(manager, start[k]);
+                    expected[k] = bits(t[k]);
+                }
+                for (int s = 0; s < 2; s++) {
+                    long seed = 21 + s;
+                    AdamWStep step = new AdamWStep(1, 1e-3, 0.9, 0.999, 0.01, 1e-8, rule, seed);
+                    NativeOps.adamWBf16(List.of(t[0]), List.of(t[4]), List.of(t[1]), List.of(t[2]),
+                            rule == Bf16Update.KAHAN ? List.of(t[3]) : List.of(), step);
+                    ScalarAdamW.update(expected, step, seed * 0x100000001B3L);
+                }
+                String[] names = {"weight", "first moment", "second moment", "compensation"};
+                for (int k = 0; k < (rule == Bf16Update.KAHAN ? 4 : 3); k++) {
+                    assertArrayEquals(expected[k], bits(t[k]), rule + ": " + names[k] + " bits");
+                }
+            }
+        }
+    }
+
+    private static int[] bits(NDArray bf16) {
+        float[] f = Tensors.toFloats(bf16);
+        int[] out = new int[f.length];
+        for (int i = 0; i < f.length; i++) {
+            out[i] = Float.floatToRawIntBits(f[i]) >>> 16;
+        }
+        return out;
+    }
+
+    /** adamw_bf16.h's element function, one element at a time in Java floats: the oracle of the vectorised loop. */
+    private static final class ScalarAdamW {
+
+        static void update(int[][] t, AdamWStep step, long seed) {
+            float beta1 = (float) step.beta1();
+            float beta2 = (float) step.beta2();
+            float decay = (float) (step.lr() * step.weightDecay());
+            float eps = (float) step.eps();
+            float stepSize = (float) (step.lr() / (1.0 - step.beta1()));   // step 1: beta^1
+            float bc2Sqrt = (float) Math.sqrt(1.0 - step.beta2());
+            for (int i = 0; i < t[0].length; i++) {
+                float grad = f(t[4][i]);
+                float m1 = beta1 * f(t[1][i]) + (1.0f - beta1) * grad;
+                float v1 = beta2 * f(t[2][i]) + (1.0f - beta2) * grad * grad;
+                t[1][i] = nearest(m1);
+                t[2][i] = nearest(v1);
+                float adam = stepSize * m1 / ((float) Math.sqrt(v1) / bc2Sqrt + eps);
+                float w = f(t[0][i]);
+                if (step.bf16() == Bf16Update.KAHAN) {
+                    float comp = f(t[3][i]);
+                    float y = comp - decay * (w + comp) - adam;
+                    int rounded = nearest(w + y);
+                    t[3][i] = nearest(y - (f(rounded) - w));
+                    t[0][i] = rounded;
+                } else if (step.bf16() == Bf16Update.STOCHASTIC) {
+                    t[0][i] = stochastic(w - decay * w - adam, random16(seed, i));
+                } else {
+                    t[0][i] = nearest(w - decay * w - adam);
+                }
+            }
+        }
+
+        static float f(int bits) {
+            return Float.intBitsToFloat(bits << 16);
+        }
+
+        static int nearest(float x) {
+            int u = Float.floatToRawIntBits(x);
+            if ((u & 0x7fffffff) > 0x7f800000) {
+                return (u >>> 16) | 0x40;
+            }
+            return (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
+        }
+
+        static int stochastic(float x, int random16) {
+            int u = Float.floatToRawIntBits(x);
+            if ((u & 0x7fffffff) > 0x7f800000) {
+                return (u >>> 16) | 0x40;
+            }
+            if ((u & 0x7fffffff) == 0x7f800000) {
+                return u >>> 16;
+            }
+            return (u + (random16 & 0xffff)) >>> 16;
+        }
+
+        static int random16(long seed, long index) {   // splitmix64's finaliser
+            long z = seed + (index + 1) * 0x9E3779B97F4A7C15L;
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            z ^= z >>> 31;
+            return (int) (z >>> 48);
+        }
+    }
+
     @Test
     void aGpuWithoutTheKernelGetsTheSameUpdateFromComposedOperations() {
         assumeTrue(NativeOps.available(), "bf16 weights need the native extension");
