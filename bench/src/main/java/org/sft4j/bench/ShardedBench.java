@@ -42,7 +42,7 @@ import java.util.Map;
  * ({@code -Dsft4j.benchCkptLayers=N} with {@code ckpt}: only the first N layers checkpointed;
  * {@code -Dsft4j.benchProfile=TRACE}: rank 0's timed steps under PyTorch's profiler, the Chrome trace to TRACE and the
  * time by kernel and by operator to TRACE.txt; {@code -Dsft4j.benchOffload=true}: the stage through a DeepSpeed JSON
- * with {@code offload_optimizer: {device: cpu}}.)
+ * with {@code offload_optimizer: {device: cpu}}; {@code -Dsft4j.benchOffloadRatio=R}: its {@code ratio}, the share offloaded.)
  * With {@code SAME_BATCH} ({@code same}) every step trains on the same batch, as hf_scale_bench.py does; otherwise each
  * step gets new tokens, and the global batch (not its split over the GPUs) is the same for any NPROC, so runs on 1 and
  * 2 GPUs can be compared step by step.
@@ -82,11 +82,12 @@ public final class ShardedBench {
         job.put("max_steps", WARMUP + steps);
         job.put("precision", mode.equals("pure-bf16") ? "bf16-true" : mode);
         boolean offload = Boolean.getBoolean("sft4j.benchOffload");
+        double ratio = Double.parseDouble(System.getProperty("sft4j.benchOffloadRatio", "1"));
         if (offload) {
             Path ds = Files.createTempFile("sharded-bench-offload", ".json");
             ds.toFile().deleteOnExit();
             Files.writeString(ds, "{\"zero_optimization\": {\"stage\": " + stage
-                    + ", \"offload_optimizer\": {\"device\": \"cpu\", \"pin_memory\": true}}}");
+                    + ", \"offload_optimizer\": {\"device\": \"cpu\", \"pin_memory\": true, \"ratio\": " + ratio + "}}}");
             job.put("deepspeed", ds.toAbsolutePath().toString());
         } else {
             job.put("zero_stage", stage);
@@ -145,6 +146,7 @@ public final class ShardedBench {
                 .put("peak_gib_per_gpu", Math.round(peak * 10) / 10.0).put("peak_host_gib", Math.round(host * 10) / 10.0)
                 .put("tflops_6N_per_gpu", Math.round(6.0 * mc.parameterCount() * tps / nproc / 1e11) / 10.0)
                 .put("loss", Math.round(last[0] * 1e4) / 1e4).put("zero_stage", stage).put("offload_optimizer", offload)
+                .put("offload_ratio", offload ? ratio : 0)
                 .put("tool", "sft4j")
                 .put("status", r.status().name());
         System.out.println(line);

@@ -19,7 +19,9 @@ import java.util.regex.Pattern;
 /**
  * What a DeepSpeed JSON ({@code deepspeed: PATH}, as the seeds' LLaMA-Factory YAMLs name one) asks of sft4j: the ZeRO
  * stage of {@code zero_optimization.stage}, and whether {@code zero_optimization.offload_optimizer.device} is
- * {@code cpu} (the fp32 master weights, their gradients and the AdamW moments kept and updated in host memory).
+ * {@code cpu} (the fp32 master weights, their gradients and the AdamW moments kept and updated in host memory), and
+ * how much of that state: {@code offload_optimizer.ratio} (DeepSpeed's ZeRO-Offload++, 1 when absent) offloads that
+ * share of the trained parameters' state, the rest staying on the GPU and updated there.
  * Values set to {@code "auto"} take the run's own settings, as the HF Trainer fills them in; a value set to something
  * else must agree with the run's setting, or the run stops with the mismatch named (the HF Trainer's rule). NVMe
  * offload is not built and is an error; {@code offload_param} to the CPU runs with a warning, each rank's 16-bit shard
@@ -28,7 +30,12 @@ import java.util.regex.Pattern;
  * <p>LLaMA-Factory's own example files ({@code examples/deepspeed/ds_z3_config.json} and its siblings) are known by
  * name: a YAML that names one where the file is absent runs at that file's stage (and offload), with a warning.
  */
-public record DeepSpeedConfig(int stage, boolean offloadOptimizer, List<String> warnings) {
+public record DeepSpeedConfig(int stage, double offloadRatio, List<String> warnings) {
+
+    /** Whether any of the optimizer state is offloaded to the CPU. */
+    public boolean offloadOptimizer() {
+        return offloadRatio > 0;
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern LLAMA_FACTORY_EXAMPLE = Pattern.compile("ds_z([0-3])(_offload)?_config\\.json");
@@ -50,7 +57,7 @@ public record DeepSpeedConfig(int stage, boolean offloadOptimizer, List<String> 
             if (offload && m.group(1).equals("0")) {
                 throw offloadWithoutStage(path);
             }
-            return new DeepSpeedConfig(Integer.parseInt(m.group(1)), offload, List.of("deepspeed: " + path + " is not "
+            return new DeepSpeedConfig(Integer.parseInt(m.group(1)), offload ? 1 : 0, List.of("deepspeed: " + path + " is not "
                     + "here; LLaMA-Factory's example of that name sets ZeRO stage " + m.group(1)
                     + (offload ? " with the optimizer offloaded to the CPU" : "") + " and every value \"auto\", which is "
                     + "what sft4j runs"));
@@ -120,7 +127,20 @@ public record DeepSpeedConfig(int stage, boolean offloadOptimizer, List<String> 
         if (root.has("scheduler")) {
             warnings.add("deepspeed: " + path + ": its scheduler is not used; lr_scheduler_type and warmup set the schedule");
         }
-        return new DeepSpeedConfig(stage, offload, warnings);
+        return new DeepSpeedConfig(stage, offload ? offloadRatio(path, zero) : 0, warnings);
+    }
+
+    /** {@code zero_optimization.offload_optimizer.ratio}: the share of the optimizer state offloaded, 1 when absent. */
+    private static double offloadRatio(String path, JsonNode zero) {
+        JsonNode ratio = zero.path("offload_optimizer").path("ratio");
+        if (ratio.isMissingNode() || ratio.isNull()) {
+            return 1;
+        }
+        if (!ratio.isNumber() || !(ratio.doubleValue() >= 0 && ratio.doubleValue() <= 1)) {
+            throw new UserError("deepspeed: " + path + ": zero_optimization.offload_optimizer.ratio is " + ratio
+                    + "; it is the share of the optimizer state offloaded to the CPU, a number from 0 to 1");
+        }
+        return ratio.doubleValue();
     }
 
     private static UserError offloadWithoutStage(String path) {

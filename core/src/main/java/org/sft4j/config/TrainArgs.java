@@ -183,8 +183,17 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
         return gradientCheckpointingLayers;
     }
 
-    /** How a run is sharded: its ZeRO stage (0: not at all) and whether the optimizer state lives in host memory. */
-    public record Sharding(int stage, boolean offloadOptimizer) {}
+    /**
+     * How a run is sharded: its ZeRO stage (0: not at all) and the share of the optimizer state that lives in host
+     * memory (0: none, 1: all of it).
+     */
+    public record Sharding(int stage, double offloadRatio) {
+
+        /** Whether any of the optimizer state lives in host memory. */
+        public boolean offloadOptimizer() {
+            return offloadRatio > 0;
+        }
+    }
 
     /**
      * The ZeRO stage of a run of {@code world} processes: {@code zero_stage}, or the stage of the {@code deepspeed}
@@ -196,12 +205,12 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
     }
 
     /**
-     * The ZeRO stage (see {@link #zeroStage}) and, from the {@code deepspeed} JSON, whether the optimizer is offloaded
-     * to the CPU ({@code zero_optimization.offload_optimizer.device: cpu}).
+     * The ZeRO stage (see {@link #zeroStage}) and, from the {@code deepspeed} JSON, how much of the optimizer is
+     * offloaded to the CPU ({@code zero_optimization.offload_optimizer.device: cpu} and its {@code ratio}).
      */
     public Sharding sharding(int world, java.util.function.Consumer<String> warnings) {
         if (deepspeed == null || deepspeed.isBlank()) {
-            return new Sharding(zeroStage == null ? 0 : zeroStage, false);
+            return new Sharding(zeroStage == null ? 0 : zeroStage, 0);
         }
         DeepSpeedConfig ds = DeepSpeedConfig.read(deepspeed, this, world);
         if (zeroStage != null && zeroStage != ds.stage()) {
@@ -209,7 +218,7 @@ public record TrainArgs(String outputDir, Integer perDeviceTrainBatchSize, Integ
                     + ds.stage() + ") disagree; keep one of them");
         }
         ds.warnings().forEach(warnings);
-        return new Sharding(ds.stage(), ds.offloadOptimizer());
+        return new Sharding(ds.stage(), ds.offloadRatio());
     }
 
     /** Whether the run continues from a checkpoint ({@code resume_from_checkpoint} set and not false). */

@@ -17,12 +17,14 @@ import java.util.concurrent.Executors;
  * are updated in host memory in the order the next forward needs them (embedding first), then sent to the device
  * ({@link ShardGroup#upload}); {@link ShardedModel} waits for a part before gathering it. So the next forward runs
  * on the first parts, and each copy to the device overlaps the update of the next part, while the host still
- * updates the last parts: the host's AdamW (bound by host memory) is most of an offloaded step.
+ * updates the last parts: the host's AdamW (bound by host memory) is most of an offloaded step. Parts kept on the
+ * device ({@code offload_optimizer.ratio} below 1: the first ones) are updated there at once, as without offload.
  */
 final class OffloadedShardUpdates implements ShardUpdates {
 
     private final List<List<ShardGroup>> parts = new ArrayList<>();
     private final List<AdamW[]> adamWs = new ArrayList<>();
+    private final List<Boolean> onHost = new ArrayList<>();
     private final ShardedModel model;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "sft4j-offloaded-adamw");
@@ -36,6 +38,7 @@ final class OffloadedShardUpdates implements ShardUpdates {
             for (int i = 0; i < model.parts(); i++) {
                 List<ShardGroup> trained = model.groups(i).stream().filter(ShardGroup::trainable).toList();
                 parts.add(trained);
+                onHost.add(model.partOffloaded(i));
                 adamWs.add(trained.isEmpty() ? new AdamW[0]
                         : ShardUpdates.adamWs(trained, args, compute, manager, ShardUpdates.seed(args, rank, i)));
             }
@@ -51,10 +54,19 @@ final class OffloadedShardUpdates implements ShardUpdates {
         List<CompletableFuture<Void>> done = new ArrayList<>();
         for (int i = 0; i < parts.size(); i++) {
             done.add(new CompletableFuture<>());
+            if (!onHost.get(i)) {   // on the device: queued there now, before the next forward's work
+                for (AdamW a : adamWs.get(i)) {
+                    a.step(lr, gradCoef);
+                }
+                done.get(i).complete(null);
+            }
         }
         model.updating(done);
         Runnable update = () -> {
             for (int i = 0; i < parts.size(); i++) {
+                if (!onHost.get(i)) {
+                    continue;
+                }
                 try {
                     for (AdamW a : adamWs.get(i)) {
                         a.step(lr, gradCoef);
@@ -62,7 +74,7 @@ final class OffloadedShardUpdates implements ShardUpdates {
                     parts.get(i).forEach(ShardGroup::upload);
                     done.get(i).complete(null);
                 } catch (Throwable t) {
-                    done.subList(i, done.size()).forEach(f -> f.completeExceptionally(t));
+                    done.subList(i, done.size()).forEach(f -> f.completeExceptionally(t));   // done ones stay done
                     return;
                 }
             }

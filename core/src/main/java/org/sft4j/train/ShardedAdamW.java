@@ -62,12 +62,18 @@ final class ShardedAdamW implements ParameterUpdate {
 
     /**
      * Offloaded: this shard's gradient norm from the squared norms taken on the device as the sums left it (no pass
-     * over host memory); NaN when one of them is not known there.
+     * over host memory), and those of the shards kept on the device; NaN when one of them is not known there.
      */
     private double normTakenOnDevice() {
-        double squares = trained.isEmpty() ? Double.NaN : 0;
-        for (ShardGroup g : trained) {
+        List<ShardGroup> offloaded = trained.stream().filter(ShardGroup::offloaded).toList();
+        double squares = offloaded.isEmpty() ? Double.NaN : 0;
+        for (ShardGroup g : offloaded) {
             squares += g.gradientSquares();
+        }
+        List<NDArray> onDevice = trained.stream().filter(g -> !g.offloaded()).map(ShardGroup::master).toList();
+        if (!onDevice.isEmpty() && !Double.isNaN(squares)) {
+            double norm = compute.clipGradients(onDevice, 0, 1);
+            squares += norm * norm;
         }
         return Math.sqrt(squares);
     }

@@ -56,12 +56,15 @@ final class ShardedModel implements AutoCloseable {
      *
      * @param perLayer ZeRO-3: each part is gathered only while it computes
      * @param decayAll weight decay on every parameter (not only matrices)
-     * @param offload trainable master shards, their gradients (and so AdamW's moments) in host memory
+     * @param offloadRatio the share of the trained parameters whose master shards, gradients (and so AdamW's moments)
+     *     live in host memory: those of the last parts (see {@link #firstOffloadedPart}); 0: none
      */
-    ShardedModel(Decoder model, ProcessGroup group, boolean perLayer, boolean decayAll, boolean offload) {
+    ShardedModel(Decoder model, ProcessGroup group, boolean perLayer, boolean decayAll, double offloadRatio) {
         this.group = group;
         this.manager = model.manager().newSubManager();
-        NDManager host = offload ? manager.newSubManager(Device.cpu()) : null;
+        List<List<Parameter>> byPart = partsOf(model);
+        int firstOffloaded = firstOffloadedPart(byPart, offloadRatio);
+        NDManager host = firstOffloaded < byPart.size() ? manager.newSubManager(Device.cpu()) : null;
         DataType every = bf16Working(model) ? DataType.BFLOAT16 : null;
         Set<Parameter> products = new HashSet<>();   // gathered in fp16
         if (perLayer && model.compute().precision() == Precision.FP16_MIXED) {
@@ -69,11 +72,6 @@ final class ShardedModel implements AutoCloseable {
             if (model.lmHead() != model.outerParameters().get(0)) {
                 products.add(model.lmHead());
             }
-        }
-        List<List<Parameter>> byPart = new ArrayList<>();
-        byPart.add(model.outerParameters());
-        for (int i = 0; i < model.numLayers(); i++) {
-            byPart.add(model.layerParameters(i));
         }
         boolean was = Tensors.gradMode(false);
         try {
@@ -96,7 +94,7 @@ final class ShardedModel implements AutoCloseable {
                 }
                 for (Map.Entry<String, List<Parameter>> e : keyed.entrySet()) {
                     part.groups.add(new ShardGroup(partName + "." + e.getKey(), e.getValue(), workTypes.get(e.getKey()),
-                            decay.get(e.getKey()), group.rank(), group.world(), manager, host));
+                            decay.get(e.getKey()), group.rank(), group.world(), manager, i >= firstOffloaded ? host : null));
                 }
                 parts.add(part);
                 if (perLayer) {
@@ -107,6 +105,36 @@ final class ShardedModel implements AutoCloseable {
             Tensors.gradMode(was);
         }
         this.offloaded = groups().stream().anyMatch(ShardGroup::offloaded);
+    }
+
+    /** {@code model}'s parameters by part: the outer ones (embedding, final norm, LM head), then each layer's. */
+    static List<List<Parameter>> partsOf(Decoder model) {
+        List<List<Parameter>> byPart = new ArrayList<>();
+        byPart.add(model.outerParameters());
+        for (int i = 0; i < model.numLayers(); i++) {
+            byPart.add(model.layerParameters(i));
+        }
+        return byPart;
+    }
+
+    /**
+     * The first part whose optimizer shards are offloaded when {@code ratio} of the trained parameters' state is: the
+     * fewest last parts that hold at least that share ({@code parts.size()} at 0: none). The first parts stay on the
+     * device, so the next forward computes on them while the host still updates the offloaded ones.
+     */
+    static int firstOffloadedPart(List<List<Parameter>> parts, double ratio) {
+        long total = parts.stream().mapToLong(ShardedModel::trainedElements).sum();
+        long offloaded = 0;
+        int first = parts.size();
+        while (ratio > 0 && first > 0 && offloaded < ratio * total) {
+            first--;
+            offloaded += trainedElements(parts.get(first));
+        }
+        return first;
+    }
+
+    private static long trainedElements(List<Parameter> part) {
+        return part.stream().filter(Parameter::trainable).mapToLong(p -> p.array().size()).sum();
     }
 
     /** Whether {@code model}, sharded, works from a bf16 copy of every parameter (its precision is bf16-mixed). */
@@ -122,9 +150,24 @@ final class ShardedModel implements AutoCloseable {
         return parts.size();
     }
 
-    /** Whether the optimizer's shards are in host memory (see {@link ShardGroup#offloaded}). */
+    /** Whether the optimizer's shards are in host memory (see {@link ShardGroup#offloaded}), all or some of them. */
     boolean offloaded() {
         return offloaded;
+    }
+
+    /** The first part whose trained shards are offloaded ({@link #parts()} when none is). */
+    int firstOffloadedPart() {
+        for (int i = 0; i < parts.size(); i++) {
+            if (partOffloaded(i)) {
+                return i;
+            }
+        }
+        return parts.size();
+    }
+
+    /** Whether part {@code i}'s trained shards are in host memory. */
+    boolean partOffloaded(int i) {
+        return parts.get(i).groups.stream().anyMatch(ShardGroup::offloaded);
     }
 
     /** Every group of every part, part by part. */

@@ -236,6 +236,13 @@ public final class TrainSetup {
         return trainer(args, model, data, source, resume, listeners, scaling, group, null);
     }
 
+    /** The trained parameters whose optimizer state {@code ratio} offloads (see {@link ShardedModel#firstOffloadedPart}). */
+    static List<Parameter> offloadedParameters(Decoder model, double ratio) {
+        List<List<Parameter>> parts = ShardedModel.partsOf(model);
+        return parts.subList(ShardedModel.firstOffloadedPart(parts, ratio), parts.size()).stream()
+                .flatMap(List::stream).filter(Parameter::trainable).toList();
+    }
+
     /** An offloaded optimizer's host memory, refused on every rank before any is taken when a node lacks it. */
     private static void checkHostMemory(TrainArgs args, List<Parameter> trained, ProcessGroup group, NDManager manager) {
         int world = group.world();
@@ -277,9 +284,10 @@ public final class TrainSetup {
                 boolean bf16Working = ShardedModel.bf16Working(model);
                 try {
                     if (sharding.offloadOptimizer() && model.manager().getDevice().isGpu()) {
-                        checkHostMemory(args, params, shards, model.manager());
+                        checkHostMemory(args, offloadedParameters(model, sharding.offloadRatio()), shards,
+                                model.manager());
                     }
-                    zero = Zero.shard(stage, shards, model, args.decayNormsAndBiases(), sharding.offloadOptimizer(),
+                    zero = Zero.shard(stage, shards, model, args.decayNormsAndBiases(), sharding.offloadRatio(),
                             stop::get);
                 } catch (RuntimeException e) {
                     shards.close();
@@ -294,6 +302,13 @@ public final class TrainSetup {
                     LOG.info("ZeRO stage {} with the optimizer offloaded: master weights, their gradients and the AdamW "
                             + "moments in host memory, updated there on {} CPU threads; each rank's working-type shard on "
                             + "{}", stage, FlatBuffers.hostThreads(), model.manager().getDevice());
+                    if (sharding.offloadRatio() < 1) {
+                        int first = zero.sharded().firstOffloadedPart();
+                        LOG.info("offload_optimizer.ratio {}: the state of {} of {} parts offloaded (from {}), the "
+                                + "first {} updated on {}", sharding.offloadRatio(), zero.sharded().parts() - first,
+                                zero.sharded().parts(), first == 0 ? "the embedding" : "layer " + (first - 1), first,
+                                model.manager().getDevice());
+                    }
                 }
                 if (bf16Working) {
                     computing = model.computingWith(Compute.forPrecision(Precision.BF16_TRUE));

@@ -42,15 +42,16 @@ final class Zero extends ProcessReplicas implements LayerHooks {
      * Shards {@code decoder} over {@code group} at {@code stage} (1, 2 or 3), starting from rank 0's weights.
      *
      * @param decayAll weight decay on every parameter, not only matrices
-     * @param offload the optimizer's shards (fp32 masters, their gradients, AdamW's moments) in host memory
+     * @param offloadRatio the share of the optimizer's shards (fp32 masters, their gradients, AdamW's moments) kept in
+     *     host memory, 0 to 1 (see {@link ShardedModel#firstOffloadedPart})
      */
-    static Zero shard(int stage, ProcessGroup group, Decoder decoder, boolean decayAll, boolean offload,
+    static Zero shard(int stage, ProcessGroup group, Decoder decoder, boolean decayAll, double offloadRatio,
                       BooleanSupplier stopRequested) {
         if (stage < 1 || stage > 3) {
             throw new IllegalArgumentException("ZeRO stage " + stage);
         }
         takeRankZerosWeights(group, decoder);
-        ShardedModel sharded = new ShardedModel(decoder, group, stage == 3, decayAll, offload);
+        ShardedModel sharded = new ShardedModel(decoder, group, stage == 3, decayAll, offloadRatio);
         Zero zero = new Zero(stage, group, sharded, decoder.manager().newSubManager(), stopRequested);
         zero.afterUpdate();
         return zero;

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -93,11 +94,11 @@ class DeepSpeedConfigTest {
                 "\"stage\": 3, \"offload_optimizer\": {\"device\": \"cpu\", \"pin_memory\": true}, "
                 + "\"offload_param\": {\"device\": \"cpu\", \"pin_memory\": true},"));
         List<String> warnings = new ArrayList<>();
-        assertEquals(new TrainArgs.Sharding(3, true), args(offload).sharding(2, warnings::add));
+        assertEquals(new TrainArgs.Sharding(3, 1), args(offload).sharding(2, warnings::add));
         assertEquals(1, warnings.size());
         assertTrue(warnings.get(0).contains("offload_param is not built: each rank keeps its 16-bit shard of the parameters "
                 + "on its GPU; the optimizer state and fp32 master weights are offloaded"), warnings.get(0));
-        assertEquals(new TrainArgs.Sharding(3, false), args(Files.writeString(tmp.resolve("z3.json"), DS_Z3))
+        assertEquals(new TrainArgs.Sharding(3, 0), args(Files.writeString(tmp.resolve("z3.json"), DS_Z3))
                 .sharding(2, w -> { }), "no offload key: the states stay on the devices");
         Path nvme = Files.writeString(tmp.resolve("nvme.json"), DS_Z3.replace("\"stage\": 3,",
                 "\"stage\": 3, \"offload_optimizer\": {\"device\": \"nvme\", \"nvme_path\": \"/local_nvme\"},"));
@@ -109,6 +110,29 @@ class DeepSpeedConfigTest {
         UserError z = assertThrows(UserError.class, () -> args(zero).zeroStage(2, w -> { }));
         assertEquals("deepspeed: " + zero + ": zero_optimization.offload_optimizer needs a ZeRO stage (1, 2 or 3); "
                 + "zero_optimization.stage is 0", z.getMessage());
+    }
+
+    /** DeepSpeed's {@code offload_optimizer.ratio} (ZeRO-Offload++): the share of the state offloaded, from 0 to 1. */
+    @Test
+    void offloadRatioIsReadAndAnyOtherValueIsRefusedByName(@TempDir Path tmp) throws Exception {
+        Path half = Files.writeString(tmp.resolve("half.json"), DS_Z3.replace("\"stage\": 3,",
+                "\"stage\": 3, \"offload_optimizer\": {\"device\": \"cpu\", \"ratio\": 0.3},"));
+        TrainArgs.Sharding sharding = args(half).sharding(2, w -> { });
+        assertEquals(new TrainArgs.Sharding(3, 0.3), sharding);
+        assertTrue(sharding.offloadOptimizer());
+        Path none = Files.writeString(tmp.resolve("none.json"), DS_Z3.replace("\"stage\": 3,",
+                "\"stage\": 3, \"offload_optimizer\": {\"device\": \"cpu\", \"ratio\": 0},"));
+        assertFalse(args(none).sharding(2, w -> { }).offloadOptimizer(), "ratio 0: every state stays on the device");
+        Path ignored = Files.writeString(tmp.resolve("ignored.json"), DS_Z3.replace("\"stage\": 3,",
+                "\"stage\": 3, \"offload_optimizer\": {\"device\": \"none\", \"ratio\": 0.5},"));
+        assertEquals(new TrainArgs.Sharding(3, 0), args(ignored).sharding(2, w -> { }), "no device: no offload");
+        for (String bad : new String[] {"1.5", "-0.1", "\"half\"", "\"auto\""}) {
+            Path file = Files.writeString(tmp.resolve("bad.json"), DS_Z3.replace("\"stage\": 3,",
+                    "\"stage\": 3, \"offload_optimizer\": {\"device\": \"cpu\", \"ratio\": " + bad + "},"));
+            UserError e = assertThrows(UserError.class, () -> args(file).zeroStage(2, w -> { }));
+            assertEquals("deepspeed: " + file + ": zero_optimization.offload_optimizer.ratio is " + bad + "; it is the "
+                    + "share of the optimizer state offloaded to the CPU, a number from 0 to 1", e.getMessage());
+        }
     }
 
     @Test
@@ -128,7 +152,7 @@ class DeepSpeedConfigTest {
         assertEquals(1, warnings.size());
         assertTrue(warnings.get(0).contains("LLaMA-Factory's example of that name sets ZeRO stage 2"), warnings.get(0));
         warnings.clear();
-        assertEquals(new TrainArgs.Sharding(3, true), SftConfig.of(Map.of("deepspeed",
+        assertEquals(new TrainArgs.Sharding(3, 1), SftConfig.of(Map.of("deepspeed",
                 "examples/deepspeed/ds_z3_offload_config.json")).train().sharding(8, warnings::add));
         assertTrue(warnings.get(0).contains("sets ZeRO stage 3 with the optimizer offloaded to the CPU"), warnings.get(0));
     }

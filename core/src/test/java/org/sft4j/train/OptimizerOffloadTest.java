@@ -1,9 +1,14 @@
 package org.sft4j.train;
 
+import ai.djl.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sft4j.model.Decoder;
 import org.sft4j.model.lora.LoraConfig;
 import org.sft4j.nd.NativeOps;
+import org.sft4j.nd.Precision;
+import org.sft4j.nd.ProcessGroup;
+import org.sft4j.testing.Shared;
 import org.sft4j.testing.Numerics;
 
 import java.nio.file.Files;
@@ -26,10 +31,71 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class OptimizerOffloadTest {
 
     private static Path offloadConfig(Path dir, int stage) throws Exception {
+        return offloadConfig(dir, stage, 1);
+    }
+
+    private static Path offloadConfig(Path dir, int stage, double ratio) throws Exception {
         Files.createDirectories(dir);
         return Files.writeString(dir.resolve("ds_offload.json"), "{\"bf16\": {\"enabled\": \"auto\"}, "
                 + "\"zero_optimization\": {\"stage\": " + stage + ", \"offload_optimizer\": {\"device\": \"cpu\", "
-                + "\"pin_memory\": true}}}");
+                + "\"pin_memory\": true, \"ratio\": " + ratio + "}}}");
+    }
+
+    /**
+     * {@code offload_optimizer.ratio} (DeepSpeed's ZeRO-Offload++): the last parts' state offloaded, the first parts'
+     * kept on the device and updated there. Two ranks train as one process, clipping norms included (the kept shards'
+     * norm joins the squared norms taken as the offloaded sums left the device), and a checkpoint resumes.
+     */
+    @Test
+    void partlyOffloadedTrainsAsOneProcessAndResumes(@TempDir Path tmp) throws Exception {
+        ZeroShardingTest.Run one = ZeroShardingTest.single(tmp.resolve("one"), ZeroShardingTest.job(4, 1, 6), null);
+        Map<String, Object> kv = ZeroShardingTest.job(2, 1, 6);
+        kv.put("deepspeed", offloadConfig(tmp.resolve("cfg"), 3, 0.25).toString());
+        kv.put("save_steps", 3);
+        ZeroShardingTest.Run two = ZeroShardingTest.sharded(tmp.resolve("zero3"), kv, null, 2);
+        for (int s = 0; s < 6; s++) {
+            assertTrue(Numerics.relError(two.gradNorms()[s], one.gradNorms()[s]) < 1e-5, "norm of step " + (s + 1)
+                    + ": " + two.gradNorms()[s] + " vs one process's " + one.gradNorms()[s]);
+        }
+        ZeroShardingTest.assertSameRun(one, two, "ZeRO-3, a quarter offloaded", false);
+        Path three = tmp.resolve("zero3/checkpoint-3");
+        ZeroShardingTest.Run resumed = ZeroShardingTest.sharded(tmp.resolve("resumed"), kv, null, 2, three);
+        assertEquals(3, resumed.losses().length);
+        for (int s = 0; s < 3; s++) {
+            assertTrue(Numerics.relError(resumed.losses()[s], two.losses()[s + 3]) < 1e-6, "resumed step " + (s + 4)
+                    + ": " + resumed.losses()[s] + " vs " + two.losses()[s + 3]);
+        }
+    }
+
+    /**
+     * Which parts a ratio offloads: the fewest last parts holding that share of the trained parameters. The llama
+     * fixture: the outer part 65,600 weights, each of its two layers 43,136.
+     */
+    @Test
+    void aRatioOffloadsTheFewestLastPartsHoldingItsShare() throws Exception {
+        for (double[] ratioFirst : new double[][] {{1, 0}, {0.5, 1}, {0.25, 2}, {0.01, 2}, {0, 3}}) {
+            try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu(), Precision.FP32);
+                 Zero zero = Zero.shard(3, ProcessGroup.alone(), model, false, ratioFirst[0], () -> false)) {
+                int first = (int) ratioFirst[1];
+                assertEquals(first, ShardedModel.firstOffloadedPart(ShardedModel.partsOf(model), ratioFirst[0]),
+                        "ratio " + ratioFirst[0]);
+                for (int part = 0; part < 3; part++) {
+                    assertEquals(part >= first, zero.sharded().partOffloaded(part),
+                            "ratio " + ratioFirst[0] + ", part " + part);
+                }
+            }
+        }
+        try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu(), Precision.FP32)) {
+            assertEquals(43_136, TrainSetup.offloadedParameters(model, 0.25).stream().mapToLong(p -> p.array().size())
+                    .sum(), "the host memory check counts the offloaded layer only");
+        }
+        try (Decoder model = Decoder.load(Shared.fixtures("models/llama"), Device.cpu(), Precision.FP32)) {
+            model.addLora(new LoraConfig(4, 8, 0.0, List.of("all")), 5);
+            assertEquals(1, ShardedModel.firstOffloadedPart(ShardedModel.partsOf(model), 1),
+                    "LoRA: the outer part trains nothing and holds no state to offload");
+            assertEquals(2, ShardedModel.firstOffloadedPart(ShardedModel.partsOf(model), 0.5),
+                    "LoRA: half of the adapters are the last layer's");
+        }
     }
 
     /** Offloaded ZeRO-1, 2 and 3 on two ranks train as one unsharded process; an offloaded checkpoint resumes. */
@@ -88,7 +154,7 @@ class OptimizerOffloadTest {
 
     /**
      * bf16-mixed (a bf16 working copy uploaded from offloaded fp32 masters) and bf16-true (bf16 masters and moments
-     * offloaded, Kahan buffers too): the losses of the run whose shards stay on the device.
+     * offloaded, Kahan buffers too), all offloaded or a quarter: the losses of the run whose shards stay on the device.
      */
     @Test
     void bf16OffloadedTrainsAsTheShardsOnTheDevice(@TempDir Path tmp) throws Exception {
@@ -100,14 +166,17 @@ class OptimizerOffloadTest {
             kv.put("gradient_checkpointing", true);
             kv.put("zero_stage", 3);
             ZeroShardingTest.Run onDevice = ZeroShardingTest.single(tmp.resolve(precision + "-device"), kv, null);
-            Map<String, Object> off = new HashMap<>(kv);
-            off.remove("zero_stage");
-            off.put("deepspeed", offloadConfig(tmp.resolve(precision + "-cfg"), 3).toString());
-            ZeroShardingTest.Run offloaded = ZeroShardingTest.single(tmp.resolve(precision + "-offloaded"), off, null);
-            assertEquals(6, offloaded.losses().length);
-            for (int s = 0; s < 6; s++) {
-                assertEquals(onDevice.losses()[s], offloaded.losses()[s], 1e-7 * onDevice.losses()[s],
-                        precision + " step " + (s + 1));
+            for (double ratio : new double[] {1, 0.25}) {
+                Map<String, Object> off = new HashMap<>(kv);
+                off.remove("zero_stage");
+                off.put("deepspeed", offloadConfig(tmp.resolve(precision + "-cfg" + ratio), 3, ratio).toString());
+                ZeroShardingTest.Run offloaded = ZeroShardingTest.single(tmp.resolve(precision + "-offloaded" + ratio),
+                        off, null);
+                assertEquals(6, offloaded.losses().length);
+                for (int s = 0; s < 6; s++) {
+                    assertEquals(onDevice.losses()[s], offloaded.losses()[s], 1e-7 * onDevice.losses()[s],
+                            precision + ", ratio " + ratio + ", step " + (s + 1));
+                }
             }
             assertTrue(onDevice.losses()[5] < onDevice.losses()[0] - 0.05, precision + " learns: "
                     + Arrays.toString(onDevice.losses()));

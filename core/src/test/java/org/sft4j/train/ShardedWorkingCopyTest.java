@@ -35,7 +35,7 @@ class ShardedWorkingCopyTest {
         try (Expected exp = new Expected(dir.resolve("expected.safetensors"));
              Decoder reference = Decoder.load(dir, Device.cpu(), Precision.BF16_TRUE);
              Decoder masters = Decoder.load(dir, Device.cpu(), Precision.BF16_MIXED);
-             Zero zero = Zero.shard(1, ProcessGroup.alone(), masters, false, false, () -> false)) {
+             Zero zero = Zero.shard(1, ProcessGroup.alone(), masters, false, 0, () -> false)) {
             Decoder working = masters.computingWith(Compute.forPrecision(Precision.BF16_TRUE));
             long[][] ids = exp.longs("input_ids");
             ModelInputs in = new ModelInputs(ids, Expected.positions(ids), exp.ints("attention_mask"), null);

@@ -94,7 +94,7 @@ class ZeroMemoryTest {
         assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");
         Batch batch = oneBatch();
         try (Decoder model = Decoder.randomInit(tinyLlama(4), 0, Device.cpu());
-             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29731, 0, 1, Device.cpu()), model, false, false, () -> false)) {
+             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29731, 0, 1, Device.cpu()), model, false, 0, () -> false)) {
             assertEquals(List.of(0), List.copyOf(new Census(zero).resident()),
                     "sharded: only the part the first pass needs first is being gathered");
             Census census = new Census(zero);
@@ -139,7 +139,7 @@ class ZeroMemoryTest {
         Batch batch = oneBatch();
         org.sft4j.config.TrainArgs args = org.sft4j.config.SftConfig.of(java.util.Map.of("learning_rate", 1e-3)).train();
         try (Decoder model = Decoder.randomInit(tinyLlama(2), 0, Device.cpu());
-             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29733, 0, 1, Device.cpu()), model, false, false, () -> false);
+             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29733, 0, 1, Device.cpu()), model, false, 0, () -> false);
              ShardedAdamW adamW = new ShardedAdamW(zero, args, model.compute(), model.manager())) {
             double[] losses = new double[2];
             for (int step = 0; step < 2; step++) {
@@ -169,7 +169,7 @@ class ZeroMemoryTest {
         Batch batch = oneBatch();
         try (Decoder model = Decoder.randomInit(tinyLlama(2), 0, Device.cpu(),
                 org.sft4j.nd.Compute.forPrecision(org.sft4j.nd.Precision.BF16_MIXED));
-             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29732, 0, 1, Device.cpu()), model, false, false, () -> false)) {
+             Zero zero = Zero.shard(3, Distributed.join("127.0.0.1", 29732, 0, 1, Device.cpu()), model, false, 0, () -> false)) {
             Decoder working = model.computingWith(org.sft4j.nd.Compute.forPrecision(org.sft4j.nd.Precision.BF16_TRUE));
             for (ShardGroup g : zero.sharded().groups()) {
                 assertEquals(ai.djl.ndarray.types.DataType.FLOAT32, g.masterType(), g.name());
