@@ -49,6 +49,12 @@ class OptimizerOffloadTest {
     @Test
     void partlyOffloadedTrainsAsOneProcessAndResumes(@TempDir Path tmp) throws Exception {
         ZeroShardingTest.Run one = ZeroShardingTest.single(tmp.resolve("one"), ZeroShardingTest.job(4, 1, 6), null);
+        for (int stage : new int[] {1, 2}) {
+            Map<String, Object> kv = ZeroShardingTest.job(2, 1, 6);
+            kv.put("deepspeed", offloadConfig(tmp.resolve("cfg" + stage), stage, 0.25).toString());
+            ZeroShardingTest.assertSameRun(one, ZeroShardingTest.sharded(tmp.resolve("zero" + stage), kv, null, 2),
+                    "ZeRO-" + stage + ", a quarter offloaded", false);
+        }
         Map<String, Object> kv = ZeroShardingTest.job(2, 1, 6);
         kv.put("deepspeed", offloadConfig(tmp.resolve("cfg"), 3, 0.25).toString());
         kv.put("save_steps", 3);
