@@ -123,9 +123,10 @@ final class OffloadMemory {
         }
         throw new UserError(String.format(Locale.ROOT, "%s: offload_optimizer needs about %.1f GB of host memory on "
                         + "this node (%d rank%s x %.1f GB: master weights, their gradients and AdamW's two moments of "
-                        + "%s trained parameters, in shards) and %.1f GB is available; train fewer parameters "
-                        + "(finetuning_type: lora), use precision: bf16-true (half the bytes), run on more nodes, or keep "
-                        + "the optimizer on the GPU (no offload_optimizer)",
+                        + "the %s trained parameters offloaded, in shards) and %.1f GB is available; train fewer "
+                        + "parameters (finetuning_type: lora), use precision: bf16-true (half the bytes), run on more "
+                        + "nodes, offload less of the optimizer (offload_optimizer.ratio, the share offloaded; the rest "
+                        + "stays on the GPU) or none of it (no offload_optimizer)",
                 source, needed / 1e9, ranks, ranks == 1 ? "" : "s", perRank / 1e9, count(trainedParameters),
                 available / 1e9));
     }

@@ -65,10 +65,11 @@ class OffloadMemoryTest {
         UserError e = assertThrows(UserError.class, () -> OffloadMemory.check(params * 16, 1, 115_000_000L * 1024, params,
                 "deepspeed: ds_z3_offload_config.json"));
         assertEquals("deepspeed: ds_z3_offload_config.json: offload_optimizer needs about 121.8 GB of host memory on "
-                + "this node (1 rank x 121.8 GB: master weights, their gradients and AdamW's two moments of 7.6 B "
-                + "trained parameters, in shards) and 117.8 GB is available; train fewer parameters (finetuning_type: "
-                + "lora), use precision: bf16-true (half the bytes), run on more nodes, or keep the optimizer on the GPU "
-                + "(no offload_optimizer)", e.getMessage());
+                + "this node (1 rank x 121.8 GB: master weights, their gradients and AdamW's two moments of the 7.6 B "
+                + "trained parameters offloaded, in shards) and 117.8 GB is available; train fewer parameters "
+                + "(finetuning_type: lora), use precision: bf16-true (half the bytes), run on more nodes, offload less "
+                + "of the optimizer (offload_optimizer.ratio, the share offloaded; the rest stays on the GPU) or none "
+                + "of it (no offload_optimizer)", e.getMessage());
     }
 
     @Test
