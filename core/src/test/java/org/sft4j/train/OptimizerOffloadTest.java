@@ -44,7 +44,8 @@ class OptimizerOffloadTest {
     /**
      * {@code offload_optimizer.ratio} (DeepSpeed's ZeRO-Offload++): the last parts' state offloaded, the first parts'
      * kept on the device and updated there. Two ranks train as one process, clipping norms included (the kept shards'
-     * norm joins the squared norms taken as the offloaded sums left the device), and a checkpoint resumes.
+     * norm joins the squared norms taken as the offloaded sums left the device), and a checkpoint resumes, at that
+     * ratio or another.
      */
     @Test
     void partlyOffloadedTrainsAsOneProcessAndResumes(@TempDir Path tmp) throws Exception {
@@ -65,11 +66,16 @@ class OptimizerOffloadTest {
         }
         ZeroShardingTest.assertSameRun(one, two, "ZeRO-3, a quarter offloaded", false);
         Path three = tmp.resolve("zero3/checkpoint-3");
-        ZeroShardingTest.Run resumed = ZeroShardingTest.sharded(tmp.resolve("resumed"), kv, null, 2, three);
-        assertEquals(3, resumed.losses().length);
-        for (int s = 0; s < 3; s++) {
-            assertTrue(Numerics.relError(resumed.losses()[s], two.losses()[s + 3]) < 1e-6, "resumed step " + (s + 4)
-                    + ": " + resumed.losses()[s] + " vs " + two.losses()[s + 3]);
+        for (double ratio : new double[] {0.25, 1}) {   // resumed as it ran, and with all of the state offloaded
+            Map<String, Object> again = new HashMap<>(kv);
+            again.put("deepspeed", offloadConfig(tmp.resolve("cfg-resumed" + ratio), 3, ratio).toString());
+            ZeroShardingTest.Run resumed = ZeroShardingTest.sharded(tmp.resolve("resumed" + ratio), again, null, 2,
+                    three);
+            assertEquals(3, resumed.losses().length);
+            for (int s = 0; s < 3; s++) {
+                assertTrue(Numerics.relError(resumed.losses()[s], two.losses()[s + 3]) < 1e-6, "resumed at ratio "
+                        + ratio + ", step " + (s + 4) + ": " + resumed.losses()[s] + " vs " + two.losses()[s + 3]);
+            }
         }
     }
 
