@@ -24,7 +24,6 @@ final class OffloadedShardUpdates implements ShardUpdates {
 
     private final List<List<ShardGroup>> parts = new ArrayList<>();
     private final List<AdamW[]> adamWs = new ArrayList<>();
-    private final List<Boolean> onHost = new ArrayList<>();
     private final ShardedModel model;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "sft4j-offloaded-adamw");
@@ -38,7 +37,6 @@ final class OffloadedShardUpdates implements ShardUpdates {
             for (int i = 0; i < model.parts(); i++) {
                 List<ShardGroup> trained = model.groups(i).stream().filter(ShardGroup::trainable).toList();
                 parts.add(trained);
-                onHost.add(model.partOffloaded(i));
                 adamWs.add(trained.isEmpty() ? new AdamW[0]
                         : ShardUpdates.adamWs(trained, args, compute, manager, ShardUpdates.seed(args, rank, i)));
             }
@@ -54,7 +52,7 @@ final class OffloadedShardUpdates implements ShardUpdates {
         List<CompletableFuture<Void>> done = new ArrayList<>();
         for (int i = 0; i < parts.size(); i++) {
             done.add(new CompletableFuture<>());
-            if (!onHost.get(i)) {   // on the device: queued there now, before the next forward's work
+            if (!model.partOffloaded(i)) {   // on the device: queued there now, before the next forward's work
                 for (AdamW a : adamWs.get(i)) {
                     a.step(lr, gradCoef);
                 }
@@ -64,7 +62,7 @@ final class OffloadedShardUpdates implements ShardUpdates {
         model.updating(done);
         Runnable update = () -> {
             for (int i = 0; i < parts.size(); i++) {
-                if (!onHost.get(i)) {
+                if (!model.partOffloaded(i)) {
                     continue;
                 }
                 try {
