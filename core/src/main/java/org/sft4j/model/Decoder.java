@@ -57,6 +57,7 @@ public final class Decoder implements AutoCloseable {
     private final Compute compute;
     private LoraConfig lora;
     private boolean borrowed;   // computingWith's: another decoder's memory
+    private PendingWeights pending;   // loadToShard's: base weights not read yet
 
     /** @param embedScale what embeddings are multiplied by (Gemma's √hidden in the weights' type), or null */
     Decoder(ModelConfig config, NDManager manager, DataType dataType, Compute compute, Scalars scalars, Parameter embed,
@@ -104,6 +105,17 @@ public final class Decoder implements AutoCloseable {
         return WeightLoader.load(dir, device, compute, frozenBase);
     }
 
+    /**
+     * As {@link #load(java.nio.file.Path, Device, Compute, boolean)} for a sharded run: the base weights are checked
+     * but not read, and stand for their tensors (shape and type, no memory) until the sharding reads each rank's
+     * slice of them from {@link #pendingWeights()}, so no rank holds the whole model. Nothing can compute with the
+     * model before {@link #weightsRead()}.
+     */
+    public static Decoder loadToShard(java.nio.file.Path dir, Device device, Compute compute, boolean frozenBase)
+            throws java.io.IOException {
+        return WeightLoader.loadToShard(dir, device, compute, frozenBase);
+    }
+
     /** A model with weights initialised as transformers does (normal(0, initializer_range), norms 1). */
     public static Decoder randomInit(ModelConfig config, long seed, Device device) {
         return randomInit(config, seed, device, Compute.forPrecision(Precision.FP32));
@@ -129,6 +141,24 @@ public final class Decoder implements AutoCloseable {
         d.lora = lora;
         d.borrowed = true;
         return d;
+    }
+
+    /** The base weights still to be read from the checkpoint (see {@link #loadToShard}); empty once read. */
+    public java.util.Optional<PendingWeights> pendingWeights() {
+        return java.util.Optional.ofNullable(pending);
+    }
+
+    /** Every parameter has its values now (the sharding read them): the checkpoint's files are closed. */
+    public void weightsRead() throws java.io.IOException {
+        if (pending != null) {
+            PendingWeights p = pending;
+            pending = null;
+            p.close();
+        }
+    }
+
+    void pending(PendingWeights weights) {
+        this.pending = weights;
     }
 
     /** How this model computes, chosen when it was loaded; the loss, optimizer and clipping of a run use it too. */
@@ -197,6 +227,9 @@ public final class Decoder implements AutoCloseable {
 
     /** The token embeddings (B, T, C) of a batch, scaled where the family does (Gemma): the input of layer 0. */
     public NDArray embed(ModelInputs in, NDManager scope) {
+        if (pending != null) {
+            throw new IllegalStateException("the weights of " + pending.dir() + " are not read yet (loaded to shard)");
+        }
         int b = in.batchSize();
         int t = in.length();
         long[] flat = new long[b * t];
@@ -488,6 +521,11 @@ public final class Decoder implements AutoCloseable {
     public void close() {
         if (borrowed) {
             return;
+        }
+        try {
+            weightsRead();
+        } catch (java.io.IOException e) {
+            // files opened only for reading: nothing is lost when closing one fails
         }
         scalars.close();
         manager.close();

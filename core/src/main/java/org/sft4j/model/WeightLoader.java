@@ -42,39 +42,8 @@ final class WeightLoader {
      */
     static Decoder load(Path dir, Device device, Compute compute, boolean frozenBase) throws IOException {
         ModelConfig cfg = ModelConfig.read(dir);
-        LinkedHashMap<String, long[]> expected = Decoder.expectedShapes(cfg);
         try (CheckpointFiles files = CheckpointFiles.open(dir, "model")) {
-            Map<String, String> stored = storedNames(cfg, files, expected.keySet(), dir);
-            for (Map.Entry<String, long[]> e : expected.entrySet()) {
-                String name = stored.get(e.getKey());
-                if (!files.contains(name)) {
-                    throw new IOException(dir + ": the checkpoint is missing tensor '" + name
-                            + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
-                }
-                TensorInfo info = files.info(name);
-                if (!Arrays.equals(info.shape(), e.getValue())) {
-                    throw new IOException(dir + ": tensor '" + name + "' has shape "
-                            + Arrays.toString(info.shape()) + ", config.json implies " + Arrays.toString(e.getValue()));
-                }
-                if (!info.dtype().isFloat()) {
-                    throw new IOException(dir + ": tensor '" + name + "' is " + info.dtype()
-                            + "; quantized checkpoints are not supported");
-                }
-            }
-            Set<String> unused = new TreeSet<>(files.names());
-            unused.removeAll(stored.values());
-            unused.removeIf(n -> n.endsWith("rotary_emb.inv_freq") || (cfg.tieWordEmbeddings() && n.endsWith("lm_head.weight")));
-            if (cfg.multimodal()) {
-                long vision = unused.stream().filter(n -> !n.contains("language_model")).count();
-                unused.removeIf(n -> !n.contains("language_model"));
-                LOG.info("{}: the language model of a {} checkpoint is loaded; its vision tower and projector ({} "
-                        + "tensors) are not, and a saved checkpoint is a text-only {}", dir, "Gemma3ForConditionalGeneration",
-                        vision, cfg.family().causalLm());
-            }
-            if (!unused.isEmpty()) {
-                LOG.warn("{}: {} checkpoint tensors are not used by the decoder, e.g. {}", dir, unused.size(),
-                        unused.iterator().next());
-            }
+            Map<String, String> stored = checkedNames(cfg, files, dir);
             NDManager manager = Engines.newManager(device);
             try {
                 Map<String, String> layoutName = new HashMap<>();
@@ -88,6 +57,82 @@ final class WeightLoader {
                 throw ex;
             }
         }
+    }
+
+    /**
+     * As {@link #load}, but nothing is read: each parameter has its tensor's shape and the type {@code compute} stores
+     * it in, over no memory, and the model's {@link Decoder#pendingWeights()} reads slices of it (what a rank of a
+     * sharded run keeps) until {@link Decoder#weightsRead()}.
+     */
+    static Decoder loadToShard(Path dir, Device device, Compute compute, boolean frozenBase) throws IOException {
+        ModelConfig cfg = ModelConfig.read(dir);
+        CheckpointFiles files = CheckpointFiles.open(dir, "model");
+        NDManager manager = null;
+        try {
+            Map<String, String> stored = checkedNames(cfg, files, dir);
+            manager = Engines.newManager(device);
+            NDManager m = manager;
+            PendingWeights pending = new PendingWeights(files);
+            Decoder model = Decoder.assemble(cfg, manager, DataType.FLOAT32, compute, frozenBase, name -> unread(m,
+                    files.info(stored.get(name)).shape(), compute.weightType(frozenBase && frozenMatrix(name, cfg))));
+            model.baseParameters().forEach(p -> pending.add(p, stored.get(p.name())));
+            model.pending(pending);
+            return model;
+        } catch (IOException | RuntimeException ex) {
+            if (manager != null) {
+                manager.close();
+            }
+            files.close();
+            throw ex;
+        }
+    }
+
+    /** An array of {@code shape} and {@code dtype} that holds no memory (one element seen everywhere): never read. */
+    private static NDArray unread(NDManager manager, long[] shape, DataType dtype) {
+        try (NDArray one = DataTypes.empty(manager, new Shape(1), dtype)) {
+            return one.broadcast(new Shape(shape));   // torch's expand: a view with stride 0
+        }
+    }
+
+    /**
+     * The name in the files of every tensor the decoder expects, by its layout name, once each is found with the
+     * shape config.json implies and a floating-point type; warns of tensors the decoder leaves unused.
+     */
+    private static Map<String, String> checkedNames(ModelConfig cfg, CheckpointFiles files, Path dir)
+            throws IOException {
+        LinkedHashMap<String, long[]> expected = Decoder.expectedShapes(cfg);
+        Map<String, String> stored = storedNames(cfg, files, expected.keySet(), dir);
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            String name = stored.get(e.getKey());
+            if (!files.contains(name)) {
+                throw new IOException(dir + ": the checkpoint is missing tensor '" + name
+                        + "' (expected shape " + Arrays.toString(e.getValue()) + ")");
+            }
+            TensorInfo info = files.info(name);
+            if (!Arrays.equals(info.shape(), e.getValue())) {
+                throw new IOException(dir + ": tensor '" + name + "' has shape "
+                        + Arrays.toString(info.shape()) + ", config.json implies " + Arrays.toString(e.getValue()));
+            }
+            if (!info.dtype().isFloat()) {
+                throw new IOException(dir + ": tensor '" + name + "' is " + info.dtype()
+                        + "; quantized checkpoints are not supported");
+            }
+        }
+        Set<String> unused = new TreeSet<>(files.names());
+        unused.removeAll(stored.values());
+        unused.removeIf(n -> n.endsWith("rotary_emb.inv_freq") || (cfg.tieWordEmbeddings() && n.endsWith("lm_head.weight")));
+        if (cfg.multimodal()) {
+            long vision = unused.stream().filter(n -> !n.contains("language_model")).count();
+            unused.removeIf(n -> !n.contains("language_model"));
+            LOG.info("{}: the language model of a {} checkpoint is loaded; its vision tower and projector ({} "
+                    + "tensors) are not, and a saved checkpoint is a text-only {}", dir, "Gemma3ForConditionalGeneration",
+                    vision, cfg.family().causalLm());
+        }
+        if (!unused.isEmpty()) {
+            LOG.warn("{}: {} checkpoint tensors are not used by the decoder, e.g. {}", dir, unused.size(),
+                    unused.iterator().next());
+        }
+        return stored;
     }
 
     /**

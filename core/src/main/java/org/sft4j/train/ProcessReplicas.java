@@ -29,7 +29,9 @@ abstract class ProcessReplicas implements Replicas {
     /** Makes every rank's weights, base and adapters, rank 0's. */
     static void takeRankZerosWeights(ProcessGroup group, Decoder model) {
         List<NDArray> all = new ArrayList<>();
-        model.baseParameters().forEach(p -> all.add(p.array()));
+        // weights still in the checkpoint's files are the same on every rank: each reads them there
+        model.baseParameters().stream().filter(p -> model.pendingWeights().map(w -> !w.holds(p)).orElse(true))
+                .forEach(p -> all.add(p.array()));
         model.loraParameters().forEach(p -> all.add(p.array()));
         group.broadcast(all, 0);
     }

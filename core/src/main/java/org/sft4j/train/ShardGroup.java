@@ -4,10 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import org.sft4j.model.Parameter;
+import org.sft4j.model.PendingWeights;
 import org.sft4j.nd.DataTypes;
 import org.sft4j.nd.FlatBuffers;
 import org.sft4j.nd.Tensors;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -49,9 +52,10 @@ final class ShardGroup {
      * views of a new working buffer (their old arrays are closed; the buffer's values are gathered before use).
      *
      * @param host where an offloaded master slice lives (a manager on the CPU), or null: on {@code manager}'s device
+     * @param pending the checkpoint the parameters it holds are read from, only this rank's slice (or null)
      */
     ShardGroup(String name, List<Parameter> params, DataType workType, boolean decays, int rank, int world,
-               NDManager manager, NDManager host) {
+               NDManager manager, NDManager host, PendingWeights pending) {
         this.name = name;
         this.params = List.copyOf(params);
         this.rank = rank;
@@ -68,7 +72,9 @@ final class ShardGroup {
         for (int k = 0; k < params.size(); k++) {
             long from = Math.max(offsets[k], start());
             long to = Math.min(offsets[k + 1], start() + shard);
-            if (from < to) {
+            if (from < to && pending != null && pending.holds(params.get(k))) {
+                readSlice(pending, params.get(k), from - offsets[k], to - from, slice, from - start());
+            } else if (from < to) {
                 FlatBuffers.copySlice(slice, from - start(), params.get(k).array(), from - offsets[k], to - from);
             }
         }
@@ -91,6 +97,14 @@ final class ShardGroup {
         for (int k = 0; k < params.size(); k++) {
             Parameter p = params.get(k);
             p.replace(Tensors.keep(FlatBuffers.view(work, offsets[k], p.array().getShape()), manager));
+        }
+    }
+
+    private static void readSlice(PendingWeights pending, Parameter p, long from, long count, NDArray slice, long at) {
+        try {
+            pending.readSlice(p, from, count, slice, at);
+        } catch (IOException e) {
+            throw new UncheckedIOException(pending.dir() + ": reading " + p.name() + ": " + e.getMessage(), e);
         }
     }
 

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import org.sft4j.model.Decoder;
 import org.sft4j.model.Parameter;
+import org.sft4j.model.PendingWeights;
 import org.sft4j.nd.DataTypes;
 import org.sft4j.nd.FlatBuffers;
 import org.sft4j.nd.Precision;
@@ -73,6 +74,7 @@ final class ShardedModel implements AutoCloseable {
                 products.add(model.lmHead());
             }
         }
+        PendingWeights pending = model.pendingWeights().orElse(null);   // each rank reads only its slices
         boolean was = Tensors.gradMode(false);
         try {
             for (int i = 0; i < byPart.size(); i++) {
@@ -94,7 +96,8 @@ final class ShardedModel implements AutoCloseable {
                 }
                 for (Map.Entry<String, List<Parameter>> e : keyed.entrySet()) {
                     part.groups.add(new ShardGroup(partName + "." + e.getKey(), e.getValue(), workTypes.get(e.getKey()),
-                            decay.get(e.getKey()), group.rank(), group.world(), manager, i >= firstOffloaded ? host : null));
+                            decay.get(e.getKey()), group.rank(), group.world(), manager, i >= firstOffloaded ? host : null,
+                            pending));
                 }
                 parts.add(part);
                 if (perLayer) {

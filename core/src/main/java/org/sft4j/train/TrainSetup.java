@@ -114,7 +114,9 @@ public final class TrainSetup {
                     prepared.report().val > 0 ? TokenizedSet.read(prepared.val()) : null, cfg.data().maxNumTokens(),
                     cfg.data().packing());
             requireIdsInVocabulary(data.train(), ModelConfig.read(modelDir).vocabSize(), cfg);
-            try (Decoder model = loadModel(cfg, modelDir, resume, device(cfg, worker));
+            int world = joined == null ? 1 : joined.group.world();
+            boolean sharded = args.sharding(world, warning -> {}).stage() > 0;   // (its warnings come with the trainer)
+            try (Decoder model = loadModel(cfg, modelDir, resume, device(cfg, worker), sharded);
                  Trainer trainer = trainer(args, model, data, ModelSource.of(modelDir, cfg.model().modelNameOrPath()),
                          resume, listeners, resume.lossScaling(model.compute().precision()), handOver(joined))) {
                 if (worker == null || worker.main()) {
@@ -386,13 +388,21 @@ public final class TrainSetup {
         return new Batcher(data.train(), args.perDeviceTrainBatchSize() * world, budget, data.packing(), args.seed(), true);
     }
 
-    /** The model at the run's precision: the base (or a resumed full checkpoint), with LoRA added or resumed. */
-    static Decoder loadModel(SftConfig cfg, Path modelDir, ResumePoint resume, Device device) throws IOException {
-        if (!cfg.model().lora()) {
-            return Decoder.load(resume.checkpoint().orElse(modelDir), device, cfg.train().precision());
+    /**
+     * The model at the run's precision: the base (or a resumed full checkpoint), with LoRA added or resumed; {@code
+     * toShard}: its base weights left in the files for the sharding to read each rank's slice of them.
+     */
+    static Decoder loadModel(SftConfig cfg, Path modelDir, ResumePoint resume, Device device, boolean toShard)
+            throws IOException {
+        Compute compute = Compute.forPrecision(cfg.train().precision());
+        boolean lora = cfg.model().lora();
+        Path weights = lora ? modelDir : resume.checkpoint().orElse(modelDir);
+        // under LoRA the base is frozen: its projections are read straight into the products' type, never in fp32
+        Decoder model = toShard ? Decoder.loadToShard(weights, device, compute, lora)
+                : Decoder.load(weights, device, compute, lora);
+        if (!lora) {
+            return model;
         }
-        // the base is frozen: its projections are read straight into the products' type, never held in fp32
-        Decoder model = Decoder.load(modelDir, device, Compute.forPrecision(cfg.train().precision()), true);
         try {
             Optional<Path> adapter = resume.checkpoint()
                     .or(() -> Optional.ofNullable(cfg.model().adapterNameOrPath()).map(Path::of));

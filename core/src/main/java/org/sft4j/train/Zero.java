@@ -52,6 +52,12 @@ final class Zero extends ProcessReplicas implements LayerHooks {
         }
         takeRankZerosWeights(group, decoder);
         ShardedModel sharded = new ShardedModel(decoder, group, stage == 3, decayAll, offloadRatio);
+        try {
+            decoder.weightsRead();   // a model loaded to shard: each rank read its slices
+        } catch (java.io.IOException e) {
+            sharded.close();
+            throw new java.io.UncheckedIOException(e);
+        }
         Zero zero = new Zero(stage, group, sharded, decoder.manager().newSubManager(), stopRequested);
         zero.afterUpdate();
         return zero;

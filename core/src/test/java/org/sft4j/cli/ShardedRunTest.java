@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -58,7 +57,7 @@ class ShardedRunTest {
                 "max_steps: 10", ""));
         TrainProcess one = train(tmp.resolve("one"), Map.of(), "per_device_train_batch_size=4");
         assertEquals(0, one.exitCode(), one.output());
-        oneProcess = losses(tmp.resolve("one"));
+        oneProcess = TrainProcess.losses(tmp.resolve("one"));
         assertEquals(10, oneProcess.size());
     }
 
@@ -69,7 +68,7 @@ class ShardedRunTest {
             TrainProcess two = train(out, Map.of(), "nproc_per_node=2", "master_port=" + (29701 + stage),
                     "per_device_train_batch_size=2", "zero_stage=" + stage);
             assertEquals(0, two.exitCode(), two.output());
-            assertSameLosses(losses(out), "ZeRO-" + stage);
+            assertSameLosses(TrainProcess.losses(out), "ZeRO-" + stage);
             assertTrue(Files.exists(out.resolve("checkpoint-10/optimizer-00001-of-00002.safetensors")), "each rank's moments");
         }
     }
@@ -87,13 +86,13 @@ class ShardedRunTest {
         for (ProcessHandle w : workers) {
             w.onExit().get(60, TimeUnit.SECONDS);   // they notice their launcher is gone and stop
         }
-        Map<Integer, Double> before = losses(out);
+        Map<Integer, Double> before = TrainProcess.losses(out);
         TrainProcess resumed = train(out, Map.of(), "nproc_per_node=2", "master_port=29712", "per_device_train_batch_size=2",
                 "zero_stage=3", "gradient_checkpointing=true", "save_steps=3", "resume_from_checkpoint=auto");
         assertEquals(0, resumed.exitCode(), resumed.output());
         // the workers may save checkpoint 9 before they notice their launcher is gone (a fast native step)
         assertTrue(resumed.lines().get(0).matches("resuming from .*checkpoint-([369]) \\(step \\1\\)"), resumed.output());
-        Map<Integer, Double> after = losses(out);
+        Map<Integer, Double> after = TrainProcess.losses(out);
         assertEquals(10, after.size(), "metrics.jsonl continues where the checkpoint was: " + after.keySet());
         assertTrue(before.size() >= 5, "the killed run got to step 5 at least");
         assertSameLosses(after, "ZeRO-3 killed and resumed");
@@ -149,18 +148,6 @@ class ShardedRunTest {
     }
 
     /** Step to loss, from a run's metrics.jsonl. */
-    private static Map<Integer, Double> losses(Path out) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        Map<Integer, Double> m = new TreeMap<>();
-        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
-            JsonNode n = json.readTree(line);
-            if (n.has("loss")) {
-                m.put(n.get("step").asInt(), n.get("loss").asDouble());
-            }
-        }
-        return m;
-    }
-
     private static TrainProcess train(Path outputDir, Map<String, String> env, String... overrides) throws IOException {
         return TrainProcess.start(config, outputDir, List.of("-Dsft4j.heartbeatTimeout=5"), env, 300, overrides);
     }

@@ -104,6 +104,24 @@ class TrainRunTest {
         assertTrue(Files.exists(out.resolve("checkpoint-" + step + "/trainer_state.json")), run.output());
     }
 
+    /**
+     * {@code zero_stage} in one process shards over a group of one, its weights read from the files a slice at a
+     * time (here the whole of each tensor) instead of loaded whole first: the unsharded run's losses.
+     */
+    @Test
+    void aOneProcessZeroThreeRunReadsItsWeightsBySlicesAndTrainsAsTheUnshardedRun() throws Exception {
+        Path out = tmp.resolve("zero3");
+        TrainProcess run = train(out, "max_steps=2", "save_steps=1", "zero_stage=3");
+        assertEquals(0, run.exitCode(), run.output());
+        Map<Integer, Double> unsharded = TrainProcess.losses(finished);
+        Map<Integer, Double> zero3 = TrainProcess.losses(out);
+        assertEquals(unsharded.keySet(), zero3.keySet());
+        for (int step : unsharded.keySet()) {
+            assertEquals(unsharded.get(step), zero3.get(step), 1e-5 * unsharded.get(step), "step " + step);
+        }
+        assertTrue(Files.exists(out.resolve("checkpoint-2/optimizer-00000-of-00001.safetensors")), run.output());
+    }
+
     @Test
     void sigtermToTheLauncherOfAMultiProcessRunStopsEveryWorkerAtOneStepWithACheckpoint() throws Exception {
         assumeTrue(Distributed.available(), "needs the native extension's process groups (Gloo on CPU)");

@@ -35,6 +35,19 @@ public final class TrainProcess {
         reader.start();
     }
 
+    /** The loss of each logged step of the run in {@code out} (its metrics.jsonl). */
+    public static Map<Integer, Double> losses(Path out) throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Map<Integer, Double> m = new java.util.TreeMap<>();
+        for (String line : java.nio.file.Files.readAllLines(out.resolve("metrics.jsonl"))) {
+            com.fasterxml.jackson.databind.JsonNode n = json.readTree(line);
+            if (n.has("loss")) {
+                m.put(n.get("step").asInt(), n.get("loss").asDouble());
+            }
+        }
+        return m;
+    }
+
     /**
      * A SmolLM2-shaped model of {@code layers} decoder layers (hidden size 32) with SmolLM2's tokenizer, made by
      * {@code sft4j init-model} into {@code out}: what the child runs train.

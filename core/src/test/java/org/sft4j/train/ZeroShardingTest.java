@@ -64,7 +64,15 @@ class ZeroShardingTest {
     }
 
     private static Decoder model(LoraConfig lora, org.sft4j.nd.Precision precision) throws Exception {
-        Decoder m = Decoder.load(Shared.fixtures("models/llama"), Device.cpu(), precision);
+        return model(lora, precision, false);
+    }
+
+    /** The fixture Llama; {@code toShard}: loaded as a sharded run loads it, each rank reading only its slices. */
+    static Decoder model(LoraConfig lora, org.sft4j.nd.Precision precision, boolean toShard) throws Exception {
+        org.sft4j.nd.Compute compute = org.sft4j.nd.Compute.forPrecision(precision);
+        Path dir = Shared.fixtures("models/llama");
+        Decoder m = toShard ? Decoder.loadToShard(dir, Device.cpu(), compute, lora != null)   // as TrainSetup does
+                : Decoder.load(dir, Device.cpu(), compute, false);
         if (lora != null) {
             m.addLora(lora, 5);
         }
@@ -95,6 +103,12 @@ class ZeroShardingTest {
 
     /** As above, from {@code resume} (a checkpoint of a full fine-tune) when given. */
     static Run sharded(Path out, Map<String, Object> kv, LoraConfig lora, int world, Path resume) throws Exception {
+        return sharded(out, kv, lora, world, resume, false);
+    }
+
+    /** As above; {@code toShard}: each rank reads only its slices of the weights, as {@code sft4j train} loads them. */
+    static Run sharded(Path out, Map<String, Object> kv, LoraConfig lora, int world, Path resume, boolean toShard)
+            throws Exception {
         List<ProcessGroup> groups = InProcessGroup.ranks(world);
         ExecutorService pool = Executors.newFixedThreadPool(world);
         try {
@@ -105,7 +119,8 @@ class ZeroShardingTest {
                     TrainFixtures.Recorder rec = new TrainFixtures.Recorder();
                     TrainArgs args = TrainFixtures.args(out, kv);
                     ResumePoint from = resume == null ? ResumePoint.none() : ResumePoint.of(resume);
-                    try (Decoder m = resume == null ? model(lora, args.precision())
+                    try (Decoder m = resume == null ? model(lora, args.precision(), toShard) : toShard
+                            ? Decoder.loadToShard(resume, Device.cpu(), org.sft4j.nd.Compute.forPrecision(args.precision()), false)
                             : Decoder.load(resume, Device.cpu(), args.precision());
                          Trainer t = TrainSetup.trainer(args, m, data(), ModelSource.named("llama"),
                                  from, List.of(rec), LossScaling.NONE, g)) {

@@ -77,11 +77,34 @@ public final class TensorReader {
                     + ", expected " + Arrays.toString(shape));
         }
         try (FlatTensor flat = FlatTensor.of(target)) {
-            if (upload) {
-                upload(file, t, flat);
-            } else {
-                readInPlace(file, t, flat, stType(flat.dataType()));
-            }
+            copyRange(file, t, 0, t.numel(), flat, 0, upload);
+        }
+    }
+
+    /**
+     * Writes elements {@code [from, from + count)} of tensor {@code name} (flattened) into elements
+     * {@code [at, at + count)} of the flat, contiguous {@code target}, converted to its type: a rank's slice of a
+     * sharded model read without the rest of the tensor.
+     */
+    public static void readRange(SafetensorsFile file, String name, long from, long count, NDArray target, long at)
+            throws IOException {
+        TensorInfo t = file.info(name);
+        requireFloat(file, t);
+        if (from < 0 || count < 0 || from + count > t.numel() || at < 0 || at + count > target.size()) {
+            throw new IllegalArgumentException("elements [" + from + ", " + (from + count) + ") of '" + name + "' ("
+                    + t.numel() + ") into [" + at + ", " + (at + count) + ") of " + target.size());
+        }
+        try (FlatTensor flat = FlatTensor.of(target)) {
+            copyRange(file, t, from, count, flat, at, target.getDevice().isGpu());
+        }
+    }
+
+    private static void copyRange(SafetensorsFile file, TensorInfo t, long from, long count, FlatTensor flat, long at,
+                                  boolean upload) throws IOException {
+        if (upload) {
+            upload(file, t, from, count, flat, at);
+        } else {
+            readInPlace(file, t, from, count, flat, at, stType(flat.dataType()));
         }
     }
 
@@ -151,43 +174,44 @@ public final class TensorReader {
         }
     }
 
-    /** CPU: each chunk is read (and converted) straight into the tensor's memory. */
-    private static void readInPlace(SafetensorsFile file, TensorInfo t, FlatTensor flat, StDType target)
-            throws IOException {
+    /** CPU: each chunk of elements {@code [from, from + count)} is read (and converted) straight into the tensor's memory at {@code at}. */
+    private static void readInPlace(SafetensorsFile file, TensorInfo t, long from, long count, FlatTensor flat,
+                                    long at, StDType target) throws IOException {
         StDType stored = t.dtype();
         long perChunk = Elements.CHUNK_BYTES / stored.bytes();
         ByteBuffer raw = STORED.get();
-        for (long at = 0; at < t.numel(); at += perChunk) {
-            long n = Math.min(perChunk, t.numel() - at);
-            ByteBuffer window = flat.window(at, n);
+        for (long done = 0; done < count; done += perChunk) {
+            long n = Math.min(perChunk, count - done);
+            ByteBuffer window = flat.window(at + done, n);
             if (stored == target) {
-                file.read(t.name(), at * stored.bytes(), window);
+                file.read(t.name(), (from + done) * stored.bytes(), window);
             } else {
                 raw.clear().limit((int) (n * stored.bytes()));
-                file.read(t.name(), at * stored.bytes(), raw);
+                file.read(t.name(), (from + done) * stored.bytes(), raw);
                 Elements.convert(raw.flip(), stored, window, target);
             }
         }
     }
 
     /** Another device: stored bytes (or fp32 where DJL cannot hold the stored type) go over and are converted there. */
-    private static void upload(SafetensorsFile file, TensorInfo t, FlatTensor flat) throws IOException {
+    private static void upload(SafetensorsFile file, TensorInfo t, long from, long count, FlatTensor flat, long at)
+            throws IOException {
         StDType stored = t.dtype();
         StDType wire = holdable(stored) ? stored : StDType.F32;
         long perChunk = Elements.CHUNK_BYTES / stored.bytes();
         ByteBuffer raw = STORED.get();
         ByteBuffer converted = CONVERTED.get();
-        for (long at = 0; at < t.numel(); at += perChunk) {
-            long n = Math.min(perChunk, t.numel() - at);
+        for (long done = 0; done < count; done += perChunk) {
+            long n = Math.min(perChunk, count - done);
             raw.clear().limit((int) (n * stored.bytes()));
-            file.read(t.name(), at * stored.bytes(), raw);
+            file.read(t.name(), (from + done) * stored.bytes(), raw);
             raw.flip();
             if (wire != stored) {
                 converted.clear();
                 Elements.convert(raw, stored, converted, wire);
-                flat.upload(at, converted.flip(), dataType(wire));
+                flat.upload(at + done, converted.flip(), dataType(wire));
             } else {
-                flat.upload(at, raw, dataType(wire));
+                flat.upload(at + done, raw, dataType(wire));
             }
         }
     }
